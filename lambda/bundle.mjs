@@ -1,0 +1,28 @@
+// Bundles the custom-resource handler with esbuild at build time, into the
+// folder the construct ships as its Lambda asset. Synth never runs esbuild.
+import { build } from 'esbuild';
+import { mkdirSync, writeFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outfile = join(root, 'assets', 'handler', 'index.js');
+
+const result = await build({
+  entryPoints: [join(root, 'lambda', 'index.ts')],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  target: 'node22',
+  format: 'cjs',
+  minify: true,
+  // Prefer ES module builds of dependencies: they tree-shake better.
+  mainFields: ['module', 'main'],
+  legalComments: 'none',
+  metafile: true,
+  logLevel: 'warning',
+});
+
+mkdirSync(join(root, 'dist'), { recursive: true });
+writeFileSync(join(root, 'dist', 'handler-metafile.json'), JSON.stringify(result.metafile));
+console.log(`bundled the handler: ${statSync(outfile).size} bytes -> ${outfile.slice(root.length + 1)}`);

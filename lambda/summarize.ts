@@ -1,0 +1,146 @@
+/**
+ * Summarize: the event's verdict (SUCCESS or FAILED, and why) and the
+ * attributes, cut so that the whole response stays under CloudFormation's
+ * 4,096-byte limit. Counts are always exact; lists are cut and flagged.
+ */
+import type { ImageFailure, ImageIdentifier } from '@aws-sdk/client-ecr-public';
+import { ATTRIBUTES, IMAGE_NOT_FOUND, ResponseData } from '../lib/contract';
+import type { DeletionOutcome } from './execute';
+import type { DeletePlan } from './plan';
+
+/** CloudFormation rejects a custom resource response body of 4,096 bytes or more. */
+export const MAX_RESPONSE_BYTES = 4096;
+/** Longest reason sent, in bytes: enough to name a few dozen images, short enough to read. */
+export const MAX_REASON_BYTES = 2000;
+
+export interface Verdict {
+  readonly status: 'SUCCESS' | 'FAILED';
+  readonly reason: string;
+}
+
+/** The body CloudFormation expects at the ResponseURL. */
+export interface ResponseBody {
+  readonly Status: 'SUCCESS' | 'FAILED';
+  readonly Reason: string;
+  readonly PhysicalResourceId: string;
+  readonly StackId: string;
+  readonly RequestId: string;
+  readonly LogicalResourceId: string;
+  readonly Data?: ResponseData;
+}
+
+/** Formats an image ID as the CLI takes it: `imageTag=v1,imageDigest=sha256:…`. */
+export function formatImageId(id: ImageIdentifier | undefined): string {
+  const parts: string[] = [];
+  if (id?.imageTag !== undefined) parts.push(`imageTag=${id.imageTag}`);
+  if (id?.imageDigest !== undefined) parts.push(`imageDigest=${id.imageDigest}`);
+  return parts.length > 0 ? parts.join(',') : '(no image ID)';
+}
+
+function registryLabel(plan: DeletePlan): string {
+  return plan.properties.RegistryId ? `registry ${plan.properties.RegistryId}` : "the account's registry";
+}
+
+/** Decides SUCCESS or FAILED for a deletion that ran. */
+export function judge(plan: DeletePlan, outcome: DeletionOutcome): Verdict {
+  const { RepositoryName, ApiRegion, FailOnImageFailure } = plan.properties;
+  const where = `repository "${RepositoryName}" in ${registryLabel(plan)} (ECR Public, ${ApiRegion})`;
+  if (outcome.repositoryMissing) {
+    if (plan.requestType === 'Delete') {
+      return { status: 'SUCCESS', reason: `${where} does not exist: nothing left to delete` };
+    }
+    return { status: 'FAILED', reason: `${where} does not exist (RepositoryNotFoundException); create it before declaring deletions in it` };
+  }
+  const blocking = outcome.failures.filter((f) => f.failureCode !== IMAGE_NOT_FOUND);
+  const summary = `deleted ${outcome.deleted.length} image IDs from ${where}; ${outcome.failures.length} failures`;
+  if (blocking.length === 0 || FailOnImageFailure === 'false') {
+    return { status: 'SUCCESS', reason: summary };
+  }
+  const listed = blocking.map((f) => `${formatImageId(f.imageId)}: ${f.failureCode}${f.failureReason ? ` (${f.failureReason})` : ''}`);
+  return {
+    status: 'FAILED',
+    reason: `${blocking.length} image IDs could not be deleted from ${where}: ${listed.join('; ')}. ` +
+      'Set failOnImageFailure: false to report failures without failing the deployment.',
+  };
+}
+
+/** Bytes an item adds to a list held as JSON text inside the JSON body (escapes included), comma included. */
+function costInBody(item: unknown): number {
+  return Buffer.byteLength(JSON.stringify(JSON.stringify(item))) - 2 + 1;
+}
+
+/** How many leading items of `items` fit in `budget` bytes, and the bytes they use. */
+function fit(items: readonly unknown[], budget: number): { count: number; used: number } {
+  let used = 0;
+  let count = 0;
+  for (const item of items) {
+    const cost = costInBody(item);
+    if (used + cost > budget) break;
+    used += cost;
+    count++;
+  }
+  return { count, used };
+}
+
+function attributes(deleted: readonly ImageIdentifier[], failures: readonly ImageFailure[], kept: { ids: number; failures: number }, ran: boolean): ResponseData {
+  return {
+    [ATTRIBUTES.IMAGE_IDS]: JSON.stringify(deleted.slice(0, kept.ids)),
+    [ATTRIBUTES.FAILURES]: JSON.stringify(failures.slice(0, kept.failures)),
+    [ATTRIBUTES.DELETED_COUNT]: String(deleted.length),
+    [ATTRIBUTES.FAILURE_COUNT]: String(failures.length),
+    [ATTRIBUTES.TRUNCATED]: String(kept.ids < deleted.length || kept.failures < failures.length),
+    [ATTRIBUTES.DELETION_RAN]: String(ran),
+  };
+}
+
+function bytesOf(body: ResponseBody): number {
+  return Buffer.byteLength(JSON.stringify(body));
+}
+
+function cutReason(reason: string, maxBytes: number): string {
+  if (Buffer.byteLength(reason) <= maxBytes) return reason;
+  const marker = ' [cut: see the function log]';
+  let cut = reason.slice(0, Math.max(0, maxBytes - marker.length));
+  while (Buffer.byteLength(cut) + marker.length > maxBytes) cut = cut.slice(0, -1);
+  return cut + marker;
+}
+
+/**
+ * Builds the response body, under MAX_RESPONSE_BYTES whatever the outcome.
+ * On SUCCESS, `Data` holds every attribute; the lists share the room left by
+ * the rest of the body (failures and deleted IDs half each, the unused half
+ * going to the other list), counts stay exact and `Truncated` says when a
+ * list was cut. On FAILED, CloudFormation reads no attributes, so none are sent.
+ */
+export function buildResponse(
+  base: Omit<ResponseBody, 'Data' | 'Reason'>,
+  verdict: Verdict,
+  outcome: Pick<DeletionOutcome, 'deleted' | 'failures'> | undefined,
+): ResponseBody {
+  const limit = MAX_RESPONSE_BYTES - 1;
+  const withReason = (room: number): ResponseBody => ({ ...base, Status: verdict.status, Reason: cutReason(verdict.reason, room) });
+  if (verdict.status === 'FAILED') {
+    const body = withReason(MAX_REASON_BYTES);
+    const over = bytesOf(body) - limit;
+    return over > 0 ? withReason(Math.max(0, MAX_REASON_BYTES - over)) : body;
+  }
+  const deleted = outcome?.deleted ?? [];
+  const failures = outcome?.failures ?? [];
+  // Success reasons are short summaries; keep them shorter still so the lists get the room.
+  const head = withReason(400);
+  const empty = { ...head, Data: attributes(deleted, failures, { ids: 0, failures: 0 }, outcome !== undefined) };
+  // Room for list items. `costInBody` counts one comma too many per list, which
+  // covers `Truncated` growing from "true" to "false" when everything fits.
+  const room = Math.max(0, limit - bytesOf(empty));
+  const failuresFirst = fit(failures, Math.floor(room / 2));
+  const ids = fit(deleted, room - failuresFirst.used);
+  const failuresFinal = fit(failures, room - ids.used);
+  let kept = { ids: ids.count, failures: failuresFinal.count };
+  let body: ResponseBody = { ...head, Data: attributes(deleted, failures, kept, outcome !== undefined) };
+  // The per-item arithmetic is exact; this loop only guards against a miscount.
+  while (bytesOf(body) > limit && (kept.ids > 0 || kept.failures > 0)) {
+    kept = kept.ids >= kept.failures ? { ...kept, ids: kept.ids - 1 } : { ...kept, failures: kept.failures - 1 };
+    body = { ...head, Data: attributes(deleted, failures, kept, outcome !== undefined) };
+  }
+  return body;
+}

@@ -1,0 +1,68 @@
+/**
+ * The contract between the construct (synth time) and the handler (run time).
+ *
+ * This file is imported by both sides, so it must import neither `aws-cdk-lib`
+ * nor `constructs`: the handler bundle stays small and its cold start fast.
+ */
+
+/** CloudFormation resource type of the custom resource. */
+export const RESOURCE_TYPE = 'Custom::EcrPublicImageDeletion';
+
+/**
+ * Region the ECR Public API is called in when none is given. The API is served
+ * only in us-east-1 and us-west-2, whatever region the stack is deployed in.
+ */
+export const DEFAULT_API_REGION = 'us-east-1';
+
+/** Regions that serve the ECR Public API (botocore's endpoint model, 2026). */
+export const API_REGIONS: readonly string[] = ['us-east-1', 'us-west-2'];
+
+/** Lifecycle event names, as CloudFormation spells them in `RequestType`. */
+export type LifecycleEvent = 'Create' | 'Update' | 'Delete';
+export const LIFECYCLE_EVENTS: readonly LifecycleEvent[] = ['Create', 'Update', 'Delete'];
+
+/** One image reference, in the shape of the ECR Public API's `ImageIdentifier`. */
+export interface WireImageId {
+  readonly imageTag?: string;
+  readonly imageDigest?: string;
+}
+
+/**
+ * The custom resource's properties, as the construct writes them and the handler
+ * reads them. CloudFormation hands every scalar to the handler as a string,
+ * so booleans travel as 'true' / 'false'.
+ */
+export interface WireProperties {
+  readonly RepositoryName: string;
+  /** Absent: the registry of the account that runs the handler. */
+  readonly RegistryId?: string;
+  readonly ImageIds: WireImageId[];
+  readonly DeleteOn: LifecycleEvent[];
+  readonly FailOnImageFailure: 'true' | 'false';
+  readonly ApiRegion: string;
+}
+
+/** Names of the attributes the handler returns in the response's `Data`. */
+export const ATTRIBUTES = {
+  /** JSON text: the `imageIds` the API reported deleted (possibly cut, see `Truncated`). */
+  IMAGE_IDS: 'ImageIds',
+  /** JSON text: the API's `failures` list (possibly cut, see `Truncated`). */
+  FAILURES: 'Failures',
+  /** Exact number of image IDs the API reported deleted. */
+  DELETED_COUNT: 'DeletedCount',
+  /** Exact number of failures, `ImageNotFound` included. */
+  FAILURE_COUNT: 'FailureCount',
+  /** 'true' when `ImageIds` or `Failures` was cut to fit the response limit. */
+  TRUNCATED: 'Truncated',
+  /** 'true' when this event called the API; 'false' when `deleteOn` excluded it. */
+  DELETION_RAN: 'DeletionRan',
+} as const;
+
+/** The `Data` map of a successful response. Every value is a string. */
+export type ResponseData = { [K in (typeof ATTRIBUTES)[keyof typeof ATTRIBUTES]]: string };
+
+/** Failure code for an image that is already gone: the goal holds. */
+export const IMAGE_NOT_FOUND = 'ImageNotFound';
+
+/** Most image IDs one BatchDeleteImage call accepts (API model: ImageIdentifierList max 100). */
+export const MAX_IDS_PER_CALL = 100;

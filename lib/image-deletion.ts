@@ -1,0 +1,223 @@
+import { Annotations, Aws, CustomResource, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { ATTRIBUTES, DEFAULT_API_REGION, LifecycleEvent, RESOURCE_TYPE, WireImageId, WireProperties } from './contract';
+import { EcrPublicImageDeletionProvider } from './provider';
+import { collapseDuplicates, propertiesProblems } from './validation';
+
+/**
+ * An image to delete, in the shape of the ECR Public API's `ImageIdentifier`
+ * (and of the CLI's `--image-ids imageTag=…,imageDigest=…`).
+ *
+ * - `{ imageTag }` removes that tag; the image itself is deleted only when it
+ *   was its last tag.
+ * - `{ imageDigest }` deletes the image and every tag it has.
+ * - `{ imageTag, imageDigest }` removes the tag, and ECR Public checks that
+ *   the tag points at that digest (`ImageTagDoesNotMatchDigest` otherwise).
+ *
+ * At least one of the two is required.
+ */
+export interface ImageIdentifier {
+  /**
+   * The tag to remove, 1 to 300 characters.
+   *
+   * @default - no tag: the image is identified by its digest alone
+   */
+  readonly imageTag?: string;
+
+  /**
+   * The image manifest's digest: `sha256:` followed by 64 lowercase hex characters.
+   *
+   * @default - no digest: the image is identified by its tag alone
+   */
+  readonly imageDigest?: string;
+}
+
+/** A stack lifecycle event during which the declared images are deleted. */
+export enum DeletionEvent {
+  /** When the resource is created: the first deployment that contains it. */
+  CREATE = 'Create',
+  /** When any of the resource's properties change in a deployment. */
+  UPDATE = 'Update',
+  /** When the resource is removed from the stack, or the stack is deleted. */
+  DELETE = 'Delete',
+}
+
+/** Properties of an {@link EcrPublicImageDeletion}. */
+export interface EcrPublicImageDeletionProps {
+  /**
+   * Name of the ECR Public repository that holds the images: a literal name or
+   * a token such as `CfnPublicRepository.ref`. A token that references a
+   * repository of the same stack also orders the teardown: the images are
+   * deleted before the repository.
+   */
+  readonly repositoryName: string;
+
+  /**
+   * The images to delete (1 to 10,000), by tag and/or digest. Exact repeats are
+   * sent once (with a synth-time warning).
+   */
+  readonly imageIds: ImageIdentifier[];
+
+  /**
+   * The AWS account ID (12 digits) of the public registry that holds the repository.
+   *
+   * @default - the registry of the account the stack is deployed to
+   */
+  readonly registryId?: string;
+
+  /**
+   * The lifecycle events during which the images are deleted. An event not
+   * listed does nothing.
+   *
+   * @default [DeletionEvent.CREATE, DeletionEvent.UPDATE, DeletionEvent.DELETE]
+   */
+  readonly deleteOn?: DeletionEvent[];
+
+  /**
+   * Whether a per-image failure other than `ImageNotFound` (for example
+   * `ImageReferencedByManifestList` or `ImageTagDoesNotMatchDigest`) fails the
+   * deployment. With `false` such failures are only reported in
+   * {@link EcrPublicImageDeletion.failuresJson}. `ImageNotFound` never fails it:
+   * the image is already gone.
+   *
+   * @default true
+   */
+  readonly failOnImageFailure?: boolean;
+
+  /**
+   * The region whose ECR Public API endpoint the handler calls, whatever region
+   * the stack is in. ECR Public's API is served in `us-east-1` and `us-west-2`.
+   *
+   * @default 'us-east-1'
+   */
+  readonly apiRegion?: string;
+}
+
+/**
+ * Deletes declared images from an Amazon ECR Public repository when the stack
+ * is created, updated or deleted, through a custom resource that calls
+ * `BatchDeleteImage`. The deleted image IDs and the failures are readable as
+ * attributes.
+ *
+ * All deletions in a stack share one Lambda function; each grants it
+ * `ecr-public:BatchDeleteImage` on its own repository only.
+ *
+ * @example
+ * import { CfnOutput } from 'aws-cdk-lib';
+ * import * as ecr from 'aws-cdk-lib/aws-ecr';
+ *
+ * const repo = new ecr.CfnPublicRepository(this, 'Repo', { repositoryName: 'my-app' });
+ *
+ * const prImages = new EcrPublicImageDeletion(this, 'PrImages', {
+ *   repositoryName: repo.ref,
+ *   imageIds: [{ imageTag: 'pr-42' }, { imageTag: 'pr-42-debug' }],
+ *   deleteOn: [DeletionEvent.DELETE],
+ * });
+ * new CfnOutput(this, 'DeletedImages', { value: prImages.deletedImageIdsJson });
+ */
+export class EcrPublicImageDeletion extends Construct {
+  /**
+   * JSON text of the image IDs that ECR Public reported deleted during the last
+   * event that ran a deletion (the API's `imageIds` list, e.g.
+   * `[{"imageDigest":"sha256:…","imageTag":"pr-42"}]`). Cut to fit the
+   * 4,096-byte response limit when long: see {@link truncated}.
+   */
+  readonly deletedImageIdsJson: string;
+
+  /**
+   * JSON text of the per-image failures of that event (the API's `failures`
+   * list: `imageId`, `failureCode`, `failureReason`), `ImageNotFound` included.
+   * Cut like {@link deletedImageIdsJson}.
+   */
+  readonly failuresJson: string;
+
+  /** Exact number of image IDs reported deleted, never cut. */
+  readonly deletedCount: number;
+
+  /** Exact number of per-image failures, `ImageNotFound` included, never cut. */
+  readonly failureCount: number;
+
+  /**
+   * `"true"` when {@link deletedImageIdsJson} or {@link failuresJson} was cut to
+   * fit CloudFormation's response limit, `"false"` otherwise.
+   */
+  readonly truncated: string;
+
+  /**
+   * `"true"` when the event called ECR Public, `"false"` when `deleteOn` left
+   * it out (then both lists are empty).
+   */
+  readonly deletionRan: string;
+
+  /** The underlying CloudFormation custom resource, for dependencies. */
+  readonly resource: CustomResource;
+
+  constructor(scope: Construct, id: string, props: EcrPublicImageDeletionProps) {
+    super(scope, id);
+
+    const properties = this.toWireProperties(props);
+    const problems = propertiesProblems(properties, (value) => Token.isUnresolved(value));
+    if (problems.length > 0) {
+      throw new Error(
+        `EcrPublicImageDeletion '${this.node.path}' has invalid properties:\n` + problems.map((p) => `  - ${p}`).join('\n'),
+      );
+    }
+
+    const provider = EcrPublicImageDeletionProvider.of(this);
+    provider.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['ecr-public:BatchDeleteImage'],
+        resources: [
+          `arn:${Aws.PARTITION}:ecr-public::${props.registryId ?? Aws.ACCOUNT_ID}:repository/${props.repositoryName}`,
+        ],
+      }),
+    );
+
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: provider.function.functionArn,
+      resourceType: RESOURCE_TYPE,
+      properties: properties as unknown as { [key: string]: unknown },
+    });
+    // The permission must outlive the resource: on teardown CloudFormation
+    // deletes this resource (and runs the deletion) before the role's policy.
+    this.resource.node.addDependency(provider.role);
+
+    this.deletedImageIdsJson = this.resource.getAttString(ATTRIBUTES.IMAGE_IDS);
+    this.failuresJson = this.resource.getAttString(ATTRIBUTES.FAILURES);
+    this.deletedCount = Token.asNumber(this.resource.getAtt(ATTRIBUTES.DELETED_COUNT));
+    this.failureCount = Token.asNumber(this.resource.getAtt(ATTRIBUTES.FAILURE_COUNT));
+    this.truncated = this.resource.getAttString(ATTRIBUTES.TRUNCATED);
+    this.deletionRan = this.resource.getAttString(ATTRIBUTES.DELETION_RAN);
+  }
+
+  /**
+   * The properties as the handler reads them. Values are passed on as given
+   * (validation reports what is wrong); only exact repeats are collapsed.
+   */
+  private toWireProperties(props: EcrPublicImageDeletionProps): WireProperties {
+    let imageIds = props.imageIds as WireImageId[];
+    if (Array.isArray(props.imageIds)) {
+      const { unique, duplicates } = collapseDuplicates(props.imageIds.map((id) => ({ ...id })));
+      for (const { index, firstIndex } of duplicates) {
+        Annotations.of(this).addWarningV2(
+          'cdk-ecr-public-image-deletion:duplicateImageId',
+          `imageIds[${index}] repeats imageIds[${firstIndex}]; it is sent once`,
+        );
+      }
+      imageIds = unique;
+    }
+    let deleteOn = (props.deleteOn ?? [DeletionEvent.CREATE, DeletionEvent.UPDATE, DeletionEvent.DELETE]) as string[];
+    if (Array.isArray(deleteOn)) {
+      deleteOn = [...new Set(deleteOn)];
+    }
+    return {
+      RepositoryName: props.repositoryName,
+      ...(props.registryId !== undefined ? { RegistryId: props.registryId } : {}),
+      ImageIds: imageIds,
+      DeleteOn: deleteOn as LifecycleEvent[],
+      FailOnImageFailure: props.failOnImageFailure === false ? 'false' : 'true',
+      ApiRegion: props.apiRegion ?? DEFAULT_API_REGION,
+    };
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * The rules for valid resource properties, written once and used twice: by the
+ * construct at synth time (values that are known then) and by the handler at
+ * deploy time (values that were tokens at synth time).
+ *
+ * Like contract.ts, this file imports neither `aws-cdk-lib` nor `constructs`.
+ */
+import {
+  API_REGIONS,
+  LIFECYCLE_EVENTS,
+  LifecycleEvent,
+  WireImageId,
+  WireProperties,
+} from './contract';
+
+/** ECR Public's repository name pattern (API model, RepositoryName). */
+const REPOSITORY_NAME_PATTERN = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+const REPOSITORY_NAME_MIN = 2;
+const REPOSITORY_NAME_MAX = 205;
+const REGISTRY_ID_PATTERN = /^[0-9]{12}$/;
+const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+const TAG_MIN = 1;
+const TAG_MAX = 300;
+
+/**
+ * Most image IDs one resource may declare. A limit keeps a runaway list (a loop
+ * gone wrong) from turning into thousands of API calls; it is far above what a
+ * CloudFormation template can carry in practice (about 90 bytes per digest).
+ */
+export const MAX_IMAGE_IDS = 10_000;
+
+const IMAGE_ID_FIELDS = ['imageTag', 'imageDigest'];
+
+/** Quotes a value for an error message, shortened so one bad value cannot flood the reason. */
+export function show(value: unknown): string {
+  let text: string;
+  if (typeof value === 'string') {
+    text = JSON.stringify(value);
+  } else if (value === undefined) {
+    text = 'undefined';
+  } else {
+    try {
+      text = JSON.stringify(value) ?? String(value);
+    } catch {
+      text = String(value);
+    }
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** Tells whether a value is one the check must let through (a token at synth time). */
+export type SkipValue = (value: unknown) => boolean;
+const skipNothing: SkipValue = () => false;
+
+export function repositoryNameProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') {
+    return `repositoryName must be a string, got ${show(value)}`;
+  }
+  if (value.length < REPOSITORY_NAME_MIN || value.length > REPOSITORY_NAME_MAX) {
+    return `repositoryName ${show(value)} has ${value.length} characters (expected ${REPOSITORY_NAME_MIN} to ${REPOSITORY_NAME_MAX})`;
+  }
+  if (!REPOSITORY_NAME_PATTERN.test(value)) {
+    return `repositoryName ${show(value)} is not a valid ECR Public repository name (expected lowercase letters and digits, separated by single '.', '_', '-' or '/')`;
+  }
+  return undefined;
+}
+
+export function registryIdProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string' || !REGISTRY_ID_PATTERN.test(value)) {
+    return `registryId ${show(value)} is not an AWS account ID (expected 12 digits)`;
+  }
+  return undefined;
+}
+
+export function apiRegionProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string' || !API_REGIONS.includes(value)) {
+    return `apiRegion ${show(value)} does not serve the ECR Public API (allowed: ${API_REGIONS.join(', ')})`;
+  }
+  return undefined;
+}
+
+/**
+ * Problems of one image ID, each prefixed with `imageIds[index]`.
+ * An entry needs a tag, a digest or both, exactly as BatchDeleteImage takes it.
+ */
+export function imageIdProblems(entry: unknown, index: number, skip: SkipValue = skipNothing): string[] {
+  const where = `imageIds[${index}]`;
+  if (skip(entry)) {
+    return [];
+  }
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+    return [`${where} must be an object with imageTag and/or imageDigest, got ${show(entry)}`];
+  }
+  const record = entry as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const key of Object.keys(record)) {
+    if (!IMAGE_ID_FIELDS.includes(key)) {
+      problems.push(`${where} has an unknown field ${show(key)} (allowed: ${IMAGE_ID_FIELDS.join(', ')})`);
+    }
+  }
+  const { imageTag, imageDigest } = record;
+  if (imageTag === undefined && imageDigest === undefined) {
+    problems.push(`${where} has neither imageTag nor imageDigest (expected at least one)`);
+  }
+  if (imageTag !== undefined && !skip(imageTag)) {
+    if (typeof imageTag !== 'string') {
+      problems.push(`${where}: imageTag must be a string, got ${show(imageTag)}`);
+    } else if (imageTag.length < TAG_MIN || imageTag.length > TAG_MAX) {
+      problems.push(`${where}: imageTag ${show(imageTag)} has ${imageTag.length} characters (expected ${TAG_MIN} to ${TAG_MAX})`);
+    }
+  }
+  if (imageDigest !== undefined && !skip(imageDigest)) {
+    if (typeof imageDigest !== 'string' || !DIGEST_PATTERN.test(imageDigest)) {
+      problems.push(`${where}: imageDigest ${show(imageDigest)} is not a sha256 digest (expected sha256: followed by 64 lowercase hex characters)`);
+    }
+  }
+  return problems;
+}
+
+export function imageIdsProblems(value: unknown, skip: SkipValue = skipNothing): string[] {
+  if (!Array.isArray(value)) {
+    return [`imageIds must be a list of image IDs, got ${show(value)}`];
+  }
+  if (value.length === 0) {
+    return ['imageIds is empty (expected at least one image ID: { imageTag } and/or { imageDigest })'];
+  }
+  if (value.length > MAX_IMAGE_IDS) {
+    return [`imageIds has ${value.length} entries (expected at most ${MAX_IMAGE_IDS}; split the deletion over several resources)`];
+  }
+  return value.flatMap((entry, index) => imageIdProblems(entry, index, skip));
+}
+
+export function deleteOnProblems(value: unknown, skip: SkipValue = skipNothing): string[] {
+  if (!Array.isArray(value)) {
+    return [`deleteOn must be a list of events, got ${show(value)}`];
+  }
+  if (value.length === 0) {
+    return [`deleteOn is empty: nothing would ever be deleted (allowed: one or more of ${LIFECYCLE_EVENTS.join(', ')})`];
+  }
+  return value
+    .filter((event) => !skip(event) && !LIFECYCLE_EVENTS.includes(event as LifecycleEvent))
+    .map((event) => `deleteOn has an unknown event ${show(event)} (allowed: ${LIFECYCLE_EVENTS.join(', ')})`);
+}
+
+/** Identity of an image ID: two entries with the same key ask for the same deletion. */
+export function imageIdKey(id: WireImageId): string {
+  return `${id.imageTag ?? ''}\u0000${id.imageDigest ?? ''}`;
+}
+
+/** A repeated entry: `index` repeats the entry at `firstIndex`. */
+export interface Duplicate {
+  readonly index: number;
+  readonly firstIndex: number;
+}
+
+/**
+ * Collapses exact repeats (same tag and same digest), keeping the first of each.
+ * Repeats ask for the same deletion, so sending them once changes nothing but
+ * the number of API calls; `{imageTag: 'v1'}` and `{imageTag: 'v1', imageDigest}`
+ * are different requests and are both kept.
+ */
+export function collapseDuplicates<T extends WireImageId>(ids: readonly T[]): { unique: T[]; duplicates: Duplicate[] } {
+  const firstSeen = new Map<string, number>();
+  const unique: T[] = [];
+  const duplicates: Duplicate[] = [];
+  ids.forEach((id, index) => {
+    const key = imageIdKey(id);
+    const firstIndex = firstSeen.get(key);
+    if (firstIndex === undefined) {
+      firstSeen.set(key, index);
+      unique.push(id);
+    } else {
+      duplicates.push({ index, firstIndex });
+    }
+  });
+  return { unique, duplicates };
+}
+
+/**
+ * Every problem of a set of resource properties, in the construct's property
+ * names. `skip` lets unresolved tokens through at synth time.
+ */
+export function propertiesProblems(raw: unknown, skip: SkipValue = skipNothing): string[] {
+  if (typeof raw !== 'object' || raw === null) {
+    return [`resource properties must be an object, got ${show(raw)}`];
+  }
+  const props = raw as Record<string, unknown>;
+  const problems: string[] = [];
+  const check = (value: unknown, rule: (v: unknown) => string | undefined): void => {
+    if (!skip(value)) {
+      const problem = rule(value);
+      if (problem) problems.push(problem);
+    }
+  };
+  check(props.RepositoryName, repositoryNameProblem);
+  if (props.RegistryId !== undefined) {
+    check(props.RegistryId, registryIdProblem);
+  }
+  check(props.ApiRegion, apiRegionProblem);
+  if (!skip(props.ImageIds)) {
+    problems.push(...imageIdsProblems(props.ImageIds, skip));
+  }
+  if (!skip(props.DeleteOn)) {
+    problems.push(...deleteOnProblems(props.DeleteOn, skip));
+  }
+  check(props.FailOnImageFailure, (v) =>
+    v === 'true' || v === 'false' ? undefined : `failOnImageFailure must be true or false, got ${show(v)}`,
+  );
+  return problems;
+}
+
+/** Thrown when resource properties break a rule; the message lists every problem. */
+export class InvalidPropertiesError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid properties: ${problems.join('; ')}`);
+    this.name = 'InvalidPropertiesError';
+  }
+}
+
+/** Checks properties received at deploy time and returns them typed, or throws. */
+export function parseProperties(raw: unknown): WireProperties {
+  const problems = propertiesProblems(raw);
+  if (problems.length > 0) {
+    throw new InvalidPropertiesError(problems);
+  }
+  return raw as WireProperties;
+}

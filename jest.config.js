@@ -6,7 +6,7 @@ module.exports = {
   // jsii writes .js next to each .ts: list ts first, or jest loads stale .js.
   moduleFileExtensions: ['ts', 'js', 'json'],
   transform: {
-    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.dev.json', isolatedModules: true }],
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.dev.json' }],
   },
   setupFiles: ['<rootDir>/test/support/env.ts'],
   testTimeout: 60_000,

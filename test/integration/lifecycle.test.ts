@@ -1,0 +1,155 @@
+/**
+ * The shipped handler bundle, run as Lambda would run it, through whole
+ * CloudFormation lifecycles against a local ECR Public backend (moto).
+ */
+import { existsSync } from 'node:fs';
+import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import {
+  LocalEcrPublic,
+  createRepository,
+  listImages,
+  localBackendMissing,
+  seedImage,
+  startLocalEcrPublic,
+} from '../support/local-ecr-public';
+import { BUNDLE, LocalCustomResource, RESPONSE_URL_SECRET, ResponseServer } from '../support/local-cloudformation';
+
+const missing = localBackendMissing();
+if (missing) {
+  console.warn(`\n*** SKIPPING the integration tests: ${missing} ***\n`);
+}
+const describeWithBackend = missing ? describe.skip : describe;
+
+function properties(repositoryName: string, imageIds: object[], deleteOn = ['Create', 'Update', 'Delete'], extra: object = {}) {
+  return { RepositoryName: repositoryName, ImageIds: imageIds, DeleteOn: deleteOn, FailOnImageFailure: 'true', ApiRegion: 'us-east-1', ...extra };
+}
+
+describeWithBackend('the shipped handler against a local ECR Public', () => {
+  let backend: LocalEcrPublic;
+  let server: ResponseServer;
+  let client: ECRPUBLICClient;
+  let env: Record<string, string>;
+  let repoCount = 0;
+  const newRepo = async () => {
+    const name = `it/repo-${++repoCount}`;
+    await createRepository(client, name);
+    return name;
+  };
+
+  beforeAll(async () => {
+    if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run build first`);
+    backend = await startLocalEcrPublic();
+    client = backend.client;
+    server = await ResponseServer.start();
+    env = { AWS_ENDPOINT_URL_ECR_PUBLIC: backend.endpoint };
+  });
+  afterAll(async () => {
+    await server?.close();
+    await backend?.stop();
+  });
+
+  test('Create, Update and Delete delete exactly what each event declares', async () => {
+    const repo = await newRepo();
+    const twoTags = await seedImage(client, repo, 'app-v1', ['v1', 'stable']);
+    const pr1 = await seedImage(client, repo, 'pr-1', ['pr-1']);
+    const pr2 = await seedImage(client, repo, 'pr-2', ['pr-2', 'pr-2-debug']);
+    const kept = await seedImage(client, repo, 'release', ['release-7']);
+    const resource = new LocalCustomResource(server, { env });
+
+    // Create: removing one of two tags leaves the image under the other.
+    const created = await resource.create(properties(repo, [{ imageTag: 'v1' }], ['Create', 'Delete']));
+    expect(created.response?.body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '1', FailureCount: '0', DeletionRan: 'true' } });
+    expect(JSON.parse(created.response!.body.Data!.ImageIds)).toEqual([{ imageTag: 'v1', imageDigest: twoTags }]);
+    expect(await listImages(client, repo)).toEqual(
+      new Map([[twoTags, ['stable']], [pr1, ['pr-1']], [pr2, ['pr-2', 'pr-2-debug']], [kept, ['release-7']]]),
+    );
+    const physicalId = resource.physicalResourceId;
+
+    // Update: deleteOn leaves Update out, so nothing happens, and the physical ID stays.
+    const declared = [{ imageDigest: pr2 }, { imageTag: 'pr-1' }];
+    const updated = await resource.update(properties(repo, declared, ['Delete']));
+    expect(updated.response?.body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: physicalId, Data: { DeletionRan: 'false', DeletedCount: '0' } });
+    expect((await listImages(client, repo)).size).toBe(4);
+
+    // Delete: a digest removes the image with all its tags; undeclared images stay.
+    const deleted = await resource.delete();
+    expect(deleted.response?.body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: physicalId, Data: { FailureCount: '0' } });
+    expect(Number(deleted.response!.body.Data!.DeletedCount)).toBeGreaterThanOrEqual(2);
+    expect(await listImages(client, repo)).toEqual(new Map([[twoTags, ['stable']], [kept, ['release-7']]]));
+
+    // The same Delete again (CloudFormation retries): the images are gone, the goal holds.
+    const again = await resource.delete();
+    expect(again.response?.body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '0', FailureCount: '2' } });
+    expect(JSON.parse(again.response!.body.Data!.Failures).map((f: { failureCode: string }) => f.failureCode)).toEqual([
+      'ImageNotFound',
+      'ImageNotFound',
+    ]);
+    expect(await listImages(client, repo)).toEqual(new Map([[twoTags, ['stable']], [kept, ['release-7']]]));
+
+    for (const run of [created, updated, deleted, again]) {
+      expect(run.exitCode).toBe(0);
+      expect(run.stdout + run.stderr).not.toContain(RESPONSE_URL_SECRET);
+      const line = JSON.parse(run.stdout.trim().split('\n').pop()!);
+      expect(line).toMatchObject({ message: 'EcrPublicImageDeletion event', repository: repo });
+    }
+  });
+
+  test('an Update deletes the new declaration and keeps the physical ID', async () => {
+    const repo = await newRepo();
+    const a = await seedImage(client, repo, 'a', ['a']);
+    const b = await seedImage(client, repo, 'b', ['b']);
+    const resource = new LocalCustomResource(server, { env });
+    await resource.create(properties(repo, [{ imageTag: 'a' }]));
+    const physicalId = resource.physicalResourceId;
+    expect(await listImages(client, repo)).toEqual(new Map([[b, ['b']]]));
+
+    const updated = await resource.update(properties(repo, [{ imageDigest: b }]));
+    expect(updated.response?.body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: physicalId, Data: { DeletedCount: '1' } });
+    expect(await listImages(client, repo)).toEqual(new Map());
+    expect(a).not.toEqual(b);
+  });
+
+  test('a missing repository fails the Create, and the rollback Delete succeeds without a call', async () => {
+    const resource = new LocalCustomResource(server, { env });
+    const created = await resource.create(properties('it/never-created', [{ imageTag: 'x' }]));
+    expect(created.response?.body.Status).toBe('FAILED');
+    expect(created.response?.body.Reason).toContain('repository "it/never-created"');
+    expect(created.response?.body.Reason).toContain('does not exist');
+
+    const rollback = await resource.delete();
+    expect(rollback.response?.body.Status).toBe('SUCCESS');
+    expect(JSON.parse(rollback.stdout.trim().split('\n').pop()!)).toMatchObject({ action: 'skip', calls: 0 });
+  });
+
+  test('a Delete succeeds when the repository is already gone', async () => {
+    const resource = new LocalCustomResource(server, { env });
+    await resource.create(properties('it/gone-later', [{ imageTag: 'x' }], ['Delete']));
+    const deleted = await resource.delete();
+    expect(deleted.response?.body.Status).toBe('SUCCESS');
+    expect(deleted.response?.body.Reason).toContain('does not exist');
+  });
+
+  test('properties that resolve to invalid values fail with a reason and no call', async () => {
+    const repo = await newRepo();
+    const digest = await seedImage(client, repo, 'safe', ['safe']);
+    const resource = new LocalCustomResource(server, { env });
+    const created = await resource.create(properties(repo, [{ imageTag: 'safe' }, { imageDigest: 'sha256:abc' }]));
+    expect(created.response?.body.Status).toBe('FAILED');
+    expect(created.response?.body.Reason).toContain('imageIds[1]: imageDigest "sha256:abc" is not a sha256 digest');
+    expect(await listImages(client, repo)).toEqual(new Map([[digest, ['safe']]]));
+  });
+
+  test('1,000 declared images are deleted in one event, within the 4,096-byte response', async () => {
+    const repo = await newRepo();
+    const tags = Array.from({ length: 1000 }, (_, i) => `build-${String(i).padStart(4, '0')}`);
+    for (const tag of tags) await seedImage(client, repo, tag, [tag]);
+    const kept = await seedImage(client, repo, 'kept', ['kept']);
+    const resource = new LocalCustomResource(server, { env });
+
+    const created = await resource.create(properties(repo, tags.map((imageTag) => ({ imageTag }))));
+    expect(created.response?.body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '1000', Truncated: 'true' } });
+    expect(created.response!.bytes).toBeLessThan(4096);
+    expect(JSON.parse(created.stdout.trim().split('\n').pop()!)).toMatchObject({ calls: 10, deleted: 1000 });
+    expect(await listImages(client, repo)).toEqual(new Map([[kept, ['kept']]]));
+  });
+});

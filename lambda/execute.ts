@@ -37,18 +37,28 @@ export interface DeletionOutcome {
   readonly calls: number;
 }
 
+/** How far a deletion got; updated as batches are answered, read when time runs out. */
+export interface DeletionProgress {
+  batchesTotal: number;
+  batchesDone: number;
+  deleted: number;
+}
+
 export interface ExecuteOptions {
   readonly concurrency?: number;
   /** Aborted when the handler must stop calling ECR Public and answer CloudFormation. */
   readonly signal?: AbortSignal;
+  /** Kept up to date while the deletion runs. */
+  readonly progress?: DeletionProgress;
 }
 
 /** The deadline passed before ECR Public answered every batch. */
 export class DeadlineExceededError extends Error {
-  constructor(readonly batchesDone: number, readonly batchesTotal: number, readonly deletedSoFar: number) {
+  constructor(readonly progress: Readonly<DeletionProgress>, waitedMs: number) {
     super(
-      `timed out waiting for ECR Public BatchDeleteImage: ${batchesDone} of ${batchesTotal} batches answered ` +
-        `(${deletedSoFar} image IDs deleted) before the handler had to answer CloudFormation`,
+      `timed out after ${Math.round(waitedMs / 1000)} s waiting for ECR Public BatchDeleteImage: ` +
+        `${progress.batchesDone} of ${progress.batchesTotal} batches answered (${progress.deleted} image IDs deleted) ` +
+        'before the handler had to answer CloudFormation',
     );
     this.name = 'DeadlineExceededError';
   }
@@ -75,7 +85,10 @@ export async function deleteImages(
   request: DeletionRequest,
   options: ExecuteOptions = {},
 ): Promise<DeletionOutcome> {
+  const started = Date.now();
   const batches = toBatches(request.imageIds);
+  const progress = options.progress ?? { batchesTotal: 0, batchesDone: 0, deleted: 0 };
+  progress.batchesTotal = batches.length;
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   const results: Array<{ deleted: ImageIdentifier[]; failures: ImageFailure[] } | undefined> = new Array(batches.length);
   let next = 0;
@@ -97,6 +110,8 @@ export async function deleteImages(
         );
         calls++;
         results[index] = { deleted: answer.imageIds ?? [], failures: answer.failures ?? [] };
+        progress.batchesDone++;
+        progress.deleted += results[index].deleted.length;
       } catch (error) {
         if (error instanceof RepositoryNotFoundException) {
           repositoryMissing = true;
@@ -112,7 +127,7 @@ export async function deleteImages(
   const deleted = answered.flatMap((r) => r.deleted);
   if (firstError !== undefined) {
     if (options.signal?.aborted) {
-      throw new DeadlineExceededError(answered.length, batches.length, deleted.length);
+      throw new DeadlineExceededError(progress, Date.now() - started);
     }
     throw firstError;
   }

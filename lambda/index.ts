@@ -7,7 +7,7 @@
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { clientFor } from './client';
 import { sendResponse } from './cfn-response';
-import { DeletionOutcome, deleteImages } from './execute';
+import { DeadlineExceededError, DeletionOutcome, DeletionProgress, deleteImages } from './execute';
 import { FAILED_CREATE_PHYSICAL_ID, Plan, physicalResourceIdOf, planEvent } from './plan';
 import { ResponseBody, Verdict, buildResponse, judge } from './summarize';
 
@@ -17,6 +17,28 @@ import { ResponseBody, Verdict, buildResponse, judge } from './summarize';
  */
 export function responseReserveMs(remainingMs: number): number {
   return Math.min(20_000, Math.floor(remainingMs / 4));
+}
+
+/**
+ * Runs the work, but gives up at the deadline whether or not the work honours
+ * the abort signal: a call stuck below the SDK must not keep CloudFormation
+ * waiting for an answer that never comes.
+ */
+async function withDeadline<T>(work: Promise<T>, waitMs: number, abort: AbortController, onTimeout: () => Error): Promise<T> {
+  // The work's own rejection after the deadline is expected; it must not crash the process.
+  work.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      abort.abort();
+      reject(onTimeout());
+    }, Math.max(0, waitMs));
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** What is sent as the reason of a thrown error: its name and message. */
@@ -32,7 +54,6 @@ export async function handler(event: CloudFormationCustomResourceEvent, context:
   const remaining = context.getRemainingTimeInMillis();
   const workDeadline = started + remaining - responseReserveMs(remaining);
   const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), Math.max(0, workDeadline - started));
 
   let plan: Plan | undefined;
   let outcome: DeletionOutcome | undefined;
@@ -43,17 +64,21 @@ export async function handler(event: CloudFormationCustomResourceEvent, context:
       verdict = { status: 'SUCCESS', reason: `no deletion: ${plan.why}` };
     } else {
       const { RepositoryName, RegistryId, ApiRegion } = plan.properties;
-      outcome = await deleteImages(
-        clientFor(ApiRegion),
-        { repositoryName: RepositoryName, registryId: RegistryId, imageIds: plan.imageIds },
-        { signal: abort.signal },
+      const progress: DeletionProgress = { batchesTotal: 0, batchesDone: 0, deleted: 0 };
+      outcome = await withDeadline(
+        deleteImages(
+          clientFor(ApiRegion),
+          { repositoryName: RepositoryName, registryId: RegistryId, imageIds: plan.imageIds },
+          { signal: abort.signal, progress },
+        ),
+        workDeadline - Date.now(),
+        abort,
+        () => new DeadlineExceededError(progress, Date.now() - started),
       );
       verdict = judge(plan, outcome);
     }
   } catch (error) {
     verdict = { status: 'FAILED', reason: reasonOf(error) };
-  } finally {
-    clearTimeout(timer);
   }
 
   // A failed Create gets the marker ID, so that the Delete of its rollback does nothing.

@@ -1,0 +1,79 @@
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { FAILED_CREATE_PHYSICAL_ID, planEvent } from '../../lambda/plan';
+
+const props = {
+  ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:handler',
+  RepositoryName: 'app',
+  ImageIds: [{ imageTag: 'pr-1' }, { imageTag: 'pr-1' }, { imageTag: 'pr-2' }],
+  DeleteOn: ['Create', 'Update', 'Delete'],
+  FailOnImageFailure: 'true',
+  ApiRegion: 'us-east-1',
+};
+const base = {
+  ServiceToken: props.ServiceToken,
+  ResponseURL: 'https://example.invalid/response',
+  StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/s/1',
+  RequestId: 'req-1',
+  LogicalResourceId: 'PrImages',
+  ResourceType: 'Custom::EcrPublicImageDeletion',
+};
+const create = (p: object = props): CloudFormationCustomResourceEvent => ({ ...base, RequestType: 'Create', ResourceProperties: { ...props, ...p } });
+const update = (p: object = props): CloudFormationCustomResourceEvent => ({
+  ...base,
+  RequestType: 'Update',
+  PhysicalResourceId: 'existing-id',
+  ResourceProperties: { ...props, ...p },
+  OldResourceProperties: props,
+});
+const del = (p: object = props, physicalId = 'existing-id'): CloudFormationCustomResourceEvent => ({
+  ...base,
+  RequestType: 'Delete',
+  PhysicalResourceId: physicalId,
+  ResourceProperties: { ...props, ...p },
+});
+
+describe('planning an event', () => {
+  test('a Create deletes the declared images, repeats sent once, under a new physical ID', () => {
+    const plan = planEvent(create());
+    expect(plan).toMatchObject({
+      action: 'delete',
+      requestType: 'Create',
+      imageIds: [{ imageTag: 'pr-1' }, { imageTag: 'pr-2' }],
+      duplicatesCollapsed: 1,
+      physicalResourceId: 'EcrPublicImageDeletion-PrImages-req-1',
+    });
+  });
+
+  test('an Update keeps the physical ID it was given', () => {
+    expect(planEvent(update({ ImageIds: [{ imageTag: 'new' }] }))).toMatchObject({
+      action: 'delete',
+      physicalResourceId: 'existing-id',
+      imageIds: [{ imageTag: 'new' }],
+    });
+  });
+
+  test.each([
+    ['Create', create],
+    ['Update', update],
+    ['Delete', del],
+  ] as const)('an event not in deleteOn (%s) makes no call', (type, make) => {
+    const others = ['Create', 'Update', 'Delete'].filter((t) => t !== type);
+    const plan = planEvent(make({ DeleteOn: others }));
+    expect(plan).toEqual({ action: 'skip', physicalResourceId: expect.any(String), why: `deleteOn (${others.join(', ')}) does not include ${type}` });
+    const runs = planEvent(make({ DeleteOn: [type] }));
+    expect(runs.action).toBe('delete');
+  });
+
+  test('the Delete that follows a failed Create does nothing, whatever its properties', () => {
+    const plan = planEvent(del({ ImageIds: 'not even a list' }, FAILED_CREATE_PHYSICAL_ID));
+    expect(plan).toMatchObject({ action: 'skip', physicalResourceId: FAILED_CREATE_PHYSICAL_ID });
+  });
+
+  test('invalid properties throw before any call, naming the property', () => {
+    expect(() => planEvent(create({ ImageIds: [{ imageDigest: 'sha256:abc' }] }))).toThrow(
+      'imageIds[0]: imageDigest "sha256:abc" is not a sha256 digest',
+    );
+    expect(() => planEvent(del({ RepositoryName: 'UPPER' }))).toThrow('repositoryName "UPPER"');
+  });
+
+});

@@ -1,0 +1,77 @@
+import { MAX_IMAGE_IDS, collapseDuplicates, parseProperties, propertiesProblems } from '../../lib/validation';
+
+const DIGEST = `sha256:${'a'.repeat(64)}`;
+const valid = {
+  RepositoryName: 'team/app',
+  ImageIds: [{ imageTag: 'pr-42' }, { imageDigest: DIGEST }, { imageTag: 'v1', imageDigest: DIGEST }],
+  DeleteOn: ['Create', 'Update', 'Delete'],
+  FailOnImageFailure: 'true',
+  ApiRegion: 'us-east-1',
+};
+
+describe('the shared property rules', () => {
+  test('accept a valid set of properties', () => {
+    expect(propertiesProblems(valid)).toEqual([]);
+    expect(parseProperties({ ...valid, RegistryId: '123456789012' })).toMatchObject({ RegistryId: '123456789012' });
+  });
+
+  test.each([
+    ['a one-character repository name', { RepositoryName: 'a' }, 'repositoryName "a" has 1 characters (expected 2 to 205)'],
+    ['a 206-character repository name', { RepositoryName: 'a'.repeat(206) }, 'has 206 characters (expected 2 to 205)'],
+    ['an uppercase repository name', { RepositoryName: 'MyRepo' }, 'repositoryName "MyRepo" is not a valid ECR Public repository name'],
+    ['a doubled separator', { RepositoryName: 'my--repo' }, 'is not a valid ECR Public repository name'],
+    ['a short registry ID', { RegistryId: '12345' }, 'registryId "12345" is not an AWS account ID (expected 12 digits)'],
+    ['a registry alias', { RegistryId: 'my-alias' }, 'registryId "my-alias" is not an AWS account ID'],
+    ['an empty imageIds', { ImageIds: [] }, 'imageIds is empty (expected at least one image ID'],
+    ['imageIds that is not a list', { ImageIds: 'pr-42' }, 'imageIds must be a list of image IDs, got "pr-42"'],
+    ['an entry with neither tag nor digest', { ImageIds: [{}] }, 'imageIds[0] has neither imageTag nor imageDigest'],
+    ['an entry that is a string', { ImageIds: ['pr-42'] }, 'imageIds[0] must be an object with imageTag and/or imageDigest, got "pr-42"'],
+    ['an unknown field', { ImageIds: [{ imageTag: 'x', tag: 'y' }] }, 'imageIds[0] has an unknown field "tag" (allowed: imageTag, imageDigest)'],
+    ['an empty tag', { ImageIds: [{ imageTag: '' }] }, 'imageIds[0]: imageTag "" has 0 characters (expected 1 to 300)'],
+    ['a 301-character tag', { ImageIds: [{ imageTag: 't'.repeat(301) }] }, 'has 301 characters (expected 1 to 300)'],
+    ['a short digest', { ImageIds: [{ imageDigest: 'sha256:abc' }] }, 'imageIds[0]: imageDigest "sha256:abc" is not a sha256 digest (expected sha256: followed by 64 lowercase hex characters)'],
+    ['an uppercase digest', { ImageIds: [{ imageDigest: `sha256:${'A'.repeat(64)}` }] }, 'is not a sha256 digest'],
+    ['a sha512 digest', { ImageIds: [{ imageDigest: `sha512:${'a'.repeat(128)}` }] }, 'is not a sha256 digest'],
+    ['an unknown event', { DeleteOn: ['Create', 'Rollback'] }, 'deleteOn has an unknown event "Rollback" (allowed: Create, Update, Delete)'],
+    ['an empty deleteOn', { DeleteOn: [] }, 'deleteOn is empty: nothing would ever be deleted'],
+    ['a deleteOn that is not a list', { DeleteOn: 'Delete' }, 'deleteOn must be a list of events, got "Delete"'],
+    ['a region without the ECR Public API', { ApiRegion: 'eu-west-1' }, 'apiRegion "eu-west-1" does not serve the ECR Public API (allowed: us-east-1, us-west-2)'],
+    ['a non-boolean failOnImageFailure', { FailOnImageFailure: 'yes' }, 'failOnImageFailure must be true or false, got "yes"'],
+  ])('reject %s, saying which property, what was given and what is allowed', (_name, change, message) => {
+    const problems = propertiesProblems({ ...valid, ...change });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(message);
+  });
+
+  test(`reject more than ${MAX_IMAGE_IDS} image IDs without checking each`, () => {
+    const ImageIds = Array.from({ length: 100_000 }, (_, i) => ({ imageTag: `t${i}` }));
+    expect(propertiesProblems({ ...valid, ImageIds })).toEqual([
+      `imageIds has 100000 entries (expected at most ${MAX_IMAGE_IDS}; split the deletion over several resources)`,
+    ]);
+  });
+
+  test('list every problem, not only the first', () => {
+    const problems = propertiesProblems({ ...valid, RepositoryName: 'X', ImageIds: [{ imageTag: '' }, { imageDigest: 'nope' }] });
+    expect(problems).toHaveLength(3);
+    expect(() => parseProperties({ ...valid, RepositoryName: 'X' })).toThrow(/invalid properties: repositoryName "X"/);
+  });
+
+  test('let values the caller marks as unresolved through', () => {
+    const token = '${Token[TOKEN.42]}';
+    const skip = (v: unknown) => typeof v === 'string' && v.includes('${Token[');
+    expect(propertiesProblems({ ...valid, RepositoryName: token, RegistryId: token, ImageIds: [{ imageDigest: token }] }, skip)).toEqual([]);
+  });
+
+  test('shorten a huge value in the message', () => {
+    const [problem] = propertiesProblems({ ...valid, ImageIds: [{ imageTag: 'x'.repeat(5000) }] });
+    expect(problem.length).toBeLessThan(250);
+  });
+
+  test('collapse exact repeats only, keeping the first', () => {
+    const ids = [{ imageTag: 'a' }, { imageTag: 'a', imageDigest: DIGEST }, { imageTag: 'a' }, { imageDigest: DIGEST }];
+    expect(collapseDuplicates(ids)).toEqual({
+      unique: [{ imageTag: 'a' }, { imageTag: 'a', imageDigest: DIGEST }, { imageDigest: DIGEST }],
+      duplicates: [{ index: 2, firstIndex: 0 }],
+    });
+  });
+});

@@ -12,8 +12,8 @@ import { collapseDuplicates, propertiesProblems } from './validation';
  * - `{ imageTag }` removes that tag; the image itself is deleted only when it
  *   was its last tag.
  * - `{ imageDigest }` deletes the image and every tag it has.
- * - `{ imageTag, imageDigest }` removes the tag, and ECR Public checks that
- *   the tag points at that digest (`ImageTagDoesNotMatchDigest` otherwise).
+ * - `{ imageTag, imageDigest }` names the image by both; ECR Public answers
+ *   `ImageTagDoesNotMatchDigest` when the tag does not point at that digest.
  *
  * At least one of the two is required.
  */
@@ -153,6 +153,12 @@ export class EcrPublicImageDeletion extends Construct {
   /** The underlying CloudFormation custom resource, for dependencies. */
   readonly resource: CustomResource;
 
+  /**
+   * @param scope the construct to add this deletion to; its stack gets the shared handler
+   * @param id the construct ID, unique within `scope`
+   * @param props the repository, the images and when to delete them
+   * @throws when a property known at synth time breaks a rule; the message lists every problem
+   */
   constructor(scope: Construct, id: string, props: EcrPublicImageDeletionProps) {
     super(scope, id);
 

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 
 export const BUNDLE = path.join(__dirname, '..', '..', 'assets', 'handler', 'index.js');
-const RUNNER = path.join(__dirname, 'invoke-handler.js');
+const RUNNER = path.join(__dirname, 'invoke-handler.cjs');
 /** Stands for the presigned part of a real ResponseURL; it must never appear in a log. */
 export const RESPONSE_URL_SECRET = 'X-Amz-Signature=local0secret0signature';
 
@@ -175,7 +175,7 @@ export class LocalCustomResource {
     if (requestType === 'Create') return { ...common, RequestType: 'Create' };
     const physical = { PhysicalResourceId: this.physicalResourceId ?? '' };
     if (requestType === 'Delete') return { ...common, ...physical, RequestType: 'Delete' };
-    return { ...common, ...physical, RequestType: 'Update', OldResourceProperties: { ...(this.properties ?? {}) } };
+    return { ...common, ...physical, RequestType: 'Update', OldResourceProperties: { ServiceToken: common.ServiceToken, ...(this.properties ?? {}) } };
   }
 
   private async send(requestType: 'Create' | 'Update' | 'Delete', properties: Record<string, unknown>): Promise<InvocationResult> {

@@ -1,0 +1,65 @@
+/**
+ * The example app of cdk.json: registry hygiene for one ECR Public repository.
+ *
+ *   npx cdk synth                                   # offline, no account needed
+ *   npx cdk deploy -c pr=42                         # with AWS credentials
+ *   npx cdk deploy -c withdrawn=v0.9.0-broken,v0.9.1-bad
+ *   npm run demo                                    # the whole lifecycle locally, against moto
+ */
+import { App, CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import { Construct } from 'constructs';
+import { DeletionEvent, EcrPublicImageDeletion } from '../lib';
+
+export interface ExampleStackProps extends StackProps {
+  /** The pull request whose preview images go when the stack is deleted. */
+  readonly pr: string;
+  /** Release tags withdrawn for good: deleted on every deployment. */
+  readonly withdrawn: string[];
+}
+
+export class ExampleStack extends Stack {
+  constructor(scope: Construct, id: string, props: ExampleStackProps) {
+    super(scope, id, props);
+
+    const repo = new ecr.CfnPublicRepository(this, 'Repository', {
+      repositoryName: 'cdk-ecr-public-image-deletion-example',
+    });
+    // The repository holds releases that outlive this stack (and CloudFormation
+    // cannot delete a public repository that still has images).
+    repo.applyRemovalPolicy(RemovalPolicy.RETAIN);
+
+    const withdrawn = new EcrPublicImageDeletion(this, 'WithdrawnReleases', {
+      repositoryName: repo.ref,
+      imageIds: props.withdrawn.map((imageTag) => ({ imageTag })),
+      deleteOn: [DeletionEvent.CREATE, DeletionEvent.UPDATE],
+    });
+
+    const preview = new EcrPublicImageDeletion(this, 'PreviewImages', {
+      repositoryName: repo.ref,
+      imageIds: [{ imageTag: `pr-${props.pr}` }, { imageTag: `pr-${props.pr}-debug` }],
+      deleteOn: [DeletionEvent.DELETE],
+    });
+
+    new CfnOutput(this, 'WithdrawnDeleted', { value: withdrawn.deletedImageIdsJson });
+    new CfnOutput(this, 'WithdrawnFailures', { value: withdrawn.failuresJson });
+    new CfnOutput(this, 'PreviewDeletionRan', { value: preview.deletionRan });
+  }
+}
+
+/** Builds the app from context values (`-c pr=42 -c withdrawn=a,b`), with defaults. */
+export function buildApp(context: Record<string, string> = {}): App {
+  const app = new App({ context });
+  const withdrawn = String(app.node.tryGetContext('withdrawn') ?? 'v0.9.0-broken');
+  new ExampleStack(app, 'EcrPublicImageDeletionExample', {
+    // AWS::ECR::PublicRepository exists in us-east-1 only.
+    env: { region: 'us-east-1' },
+    pr: String(app.node.tryGetContext('pr') ?? '42'),
+    withdrawn: withdrawn.split(',').filter((tag) => tag.length > 0),
+  });
+  return app;
+}
+
+if (require.main === module) {
+  buildApp().synth();
+}

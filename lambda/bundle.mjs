@@ -4,24 +4,12 @@ import { build } from 'esbuild';
 import { mkdirSync, writeFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { handlerBuildOptions } from './bundle-options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outfile = join(root, 'assets', 'handler', 'index.js');
 
-const result = await build({
-  entryPoints: [join(root, 'lambda', 'index.ts')],
-  outfile,
-  bundle: true,
-  platform: 'node',
-  target: 'node22',
-  format: 'cjs',
-  minify: true,
-  // Prefer ES module builds of dependencies: they tree-shake better.
-  mainFields: ['module', 'main'],
-  legalComments: 'none',
-  metafile: true,
-  logLevel: 'warning',
-});
+const result = await build(handlerBuildOptions(join(root, 'lambda', 'index.ts'), outfile));
 
 mkdirSync(join(root, 'dist'), { recursive: true });
 writeFileSync(join(root, 'dist', 'handler-metafile.json'), JSON.stringify(result.metafile));

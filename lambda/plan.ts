@@ -3,8 +3,8 @@
  * Most of the handler's behaviour is decided here, so most tests live here.
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { LifecycleEvent, WireImageId, WireProperties } from '../lib/contract';
-import { collapseDuplicates, parseProperties } from '../lib/validation';
+import { LIFECYCLE_EVENTS, LifecycleEvent, WireImageId, WireProperties } from '../lib/contract';
+import { collapseDuplicates, parseProperties, show } from '../lib/validation';
 
 /**
  * Physical ID answered when a Create fails. CloudFormation then sends a Delete
@@ -51,6 +51,10 @@ export function physicalResourceIdOf(event: CloudFormationCustomResourceEvent): 
  * properties break a rule, before any API call.
  */
 export function planEvent(event: CloudFormationCustomResourceEvent): Plan {
+  // Without this check, a type CloudFormation never sends would pass as "not in deleteOn" and succeed.
+  if (!LIFECYCLE_EVENTS.includes(event.RequestType)) {
+    throw new Error(`RequestType ${show(event.RequestType)} is not a custom resource event (allowed: ${LIFECYCLE_EVENTS.join(', ')})`);
+  }
   const physicalResourceId = physicalResourceIdOf(event);
   if (event.RequestType === 'Delete' && event.PhysicalResourceId === FAILED_CREATE_PHYSICAL_ID) {
     return { action: 'skip', physicalResourceId, why: 'Delete after a failed Create: nothing was created, nothing to undo' };
@@ -74,8 +78,9 @@ export function planEvent(event: CloudFormationCustomResourceEvent): Plan {
   };
 }
 
-/** CloudFormation adds ServiceToken to the properties; it is not ours to validate. */
-function stripServiceToken(properties: { [key: string]: unknown }): { [key: string]: unknown } {
-  const { ServiceToken: _serviceToken, ...rest } = properties;
+/** CloudFormation adds ServiceToken to the properties; it is not ours to validate. Anything else is left to validation. */
+function stripServiceToken(properties: unknown): unknown {
+  if (typeof properties !== 'object' || properties === null) return properties;
+  const { ServiceToken: _serviceToken, ...rest } = properties as { [key: string]: unknown };
   return rest;
 }

@@ -1,0 +1,383 @@
+/**
+ * The shipped bundle through whole Create → Update → Update → Delete lifecycles
+ * with faults injected between it and ECR Public (moto behind FaultProxy):
+ * throttling, 5xx, dropped connections, latency spikes and hangs.
+ *
+ * What "the same outcome as the fault-free run" means here:
+ * - the registry after every event equals the fault-free run's, and the model's;
+ * - every event gets the same Status, the same kind of physical ID and the same
+ *   DeletionRan;
+ * - when no answer was lost after moto applied it, the attributes are equal,
+ *   byte for byte;
+ * - when an answer was lost (a connection dropped after moto deleted the
+ *   batch), the SDK retries the call and moto reports what the lost call
+ *   deleted as ImageNotFound: DeletedCount may then be lower and FailureCount
+ *   higher. The declared IDs reported deleted plus those reported ImageNotFound
+ *   are still every declared ID, the ones reported deleted are a subset of the
+ *   fault-free run's, and every failure is ImageNotFound.
+ *
+ * Throttling and 5xx are answered by the proxy without forwarding, so only
+ * `dropAfter` loses an applied answer.
+ */
+import { existsSync } from 'node:fs';
+import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { CfnEvents } from '../support/cfn-events';
+import { CREATE_FAILED_ID, ModelEvent, ModelProperties, RequestType, applyEvent } from '../support/custom-resource-model';
+import { EcrPublicModel, ModelImageId, undeclaredLosses } from '../support/ecr-model';
+import { FAULT_KINDS, FaultKind, FaultProxy, FaultRates } from '../support/fault-proxy';
+import { BUNDLE, CfnResponseBody, RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
+import { LocalEcrPublic, createRepository, listImages, localBackendMissing, seedImage, startLocalEcrPublic } from '../support/local-ecr-public';
+
+const missing = localBackendMissing();
+if (missing) {
+  console.warn(`\n*** SKIPPING the fault-injection tests: ${missing} ***\n`);
+}
+const describeWithBackend = missing ? describe.skip : describe;
+
+/** The Lambda timeout the hang tests give the handler (context.getRemainingTimeInMillis at the start). */
+const SHORT_LAMBDA_MS = 8_000;
+
+/** Image i of a scenario: one, two or three tags, in turn. */
+function tagsOf(i: number): string[] {
+  return [`t${i}`, `t${i}-b`, `t${i}-c`].slice(0, (i % 3) + 1);
+}
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => from + k);
+const missingDigest = (k: number) => `sha256:${k.toString(16).padStart(4, '0')}${'e'.repeat(60)}`;
+
+interface ScenarioEvent {
+  readonly requestType: RequestType;
+  /** For Create and Update: the declaration and deleteOn. A Delete carries the last ones. */
+  readonly imageIds?: (digests: string[]) => ModelImageId[];
+  readonly deleteOn?: RequestType[];
+}
+
+/**
+ * Four events: a Create that deletes by tag, an Update that deletes by digest,
+ * an Update that deleteOn leaves out (no call), and the Delete that carries its
+ * declaration. Within one event no two IDs touch the same image, so batches
+ * answered in any order report the same thing.
+ */
+function scenario(images: number): ScenarioEvent[] {
+  const quarter = Math.floor(images / 4);
+  return [
+    {
+      requestType: 'Create',
+      deleteOn: ['Create', 'Update', 'Delete'],
+      imageIds: () => [...range(0, 2 * quarter).map((i) => ({ imageTag: `t${i}` })), { imageTag: 'gone-1' }, { imageTag: 'gone-2' }],
+    },
+    {
+      requestType: 'Update',
+      deleteOn: ['Update'],
+      imageIds: (d) => [...range(quarter, 3 * quarter).map((i) => ({ imageDigest: d[i] })), { imageDigest: missingDigest(1) }],
+    },
+    {
+      requestType: 'Update',
+      deleteOn: ['Delete'],
+      imageIds: (d) => [
+        ...range(3 * quarter, images).map((i) => (i % 2 === 0 ? { imageDigest: d[i] } : { imageTag: tagsOf(i).at(-1)! })),
+        { imageTag: 'gone-3' },
+      ],
+    },
+    { requestType: 'Delete' },
+  ];
+}
+
+interface EventRecord {
+  readonly body: CfnResponseBody;
+  /** The reason, with the run's repository name replaced by REPO (each run has its own repository). */
+  readonly reason: string;
+  readonly registry: Map<string, string[]>;
+  readonly declared: ModelImageId[];
+  /** Faults injected while the event ran, by kind. */
+  readonly faults: Record<FaultKind, number>;
+}
+
+/** Figures for the closing note: lifecycles and events run, requests seen, faults injected by kind, per test. */
+const totals = {
+  lifecycles: 0,
+  events: 0,
+  hangs: 0,
+  requests: 0,
+  injected: Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>,
+  byTest: {} as Record<string, Partial<Record<FaultKind | 'requests', number>>>,
+};
+
+describeWithBackend('fault injection between the handler and ECR Public', () => {
+  let backend: LocalEcrPublic;
+  let client: ECRPUBLICClient;
+  let server: ResponseServer;
+  let proxy: FaultProxy;
+  let env: Record<string, string>;
+  let repoCount = 0;
+
+  beforeAll(async () => {
+    if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run bundle first`);
+    backend = await startLocalEcrPublic();
+    client = backend.client;
+    server = await ResponseServer.start();
+    // Never more than 5 faults for one call: the client's 8 attempts always absorb them.
+    proxy = await FaultProxy.start({ target: backend.endpoint, maxFaultsPerCall: 5, latencyMs: [200, 1200] });
+    env = { AWS_ENDPOINT_URL_ECR_PUBLIC: proxy.endpoint };
+  });
+  afterAll(async () => {
+    for (const kind of FAULT_KINDS) totals.injected[kind] += proxy?.injected[kind] ?? 0;
+    totals.requests += proxy?.requests.length ?? 0;
+    console.log(`ECR-side fault injection: ${JSON.stringify(totals, null, 1)}`);
+    await proxy?.close();
+    await server?.close();
+    await backend?.stop();
+  });
+
+  async function seededRepository(images: number, model: EcrPublicModel): Promise<{ repo: string; digests: string[] }> {
+    const repo = `faults/repo-${++repoCount}`;
+    await createRepository(client, repo);
+    model.createRepository(repo);
+    const digests: string[] = [];
+    for (const i of range(0, images)) {
+      // Same seed, same digest in every repository: runs are comparable image by image.
+      const digest = await seedImage(client, repo, `image-${i}`, tagsOf(i));
+      digests.push(digest);
+      for (const tag of tagsOf(i)) model.putImage(repo, digest, tag);
+    }
+    return { repo, digests };
+  }
+
+  const injectedNow = (): Record<FaultKind, number> => ({ ...proxy.injected });
+  let testStart = { injected: {} as Record<FaultKind, number>, requests: 0 };
+  beforeEach(() => {
+    testStart = { injected: injectedNow(), requests: proxy.requests.length };
+  });
+  afterEach(() => {
+    const name = (expect.getState().currentTestName ?? '?').replace('fault injection between the handler and ECR Public ', '').slice(0, 48);
+    const faults = diff(injectedNow(), testStart.injected);
+    totals.byTest[name] = {
+      requests: proxy.requests.length - testStart.requests,
+      ...Object.fromEntries(FAULT_KINDS.filter((k) => faults[k] > 0).map((k) => [k, faults[k]])),
+    };
+  });
+  const diff = (after: Record<FaultKind, number>, before: Record<FaultKind, number>) =>
+    Object.fromEntries(FAULT_KINDS.map((k) => [k, after[k] - before[k]])) as Record<FaultKind, number>;
+
+  /** Runs the scenario's lifecycle under the given fault rates, checking the model at every event. */
+  async function runLifecycle(images: number, rates: FaultRates, seed: number): Promise<EventRecord[]> {
+    totals.lifecycles++;
+    const model = new EcrPublicModel();
+    const { repo, digests } = await seededRepository(images, model);
+    proxy.configure(rates, seed);
+    const events = new CfnEvents(server);
+    const records: EventRecord[] = [];
+    let properties: ModelProperties | undefined;
+    let physicalId = '';
+    try {
+      for (const step of scenario(images)) {
+        totals.events++;
+        const previous = properties;
+        if (step.imageIds) {
+          properties = {
+            RepositoryName: repo,
+            ImageIds: step.imageIds(digests),
+            DeleteOn: step.deleteOn ?? ['Create', 'Update', 'Delete'],
+            FailOnImageFailure: 'true',
+            ApiRegion: 'us-east-1',
+          };
+        }
+        const props = properties!;
+        let event: CloudFormationCustomResourceEvent;
+        if (step.requestType === 'Create') event = events.create(props);
+        else if (step.requestType === 'Update') event = events.update(physicalId, props, previous!);
+        else event = events.delete(physicalId, props);
+        const modelEvent: ModelEvent = { requestType: step.requestType, properties: props, physicalResourceId: physicalId };
+
+        const before = await listImages(client, repo);
+        const expected = applyEvent(model, modelEvent);
+        const faultsBefore = injectedNow();
+        const result = await invokeHandler(server, event, { env });
+        const faults = diff(injectedNow(), faultsBefore);
+        expect(result.exitCode).toBe(0);
+        expect(result.stdout + result.stderr).not.toContain(RESPONSE_URL_SECRET);
+        const body = result.response!.body;
+        expect({ step: step.requestType, status: body.Status, reason: body.Reason }).toEqual({
+          step: step.requestType,
+          status: expected.status,
+          reason: body.Reason,
+        });
+        if (step.requestType === 'Create') physicalId = body.PhysicalResourceId;
+        else expect(body.PhysicalResourceId).toBe(physicalId);
+        const registry = await listImages(client, repo);
+        expect(registry).toEqual(model.snapshot(repo));
+        expect(undeclaredLosses(before, registry, expected.calls ? expected.sent : [])).toEqual([]);
+        records.push({ body, reason: body.Reason.split(repo).join('REPO'), registry, declared: expected.calls ? expected.sent : [], faults });
+      }
+    } finally {
+      proxy.configure({});
+    }
+    return records;
+  }
+
+  /** For each declared ID: 'deleted' or 'ImageNotFound', from a response whose lists were not cut. */
+  function accounting(record: EventRecord): Map<string, 'deleted' | 'ImageNotFound'> {
+    const data = record.body.Data!;
+    expect(data.Truncated).toBe('false');
+    const deleted = JSON.parse(data.ImageIds) as ModelImageId[];
+    const failures = JSON.parse(data.Failures) as Array<{ imageId: ModelImageId; failureCode: string }>;
+    const result = new Map<string, 'deleted' | 'ImageNotFound'>();
+    for (const id of record.declared) {
+      const key = JSON.stringify(id);
+      const wasDeleted = deleted.some((d) => (id.imageTag !== undefined ? d.imageTag === id.imageTag : d.imageDigest === id.imageDigest));
+      const notFound = failures.some(
+        (f) => f.failureCode === 'ImageNotFound' && f.imageId.imageTag === id.imageTag && f.imageId.imageDigest === id.imageDigest,
+      );
+      expect({ id, accountedFor: wasDeleted !== notFound }).toEqual({ id, accountedFor: true });
+      result.set(key, wasDeleted ? 'deleted' : 'ImageNotFound');
+    }
+    expect(failures.every((f) => f.failureCode === 'ImageNotFound')).toBe(true);
+    return result;
+  }
+
+  test('throttling at 30% and 5xx at 10%: the same registry and attributes as without faults', async () => {
+    const images = 240; // 122, 121 and 61 IDs: two, two and one batches of BatchDeleteImage
+    const clean = await runLifecycle(images, {}, 1);
+    const injected: Record<FaultKind, number>[] = [];
+    for (const seed of [11, 12, 13, 14, 15]) {
+      const faulty = await runLifecycle(images, { throttle: 0.3, serverError: 0.1 }, seed);
+      faulty.forEach((record, index) => {
+        // Nothing was applied and then lost: the attributes are equal, byte for byte.
+        expect(record.body.Status).toBe(clean[index].body.Status);
+        expect(record.body.Data).toEqual(clean[index].body.Data);
+        expect(record.reason).toBe(clean[index].reason);
+        expect(record.registry).toEqual(clean[index].registry);
+        injected.push(record.faults);
+      });
+    }
+    const sum = (kind: FaultKind) => injected.reduce((n, f) => n + f[kind], 0);
+    expect(sum('throttle')).toBeGreaterThan(0);
+    expect(sum('serverError')).toBeGreaterThan(0);
+    expect(sum('dropAfter') + sum('dropBefore') + sum('hang')).toBe(0);
+  }, 150_000);
+
+  test('dropped connections (before and after moto applied the call) and latency spikes: the same registry, every declared ID accounted for', async () => {
+    const images = 16; // small declarations: the lists in the response are never cut
+    const clean = await runLifecycle(images, {}, 2);
+    const cleanAccounts = clean.map((record) => (record.body.Data?.DeletionRan === 'true' ? accounting(record) : undefined));
+    let lostAnswers = 0;
+    const injected: Record<FaultKind, number>[] = [];
+    for (const seed of [21, 22, 23, 24, 25, 26]) {
+      const faulty = await runLifecycle(images, { dropBefore: 0.2, dropAfter: 0.2, throttle: 0.1, latency: 0.3 }, seed);
+      faulty.forEach((record, index) => {
+        injected.push(record.faults);
+        const reference = clean[index];
+        expect(record.registry).toEqual(reference.registry);
+        expect(record.body.Status).toBe(reference.body.Status);
+        expect(record.body.Data?.DeletionRan).toBe(reference.body.Data?.DeletionRan);
+        if (record.faults.dropAfter === 0) {
+          expect(record.body.Data).toEqual(reference.body.Data);
+          return;
+        }
+        lostAnswers++;
+        const account = accounting(record);
+        const cleanAccount = cleanAccounts[index]!;
+        expect([...account.keys()].sort()).toEqual([...cleanAccount.keys()].sort());
+        for (const [key, status] of account) {
+          // A lost answer can only turn "deleted" into "ImageNotFound", never the other way.
+          if (status === 'deleted') expect({ key, clean: cleanAccount.get(key) }).toEqual({ key, clean: 'deleted' });
+        }
+        expect(Number(record.body.Data!.DeletedCount)).toBeLessThanOrEqual(Number(reference.body.Data!.DeletedCount));
+      });
+    }
+    const sum = (kind: FaultKind) => injected.reduce((n, f) => n + f[kind], 0);
+    expect(sum('dropBefore')).toBeGreaterThan(0);
+    expect(sum('dropAfter')).toBeGreaterThan(0);
+    expect(sum('latency')).toBeGreaterThan(0);
+    expect(lostAnswers).toBeGreaterThan(0);
+  }, 150_000);
+
+  test('a call that hangs: FAILED before the Lambda deadline, saying what timed out; the rollback Delete does nothing', async () => {
+    const model = new EcrPublicModel();
+    const { repo } = await seededRepository(6, model);
+    const before = await listImages(client, repo);
+    const events = new CfnEvents(server);
+    const properties = {
+      RepositoryName: repo,
+      ImageIds: [{ imageTag: 't0' }, { imageTag: 't1' }],
+      DeleteOn: ['Create', 'Delete'],
+      FailOnImageFailure: 'true',
+      ApiRegion: 'us-east-1',
+    };
+    const requestsBefore = proxy.requests.length;
+    proxy.forced.push('hang');
+    totals.hangs++;
+    const created = await invokeHandler(server, events.create(properties), { env, remainingMs: SHORT_LAMBDA_MS });
+    expect(created.durationMs).toBeLessThan(SHORT_LAMBDA_MS);
+    expect(created.exitCode).toBe(0);
+    expect(created.response?.body).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED_ID });
+    expect(created.response?.body.Reason).toMatch(
+      /^DeadlineExceededError: timed out .*waiting for ECR Public BatchDeleteImage: 0 of 1 batches answered \(0 image IDs deleted\)/,
+    );
+    expect(await listImages(client, repo)).toEqual(before);
+
+    const rollback = await invokeHandler(server, events.delete(CREATE_FAILED_ID, properties), { env });
+    expect(rollback.response?.body.Status).toBe('SUCCESS');
+    expect(proxy.requests.length - requestsBefore).toBe(1); // the hung call, nothing after it
+    expect(await listImages(client, repo)).toEqual(before);
+  }, 30_000);
+
+  test('a hang after two of three batches: FAILED in time, what was deleted was declared, and a second Delete finishes the job', async () => {
+    const model = new EcrPublicModel();
+    const images = 300;
+    const { repo, digests } = await seededRepository(images, model);
+    const ids = digests.map((imageDigest) => ({ imageDigest })); // three batches of 100
+    const properties: ModelProperties = {
+      RepositoryName: repo,
+      ImageIds: ids,
+      DeleteOn: ['Delete'],
+      FailOnImageFailure: 'true',
+      ApiRegion: 'us-east-1',
+    };
+    const events = new CfnEvents(server);
+    const physicalId = 'EcrPublicImageDeletion-ImageDeletion-earlier-create';
+    const before = await listImages(client, repo);
+
+    proxy.forced.push('pass', 'pass', 'hang');
+    totals.hangs++;
+    const first = await invokeHandler(server, events.delete(physicalId, properties), { env, remainingMs: SHORT_LAMBDA_MS });
+    expect(first.durationMs).toBeLessThan(SHORT_LAMBDA_MS);
+    expect(first.response?.body).toMatchObject({ Status: 'FAILED', PhysicalResourceId: physicalId });
+    expect(first.response?.body.Reason).toMatch(/timed out .*waiting for ECR Public BatchDeleteImage: 2 of 3 batches answered/);
+    const partial = await listImages(client, repo);
+    expect(undeclaredLosses(before, partial, ids)).toEqual([]);
+    expect(partial.size).toBeLessThan(before.size);
+
+    // The stack deletion is tried again: the Delete event comes back and completes.
+    const second = await invokeHandler(server, events.delete(physicalId, properties), { env });
+    expect(second.response?.body.Status).toBe('SUCCESS');
+    applyEvent(model, { requestType: 'Delete', properties, physicalResourceId: physicalId });
+    expect(await listImages(client, repo)).toEqual(model.snapshot(repo));
+  }, 60_000);
+
+  test('throttling that never stops: FAILED before the Lambda deadline, not after it', async () => {
+    const model = new EcrPublicModel();
+    const { repo } = await seededRepository(3, model);
+    const before = await listImages(client, repo);
+    const events = new CfnEvents(server);
+    const physicalId = 'EcrPublicImageDeletion-ImageDeletion-throttled';
+    const properties = {
+      RepositoryName: repo,
+      ImageIds: [{ imageTag: 't1' }],
+      DeleteOn: ['Update'],
+      FailOnImageFailure: 'true',
+      ApiRegion: 'us-east-1',
+    };
+    // Forced, so that the per-call limit of the proxy does not apply: every attempt is throttled.
+    proxy.forced.push(...Array.from({ length: 10 }, () => 'throttle' as const));
+    try {
+      const updated = await invokeHandler(server, events.update(physicalId, properties, properties), { env, remainingMs: SHORT_LAMBDA_MS });
+      expect(updated.durationMs).toBeLessThan(SHORT_LAMBDA_MS);
+      expect(updated.response?.body).toMatchObject({ Status: 'FAILED', PhysicalResourceId: physicalId });
+      expect(updated.response?.body.Reason).toMatch(/timed out .*waiting for ECR Public BatchDeleteImage|ThrottlingException/);
+    } finally {
+      proxy.forced.length = 0;
+    }
+    expect(await listImages(client, repo)).toEqual(before);
+  }, 30_000);
+});

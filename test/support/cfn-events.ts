@@ -1,0 +1,52 @@
+/**
+ * CloudFormation's events for one custom resource, built one at a time so that
+ * a test can send the same event twice (a retried delivery), follow a failed
+ * Update with its rollback, or a failed Create with its rollback Delete, the
+ * way CloudFormation does. LocalCustomResource (local-cloudformation.ts) plays
+ * the plain Create → Update → Delete path; this is for the paths around it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import type { ResponseServer } from './local-cloudformation';
+
+const SERVICE_TOKEN = 'arn:aws:lambda:eu-central-1:123456789012:function:local-handler';
+const STACK_ID = 'arn:aws:cloudformation:eu-central-1:123456789012:stack/fault-tests/7c1e0f00-0000-11ef-0000-0a0b0c0d0e0f';
+
+export class CfnEvents {
+  constructor(
+    private readonly server: ResponseServer,
+    private readonly logicalResourceId = 'ImageDeletion',
+  ) {}
+
+  private common(properties: object) {
+    const requestId = randomUUID();
+    return {
+      ServiceToken: SERVICE_TOKEN,
+      ResponseURL: this.server.urlFor(requestId),
+      StackId: STACK_ID,
+      RequestId: requestId,
+      LogicalResourceId: this.logicalResourceId,
+      ResourceType: 'Custom::EcrPublicImageDeletion',
+      ResourceProperties: { ServiceToken: SERVICE_TOKEN, ...properties },
+    };
+  }
+
+  create(properties: object): CloudFormationCustomResourceEvent {
+    return { ...this.common(properties), RequestType: 'Create' };
+  }
+
+  /** An Update; for a rollback, `properties` are the old ones and `oldProperties` the ones that failed. */
+  update(physicalResourceId: string, properties: object, oldProperties: object): CloudFormationCustomResourceEvent {
+    return {
+      ...this.common(properties),
+      RequestType: 'Update',
+      PhysicalResourceId: physicalResourceId,
+      OldResourceProperties: { ServiceToken: SERVICE_TOKEN, ...oldProperties },
+    };
+  }
+
+  /** A Delete carries the last properties CloudFormation holds (after a failed Create: the Create's). */
+  delete(physicalResourceId: string, properties: object): CloudFormationCustomResourceEvent {
+    return { ...this.common(properties), RequestType: 'Delete', PhysicalResourceId: physicalResourceId };
+  }
+}

@@ -53,7 +53,14 @@ function deletionsOf(template: Template): Map<string, Record<string, unknown>> {
 }
 
 const describeIds = (json: string | undefined): string =>
-  (JSON.parse(json ?? '[]') as Array<{ imageTag?: string; imageDigest?: string; imageId?: { imageTag?: string; imageDigest?: string }; failureCode?: string }>)
+  (
+    JSON.parse(json ?? '[]') as Array<{
+      imageTag?: string;
+      imageDigest?: string;
+      imageId?: { imageTag?: string; imageDigest?: string };
+      failureCode?: string;
+    }>
+  )
     .map((entry) => {
       const id = entry.imageId ?? entry;
       const name = id.imageTag ?? `${id.imageDigest?.slice(0, 19)}…`;

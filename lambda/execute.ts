@@ -3,13 +3,7 @@
  * fixed number of calls in flight, and a deadline. Retries of throttling and
  * 5xx answers are the SDK's (standard retry strategy, see client.ts).
  */
-import {
-  BatchDeleteImageCommand,
-  ECRPUBLICClient,
-  ImageFailure,
-  ImageIdentifier,
-  RepositoryNotFoundException,
-} from '@aws-sdk/client-ecr-public';
+import { BatchDeleteImageCommand, ECRPUBLICClient, ImageFailure, ImageIdentifier, RepositoryNotFoundException } from '@aws-sdk/client-ecr-public';
 import { MAX_IDS_PER_CALL, WireImageId } from '../lib/contract';
 
 /**
@@ -54,7 +48,10 @@ export interface ExecuteOptions {
 
 /** The deadline passed before ECR Public answered every batch. */
 export class DeadlineExceededError extends Error {
-  constructor(readonly progress: Readonly<DeletionProgress>, waitedMs: number) {
+  constructor(
+    readonly progress: Readonly<DeletionProgress>,
+    waitedMs: number,
+  ) {
     super(
       `timed out after ${Math.round(waitedMs / 1000)} s waiting for ECR Public BatchDeleteImage: ` +
         `${progress.batchesDone} of ${progress.batchesTotal} batches answered (${progress.deleted} image IDs deleted) ` +
@@ -80,11 +77,7 @@ export function toBatches<T>(items: readonly T[], size: number = MAX_IDS_PER_CAL
  * outcome; any other error stops the work and is thrown once the calls in
  * flight have settled.
  */
-export async function deleteImages(
-  client: ECRPUBLICClient,
-  request: DeletionRequest,
-  options: ExecuteOptions = {},
-): Promise<DeletionOutcome> {
+export async function deleteImages(client: ECRPUBLICClient, request: DeletionRequest, options: ExecuteOptions = {}): Promise<DeletionOutcome> {
   const started = Date.now();
   const batches = toBatches(request.imageIds);
   const progress = options.progress ?? { batchesTotal: 0, batchesDone: 0, deleted: 0 };

@@ -29,10 +29,13 @@ async function withDeadline<T>(work: Promise<T>, waitMs: number, abort: AbortCon
   work.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      abort.abort();
-      reject(onTimeout());
-    }, Math.max(0, waitMs));
+    timer = setTimeout(
+      () => {
+        abort.abort();
+        reject(onTimeout());
+      },
+      Math.max(0, waitMs),
+    );
   });
   try {
     return await Promise.race([work, deadline]);
@@ -82,8 +85,7 @@ export async function handler(event: CloudFormationCustomResourceEvent, context:
   }
 
   // A failed Create gets the marker ID, so that the Delete of its rollback does nothing.
-  const physicalResourceId =
-    verdict.status === 'FAILED' && event.RequestType === 'Create' ? FAILED_CREATE_PHYSICAL_ID : physicalResourceIdOf(event);
+  const physicalResourceId = verdict.status === 'FAILED' && event.RequestType === 'Create' ? FAILED_CREATE_PHYSICAL_ID : physicalResourceIdOf(event);
   const body: ResponseBody = buildResponse(
     {
       Status: verdict.status,

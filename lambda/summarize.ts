@@ -59,7 +59,8 @@ export function judge(plan: DeletePlan, outcome: DeletionOutcome): Verdict {
   const listed = blocking.map((f) => `${formatImageId(f.imageId)}: ${f.failureCode}${f.failureReason ? ` (${f.failureReason})` : ''}`);
   return {
     status: 'FAILED',
-    reason: `${blocking.length} image IDs could not be deleted from ${where}: ${listed.join('; ')}. ` +
+    reason:
+      `${blocking.length} image IDs could not be deleted from ${where}: ${listed.join('; ')}. ` +
       'Set failOnImageFailure: false to report failures without failing the deployment.',
   };
 }
@@ -82,7 +83,12 @@ function fit(items: readonly unknown[], budget: number): { count: number; used: 
   return { count, used };
 }
 
-function attributes(deleted: readonly ImageIdentifier[], failures: readonly ImageFailure[], kept: { ids: number; failures: number }, ran: boolean): ResponseData {
+function attributes(
+  deleted: readonly ImageIdentifier[],
+  failures: readonly ImageFailure[],
+  kept: { ids: number; failures: number },
+  ran: boolean,
+): ResponseData {
   return {
     [ATTRIBUTES.IMAGE_IDS]: JSON.stringify(deleted.slice(0, kept.ids)),
     [ATTRIBUTES.FAILURES]: JSON.stringify(failures.slice(0, kept.failures)),

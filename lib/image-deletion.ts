@@ -165,18 +165,14 @@ export class EcrPublicImageDeletion extends Construct {
     const properties = this.toWireProperties(props);
     const problems = propertiesProblems(properties, (value) => Token.isUnresolved(value));
     if (problems.length > 0) {
-      throw new Error(
-        `EcrPublicImageDeletion '${this.node.path}' has invalid properties:\n` + problems.map((p) => `  - ${p}`).join('\n'),
-      );
+      throw new Error(`EcrPublicImageDeletion '${this.node.path}' has invalid properties:\n` + problems.map((p) => `  - ${p}`).join('\n'));
     }
 
     const provider = EcrPublicImageDeletionProvider.of(this);
     provider.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['ecr-public:BatchDeleteImage'],
-        resources: [
-          `arn:${Aws.PARTITION}:ecr-public::${props.registryId ?? Aws.ACCOUNT_ID}:repository/${props.repositoryName}`,
-        ],
+        resources: [`arn:${Aws.PARTITION}:ecr-public::${props.registryId ?? Aws.ACCOUNT_ID}:repository/${props.repositoryName}`],
       }),
     );
 

@@ -5,13 +5,7 @@
  *
  * Like contract.ts, this file imports neither `aws-cdk-lib` nor `constructs`.
  */
-import {
-  API_REGIONS,
-  LIFECYCLE_EVENTS,
-  LifecycleEvent,
-  WireImageId,
-  WireProperties,
-} from './contract';
+import { API_REGIONS, LIFECYCLE_EVENTS, LifecycleEvent, WireImageId, WireProperties } from './contract';
 
 /** ECR Public's repository name pattern (API model, RepositoryName). */
 const REPOSITORY_NAME_PATTERN = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
@@ -203,9 +197,7 @@ export function propertiesProblems(raw: unknown, skip: SkipValue = skipNothing):
   if (!skip(props.DeleteOn)) {
     problems.push(...deleteOnProblems(props.DeleteOn, skip));
   }
-  check(props.FailOnImageFailure, (v) =>
-    v === 'true' || v === 'false' ? undefined : `failOnImageFailure must be true or false, got ${show(v)}`,
-  );
+  check(props.FailOnImageFailure, (v) => (v === 'true' || v === 'false' ? undefined : `failOnImageFailure must be true or false, got ${show(v)}`));
   return problems;
 }
 

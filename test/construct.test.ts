@@ -138,7 +138,10 @@ describe('EcrPublicImageDeletion', () => {
     template.hasResourceProperties('Custom::EcrPublicImageDeletion', {
       ImageIds: [{ imageTag: 'a' }, { imageTag: 'b' }, { imageTag: 'a', imageDigest: DIGEST }],
     });
-    Annotations.fromStack(stack).hasWarning('/TestStack/Deletion0', Match.stringLikeRegexp('imageIds\\[2\\] repeats imageIds\\[0\\]; it is sent once'));
+    Annotations.fromStack(stack).hasWarning(
+      '/TestStack/Deletion0',
+      Match.stringLikeRegexp('imageIds\\[2\\] repeats imageIds\\[0\\]; it is sent once'),
+    );
   });
 
   test('lets tokens through to the handler check', () => {
@@ -146,7 +149,12 @@ describe('EcrPublicImageDeletion', () => {
     const tag = new CfnParameter(stack, 'Tag');
     const registry = new CfnParameter(stack, 'Registry');
     expect(
-      () => new EcrPublicImageDeletion(stack, 'D', { repositoryName: tag.valueAsString, registryId: registry.valueAsString, imageIds: [{ imageDigest: tag.valueAsString }] }),
+      () =>
+        new EcrPublicImageDeletion(stack, 'D', {
+          repositoryName: tag.valueAsString,
+          registryId: registry.valueAsString,
+          imageIds: [{ imageDigest: tag.valueAsString }],
+        }),
     ).not.toThrow();
   });
 
@@ -156,14 +164,31 @@ describe('EcrPublicImageDeletion', () => {
       ['an invalid repository name', { repositoryName: 'My_Repo' }, 'repositoryName "My_Repo" is not a valid ECR Public repository name'],
       ['a registry ID that is not 12 digits', { registryId: '1234' }, 'registryId "1234" is not an AWS account ID (expected 12 digits)'],
       ['empty imageIds', { imageIds: [] }, 'imageIds is empty (expected at least one image ID'],
-      ['an entry with neither tag nor digest', { imageIds: [{ imageTag: 'ok' }, {}] }, 'imageIds[1] has neither imageTag nor imageDigest (expected at least one)'],
+      [
+        'an entry with neither tag nor digest',
+        { imageIds: [{ imageTag: 'ok' }, {}] },
+        'imageIds[1] has neither imageTag nor imageDigest (expected at least one)',
+      ],
       ['an over-long tag', { imageIds: [{ imageTag: 'x'.repeat(301) }] }, 'imageIds[0]: imageTag "xxxxx'],
-      ['a bad digest', { imageIds: [{ imageDigest: 'sha256:abc' }] }, 'imageIds[0]: imageDigest "sha256:abc" is not a sha256 digest (expected sha256: followed by 64 lowercase hex characters)'],
-      ['an unknown deleteOn value', { deleteOn: ['Rollback' as DeletionEvent] }, 'deleteOn has an unknown event "Rollback" (allowed: Create, Update, Delete)'],
+      [
+        'a bad digest',
+        { imageIds: [{ imageDigest: 'sha256:abc' }] },
+        'imageIds[0]: imageDigest "sha256:abc" is not a sha256 digest (expected sha256: followed by 64 lowercase hex characters)',
+      ],
+      [
+        'an unknown deleteOn value',
+        { deleteOn: ['Rollback' as DeletionEvent] },
+        'deleteOn has an unknown event "Rollback" (allowed: Create, Update, Delete)',
+      ],
       ['an empty deleteOn', { deleteOn: [] }, 'deleteOn is empty: nothing would ever be deleted'],
-      ['a region without the API', { apiRegion: 'eu-west-1' }, 'apiRegion "eu-west-1" does not serve the ECR Public API (allowed: us-east-1, us-west-2)'],
+      [
+        'a region without the API',
+        { apiRegion: 'eu-west-1' },
+        'apiRegion "eu-west-1" does not serve the ECR Public API (allowed: us-east-1, us-west-2)',
+      ],
     ])('%s', (_name, change, message) => {
-      const make = () => new EcrPublicImageDeletion(new Stack(new App(), 'Bad'), 'PrImages', { repositoryName: 'my-app', imageIds: [{ imageTag: 'a' }], ...change });
+      const make = () =>
+        new EcrPublicImageDeletion(new Stack(new App(), 'Bad'), 'PrImages', { repositoryName: 'my-app', imageIds: [{ imageTag: 'a' }], ...change });
       expect(make).toThrow(message);
       expect(make).toThrow("EcrPublicImageDeletion 'Bad/PrImages' has invalid properties:");
     });

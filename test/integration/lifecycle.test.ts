@@ -4,14 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
-import {
-  LocalEcrPublic,
-  createRepository,
-  listImages,
-  localBackendMissing,
-  seedImage,
-  startLocalEcrPublic,
-} from '../support/local-ecr-public';
+import { LocalEcrPublic, createRepository, listImages, localBackendMissing, seedImage, startLocalEcrPublic } from '../support/local-ecr-public';
 import { BUNDLE, LocalCustomResource, RESPONSE_URL_SECRET, ResponseServer } from '../support/local-cloudformation';
 
 const missing = localBackendMissing();
@@ -61,21 +54,35 @@ describeWithBackend('the shipped handler against a local ECR Public', () => {
     expect(created.response?.body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '1', FailureCount: '0', DeletionRan: 'true' } });
     expect(JSON.parse(created.response!.body.Data!.ImageIds)).toEqual([{ imageTag: 'v1', imageDigest: twoTags }]);
     expect(await listImages(client, repo)).toEqual(
-      new Map([[twoTags, ['stable']], [pr1, ['pr-1']], [pr2, ['pr-2', 'pr-2-debug']], [kept, ['release-7']]]),
+      new Map([
+        [twoTags, ['stable']],
+        [pr1, ['pr-1']],
+        [pr2, ['pr-2', 'pr-2-debug']],
+        [kept, ['release-7']],
+      ]),
     );
     const physicalId = resource.physicalResourceId;
 
     // Update: deleteOn leaves Update out, so nothing happens, and the physical ID stays.
     const declared = [{ imageDigest: pr2 }, { imageTag: 'pr-1' }];
     const updated = await resource.update(properties(repo, declared, ['Delete']));
-    expect(updated.response?.body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: physicalId, Data: { DeletionRan: 'false', DeletedCount: '0' } });
+    expect(updated.response?.body).toMatchObject({
+      Status: 'SUCCESS',
+      PhysicalResourceId: physicalId,
+      Data: { DeletionRan: 'false', DeletedCount: '0' },
+    });
     expect((await listImages(client, repo)).size).toBe(4);
 
     // Delete: a digest removes the image with all its tags; undeclared images stay.
     const deleted = await resource.delete();
     expect(deleted.response?.body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: physicalId, Data: { FailureCount: '0' } });
     expect(Number(deleted.response!.body.Data!.DeletedCount)).toBeGreaterThanOrEqual(2);
-    expect(await listImages(client, repo)).toEqual(new Map([[twoTags, ['stable']], [kept, ['release-7']]]));
+    expect(await listImages(client, repo)).toEqual(
+      new Map([
+        [twoTags, ['stable']],
+        [kept, ['release-7']],
+      ]),
+    );
 
     // The same Delete again (CloudFormation retries): the images are gone, the goal holds.
     const again = await resource.delete();
@@ -84,7 +91,12 @@ describeWithBackend('the shipped handler against a local ECR Public', () => {
       'ImageNotFound',
       'ImageNotFound',
     ]);
-    expect(await listImages(client, repo)).toEqual(new Map([[twoTags, ['stable']], [kept, ['release-7']]]));
+    expect(await listImages(client, repo)).toEqual(
+      new Map([
+        [twoTags, ['stable']],
+        [kept, ['release-7']],
+      ]),
+    );
 
     for (const run of [created, updated, deleted, again]) {
       expect(run.exitCode).toBe(0);
@@ -146,7 +158,12 @@ describeWithBackend('the shipped handler against a local ECR Public', () => {
     const kept = await seedImage(client, repo, 'kept', ['kept']);
     const resource = new LocalCustomResource(server, { env });
 
-    const created = await resource.create(properties(repo, tags.map((imageTag) => ({ imageTag }))));
+    const created = await resource.create(
+      properties(
+        repo,
+        tags.map((imageTag) => ({ imageTag })),
+      ),
+    );
     expect(created.response?.body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '1000', Truncated: 'true' } });
     expect(created.response!.bytes).toBeLessThan(4096);
     expect(JSON.parse(created.stdout.trim().split('\n').pop()!)).toMatchObject({ calls: 10, deleted: 1000 });

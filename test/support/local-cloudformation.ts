@@ -139,9 +139,7 @@ export function invokeHandler(
   child.stderr.on('data', (chunk) => (stderr += chunk));
   child.stdin.end(JSON.stringify({ event, remainingMs: options.remainingMs ?? 300_000 }));
   return new Promise((resolve) => {
-    child.on('close', (exitCode) =>
-      resolve({ exitCode, stdout, stderr, response: server.peek(event.RequestId), durationMs: Date.now() - started }),
-    );
+    child.on('close', (exitCode) => resolve({ exitCode, stdout, stderr, response: server.peek(event.RequestId), durationMs: Date.now() - started }));
   });
 }
 
@@ -175,7 +173,12 @@ export class LocalCustomResource {
     if (requestType === 'Create') return { ...common, RequestType: 'Create' };
     const physical = { PhysicalResourceId: this.physicalResourceId ?? '' };
     if (requestType === 'Delete') return { ...common, ...physical, RequestType: 'Delete' };
-    return { ...common, ...physical, RequestType: 'Update', OldResourceProperties: { ServiceToken: common.ServiceToken, ...(this.properties ?? {}) } };
+    return {
+      ...common,
+      ...physical,
+      RequestType: 'Update',
+      OldResourceProperties: { ServiceToken: common.ServiceToken, ...(this.properties ?? {}) },
+    };
   }
 
   private async send(requestType: 'Create' | 'Update' | 'Delete', properties: Record<string, unknown>): Promise<InvocationResult> {
@@ -202,5 +205,4 @@ export class LocalCustomResource {
   delete(): Promise<InvocationResult> {
     return this.send('Delete', this.properties ?? {});
   }
-
 }

@@ -8,13 +8,7 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import {
-  CreateRepositoryCommand,
-  DescribeImagesCommand,
-  ECRPUBLICClient,
-  ImageDetail,
-  PutImageCommand,
-} from '@aws-sdk/client-ecr-public';
+import { CreateRepositoryCommand, DescribeImagesCommand, ECRPUBLICClient, ImageDetail, PutImageCommand } from '@aws-sdk/client-ecr-public';
 
 const LAUNCHER = path.join(__dirname, 'moto_ecr_public.py');
 export const MOTO_INSTALL_HINT = 'pip install "moto[server]"';

@@ -1,9 +1,4 @@
-import {
-  BatchDeleteImageCommand,
-  ECRPUBLICClient,
-  RepositoryNotFoundException,
-  ServerException,
-} from '@aws-sdk/client-ecr-public';
+import { BatchDeleteImageCommand, ECRPUBLICClient, RepositoryNotFoundException, ServerException } from '@aws-sdk/client-ecr-public';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DeadlineExceededError, deleteImages, toBatches } from '../../lambda/execute';
 
@@ -43,7 +38,9 @@ describe('deleting in batches', () => {
   test('per-image failures are collected from every batch, not thrown', async () => {
     ecr.on(BatchDeleteImageCommand).callsFake((input) => ({
       imageIds: [],
-      failures: input.imageIds!.slice(0, 1).map((imageId: { imageTag?: string }) => ({ imageId, failureCode: 'ImageNotFound', failureReason: 'gone' })),
+      failures: input
+        .imageIds!.slice(0, 1)
+        .map((imageId: { imageTag?: string }) => ({ imageId, failureCode: 'ImageNotFound', failureReason: 'gone' })),
     }));
     const outcome = await deleteImages(client, { repositoryName: 'app', imageIds: tags(150) });
     expect(outcome.failures.map((f) => f.imageId?.imageTag)).toEqual(['t0', 't100']);
@@ -75,7 +72,9 @@ describe('deleting in batches', () => {
     });
     const run = deleteImages(client, { repositoryName: 'app', imageIds: tags(300) }, { concurrency: 1, signal: abort.signal });
     await expect(run).rejects.toBeInstanceOf(DeadlineExceededError);
-    await expect(run).rejects.toThrow(/timed out after \d+ s waiting for ECR Public BatchDeleteImage: 1 of 3 batches answered \(100 image IDs deleted\)/);
+    await expect(run).rejects.toThrow(
+      /timed out after \d+ s waiting for ECR Public BatchDeleteImage: 1 of 3 batches answered \(100 image IDs deleted\)/,
+    );
   });
 
   test('toBatches keeps order and never exceeds the size', () => {

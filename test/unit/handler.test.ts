@@ -90,22 +90,26 @@ describe('the handler answers CloudFormation', () => {
     expect(JSON.parse(body.Data!.Failures)[0]).toMatchObject({ failureCode: 'ImageNotFound' });
   });
 
-  test.each(['ImageReferencedByManifestList', 'ImageTagDoesNotMatchDigest', 'InvalidImageDigest', 'InvalidImageTag', 'MissingDigestAndTag', 'KmsError'])(
-    '%s fails the event with a reason naming the image and the code',
-    async (code) => {
-      const failureCode = code as ImageFailureCode;
-      ecr.on(BatchDeleteImageCommand).resolves({
-        imageIds: [{ imageTag: 'pr-1' }],
-        failures: [{ imageId: { imageDigest: DIGEST }, failureCode, failureReason: 'because' }],
-      });
-      const body = await run(event('Create'));
-      expect(body.Status).toBe('FAILED');
-      expect(body.Reason).toContain(`imageDigest=${DIGEST}: ${failureCode} (because)`);
-      expect(body.Reason).toContain('repository "app"');
-      expect(body.Reason).toContain('failOnImageFailure: false');
-      expect(body.PhysicalResourceId).toBe(FAILED_CREATE_PHYSICAL_ID);
-    },
-  );
+  test.each([
+    'ImageReferencedByManifestList',
+    'ImageTagDoesNotMatchDigest',
+    'InvalidImageDigest',
+    'InvalidImageTag',
+    'MissingDigestAndTag',
+    'KmsError',
+  ])('%s fails the event with a reason naming the image and the code', async (code) => {
+    const failureCode = code as ImageFailureCode;
+    ecr.on(BatchDeleteImageCommand).resolves({
+      imageIds: [{ imageTag: 'pr-1' }],
+      failures: [{ imageId: { imageDigest: DIGEST }, failureCode, failureReason: 'because' }],
+    });
+    const body = await run(event('Create'));
+    expect(body.Status).toBe('FAILED');
+    expect(body.Reason).toContain(`imageDigest=${DIGEST}: ${failureCode} (because)`);
+    expect(body.Reason).toContain('repository "app"');
+    expect(body.Reason).toContain('failOnImageFailure: false');
+    expect(body.PhysicalResourceId).toBe(FAILED_CREATE_PHYSICAL_ID);
+  });
 
   test('with failOnImageFailure false, failures are reported and the event succeeds', async () => {
     ecr.on(BatchDeleteImageCommand).resolves({
@@ -211,7 +215,9 @@ describe('the handler answers CloudFormation', () => {
   });
 
   test('an unexpected error becomes FAILED with its name and message', async () => {
-    ecr.on(BatchDeleteImageCommand).rejects(Object.assign(new Error('User is not authorized to perform: ecr-public:BatchDeleteImage'), { name: 'AccessDeniedException' }));
+    ecr
+      .on(BatchDeleteImageCommand)
+      .rejects(Object.assign(new Error('User is not authorized to perform: ecr-public:BatchDeleteImage'), { name: 'AccessDeniedException' }));
     const body = await run(event('Update'));
     expect(body).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'kept-physical-id' });
     expect(body.Reason).toContain('AccessDeniedException: User is not authorized');

@@ -75,5 +75,4 @@ describe('planning an event', () => {
     );
     expect(() => planEvent(del({ RepositoryName: 'UPPER' }))).toThrow('repositoryName "UPPER"');
   });
-
 });

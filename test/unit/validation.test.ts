@@ -29,13 +29,21 @@ describe('the shared property rules', () => {
     ['an unknown field', { ImageIds: [{ imageTag: 'x', tag: 'y' }] }, 'imageIds[0] has an unknown field "tag" (allowed: imageTag, imageDigest)'],
     ['an empty tag', { ImageIds: [{ imageTag: '' }] }, 'imageIds[0]: imageTag "" has 0 characters (expected 1 to 300)'],
     ['a 301-character tag', { ImageIds: [{ imageTag: 't'.repeat(301) }] }, 'has 301 characters (expected 1 to 300)'],
-    ['a short digest', { ImageIds: [{ imageDigest: 'sha256:abc' }] }, 'imageIds[0]: imageDigest "sha256:abc" is not a sha256 digest (expected sha256: followed by 64 lowercase hex characters)'],
+    [
+      'a short digest',
+      { ImageIds: [{ imageDigest: 'sha256:abc' }] },
+      'imageIds[0]: imageDigest "sha256:abc" is not a sha256 digest (expected sha256: followed by 64 lowercase hex characters)',
+    ],
     ['an uppercase digest', { ImageIds: [{ imageDigest: `sha256:${'A'.repeat(64)}` }] }, 'is not a sha256 digest'],
     ['a sha512 digest', { ImageIds: [{ imageDigest: `sha512:${'a'.repeat(128)}` }] }, 'is not a sha256 digest'],
     ['an unknown event', { DeleteOn: ['Create', 'Rollback'] }, 'deleteOn has an unknown event "Rollback" (allowed: Create, Update, Delete)'],
     ['an empty deleteOn', { DeleteOn: [] }, 'deleteOn is empty: nothing would ever be deleted'],
     ['a deleteOn that is not a list', { DeleteOn: 'Delete' }, 'deleteOn must be a list of events, got "Delete"'],
-    ['a region without the ECR Public API', { ApiRegion: 'eu-west-1' }, 'apiRegion "eu-west-1" does not serve the ECR Public API (allowed: us-east-1, us-west-2)'],
+    [
+      'a region without the ECR Public API',
+      { ApiRegion: 'eu-west-1' },
+      'apiRegion "eu-west-1" does not serve the ECR Public API (allowed: us-east-1, us-west-2)',
+    ],
     ['a non-boolean failOnImageFailure', { FailOnImageFailure: 'yes' }, 'failOnImageFailure must be true or false, got "yes"'],
   ])('reject %s, saying which property, what was given and what is allowed', (_name, change, message) => {
     const problems = propertiesProblems({ ...valid, ...change });

@@ -1,0 +1,64 @@
+/**
+ * What `npm publish` would upload: `npm pack --dry-run` lists the tarball's files
+ * (package.json "files" plus what npm always adds). Scripts are skipped: the
+ * build has already run in `npm test`, and `prepare` would rebuild under the
+ * feet of the other tests.
+ */
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+
+const root = path.join(__dirname, '..');
+
+/** A bound to notice a dependency or a test fixture slipping into the package; raise it knowingly. */
+const MAX_PACKED_BYTES = 256 * 1024;
+const MAX_UNPACKED_BYTES = 1024 * 1024;
+
+interface PackResult {
+  readonly size: number;
+  readonly unpackedSize: number;
+  readonly files: { readonly path: string; readonly size: number }[];
+}
+
+function pack(): PackResult {
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const out = execFileSync(npm, ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return (JSON.parse(out) as PackResult[])[0];
+}
+
+const result = pack();
+const files = result.files.map((f) => f.path).sort();
+
+test('holds the compiled library, the handler bundle, the jsii assembly and the docs', () => {
+  expect(files).toEqual(
+    expect.arrayContaining([
+      'lib/index.js',
+      'lib/index.d.ts',
+      'lib/image-deletion.js',
+      'lib/image-deletion.d.ts',
+      'lib/provider.js',
+      'lib/contract.js',
+      'lib/validation.js',
+      'assets/handler/index.js',
+      '.jsii',
+      'README.md',
+      'API.md',
+      'LICENSE',
+      'package.json',
+    ]),
+  );
+});
+
+test('holds nothing else: no TypeScript sources, tests, example, benchmarks or handler sources', () => {
+  const allowed = [/^lib\/[\w-]+\.(js|d\.ts)$/, /^assets\/handler\/index\.js$/, /^\.jsii$/, /^(README|API)\.md$/, /^LICENSE$/, /^package\.json$/];
+  expect(files.filter((file) => !allowed.some((pattern) => pattern.test(file)))).toEqual([]);
+});
+
+test(`stays small: at most ${MAX_PACKED_BYTES} bytes packed and ${MAX_UNPACKED_BYTES} unpacked`, () => {
+  // 2026-11: 131 KB packed, 619 KB unpacked in 16 files; the jsii assembly is 300 KB of it, the handler bundle 183 KB.
+  expect(result.size).toBeLessThanOrEqual(MAX_PACKED_BYTES);
+  expect(result.unpackedSize).toBeLessThanOrEqual(MAX_UNPACKED_BYTES);
+});

@@ -59,7 +59,7 @@ export function planEvent(event: CloudFormationCustomResourceEvent): Plan {
   if (event.RequestType === 'Delete' && event.PhysicalResourceId === FAILED_CREATE_PHYSICAL_ID) {
     return { action: 'skip', physicalResourceId, why: 'Delete after a failed Create: nothing was created, nothing to undo' };
   }
-  const properties = parseProperties(stripServiceToken(event.ResourceProperties));
+  const properties = parseProperties(withoutCloudFormationKeys(event.ResourceProperties));
   if (!properties.DeleteOn.includes(event.RequestType)) {
     return {
       action: 'skip',
@@ -78,9 +78,9 @@ export function planEvent(event: CloudFormationCustomResourceEvent): Plan {
   };
 }
 
-/** CloudFormation adds ServiceToken to the properties; it is not ours to validate. Anything else is left to validation. */
-function stripServiceToken(properties: unknown): unknown {
+/** CloudFormation adds ServiceToken and ServiceTimeout to the properties; they are not ours to validate. Anything else is left to validation. */
+function withoutCloudFormationKeys(properties: unknown): unknown {
   if (typeof properties !== 'object' || properties === null) return properties;
-  const { ServiceToken: _serviceToken, ...rest } = properties as { [key: string]: unknown };
+  const { ServiceToken: _serviceToken, ServiceTimeout: _serviceTimeout, ...rest } = properties as { [key: string]: unknown };
   return rest;
 }

@@ -1,8 +1,7 @@
-import { Annotations, Aws, CustomResource, Token } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { Annotations, CustomResource, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { ATTRIBUTES, DEFAULT_API_REGION, LifecycleEvent, RESOURCE_TYPE, WireImageId, WireProperties } from './contract';
-import { EcrPublicImageDeletionProvider } from './provider';
+import { EcrPublicImageDeletionProvider, SERVICE_TIMEOUT } from './provider';
 import { collapseDuplicates, propertiesProblems } from './validation';
 
 /**
@@ -169,21 +168,15 @@ export class EcrPublicImageDeletion extends Construct {
     }
 
     const provider = EcrPublicImageDeletionProvider.of(this);
-    provider.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['ecr-public:BatchDeleteImage'],
-        resources: [`arn:${Aws.PARTITION}:ecr-public::${props.registryId ?? Aws.ACCOUNT_ID}:repository/${props.repositoryName}`],
-      }),
-    );
-
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.function.functionArn,
+      serviceTimeout: SERVICE_TIMEOUT,
       resourceType: RESOURCE_TYPE,
       properties: properties as unknown as { [key: string]: unknown },
     });
-    // The permission must outlive the resource: on teardown CloudFormation
-    // deletes this resource (and runs the deletion) before the role's policy.
-    this.resource.node.addDependency(provider.role);
+    // The permissions must outlive the resource: CloudFormation deletes this
+    // resource (and runs its Delete event) before the policies it depends on.
+    this.resource.node.addDependency(provider.role, provider.policyFor(props.repositoryName, props.registryId));
 
     this.deletedImageIdsJson = this.resource.getAttString(ATTRIBUTES.IMAGE_IDS);
     this.failuresJson = this.resource.getAttString(ATTRIBUTES.FAILURES);

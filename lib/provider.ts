@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -22,8 +23,23 @@ export const HANDLER_ASSET_DIR = path.join(__dirname, '..', 'assets', 'handler')
 export const HANDLER_TIMEOUT = Duration.minutes(5);
 
 /**
+ * How long CloudFormation waits for an answer before it fails the event. The
+ * handler always answers within HANDLER_TIMEOUT; this only bounds the wait if
+ * the function dies without answering (Lambda then retries it, twice at most),
+ * instead of CloudFormation's default of one hour.
+ */
+export const SERVICE_TIMEOUT = Duration.minutes(15);
+
+/**
+ * Distinct repositories past which a synth-time warning is given: every
+ * repository adds an inline policy of about 150 characters to the handler's
+ * role, and IAM allows 10,240 characters of inline policies per role in all.
+ */
+export const REPOSITORY_POLICY_WARNING_THRESHOLD = 40;
+
+/**
  * The one handler function of a stack, shared by every EcrPublicImageDeletion
- * in it. Each deletion adds the narrowest permission it needs to the shared role.
+ * in it. Each repository gets its own narrow policy on the shared role.
  */
 export class EcrPublicImageDeletionProvider extends Construct {
   /** Returns the stack's provider, creating it on first use. */
@@ -35,6 +51,7 @@ export class EcrPublicImageDeletionProvider extends Construct {
 
   readonly function: lambda.Function;
   readonly role: iam.Role;
+  private readonly repositoryPolicies = new Map<string, iam.Policy>();
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -63,5 +80,44 @@ export class EcrPublicImageDeletionProvider extends Construct {
       role: this.role,
       logGroup,
     });
+  }
+
+  /**
+   * The policy that lets the handler delete images in one repository, shared
+   * by every deletion in that repository; a deletion must depend on it.
+   *
+   * One policy per repository, not one statement each in a shared policy: when
+   * a deletion is removed from a stack that keeps others, CloudFormation
+   * updates a shared policy first and deletes the removed resource later, in
+   * the cleanup phase, which would run its Delete without permission. A
+   * policy of its own is removed in that same phase, after the resource.
+   */
+  policyFor(repositoryName: string, registryId: string | undefined): iam.Policy {
+    const stack = Stack.of(this);
+    // Keyed by the resolved values ({ Ref: ... } for a token), so the key and the
+    // construct ID stay the same from one synth to the next.
+    const key = JSON.stringify([stack.resolve(registryId ?? null), stack.resolve(repositoryName)]);
+    let policy = this.repositoryPolicies.get(key);
+    if (!policy) {
+      const id = `Repository${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+      policy = new iam.Policy(this, id, {
+        roles: [this.role],
+        statements: [
+          new iam.PolicyStatement({
+            actions: ['ecr-public:BatchDeleteImage'],
+            resources: [`arn:${Aws.PARTITION}:ecr-public::${registryId ?? Aws.ACCOUNT_ID}:repository/${repositoryName}`],
+          }),
+        ],
+      });
+      this.repositoryPolicies.set(key, policy);
+      if (this.repositoryPolicies.size === REPOSITORY_POLICY_WARNING_THRESHOLD + 1) {
+        Annotations.of(this).addWarningV2(
+          'cdk-ecr-public-image-deletion:manyRepositories',
+          `this stack deletes images in more than ${REPOSITORY_POLICY_WARNING_THRESHOLD} repositories: each adds an inline policy ` +
+            "to the handler's role, and IAM allows 10,240 characters of inline policies per role (about 60 repositories)",
+        );
+      }
+    }
+    return policy;
   }
 }

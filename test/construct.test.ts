@@ -115,6 +115,46 @@ describe('EcrPublicImageDeletion', () => {
     expect(logicalId).toMatch(/^PrImages/);
   });
 
+  test('each deletion depends on a policy of its repository alone, so removing it keeps the permission until its Delete ran', () => {
+    const { template } = stackWith(
+      { repositoryName: 'repo-a', imageIds: [{ imageTag: 'a' }] },
+      { repositoryName: 'repo-b', imageIds: [{ imageTag: 'b' }] },
+      { repositoryName: 'repo-a', imageIds: [{ imageTag: 'c' }] },
+    );
+    const policies = template.findResources('AWS::IAM::Policy');
+    const grants = (name: string) =>
+      Object.keys(policies).filter((id) => JSON.stringify(policies[id].Properties.PolicyDocument).includes(`:repository/${name}"`));
+    // Two repositories, two policies; the two deletions in repo-a share one.
+    const [policyA, policyB] = [grants('repo-a'), grants('repo-b')];
+    expect(policyA).toHaveLength(1);
+    expect(policyB).toHaveLength(1);
+    const dependsOn = Object.entries(template.findResources('Custom::EcrPublicImageDeletion')).map(([id, r]) => [
+      id.replace(/[0-9A-F]{8}$/, ''),
+      r.DependsOn,
+    ]);
+    expect(dependsOn).toEqual([
+      ['Deletion0', expect.arrayContaining([policyA[0]])],
+      ['Deletion1', expect.arrayContaining([policyB[0]])],
+      ['Deletion2', expect.arrayContaining([policyA[0]])],
+    ]);
+    expect(dependsOn[1][1]).not.toContain(policyA[0]);
+    expect(dependsOn[0][1]).not.toContain(policyB[0]);
+  });
+
+  test("bounds CloudFormation's wait to 15 minutes, not the default hour", () => {
+    const { template } = stackWith({ repositoryName: 'my-app', imageIds: [{ imageTag: 'a' }] });
+    template.hasResourceProperties('Custom::EcrPublicImageDeletion', { ServiceTimeout: '900' });
+  });
+
+  test('warns when the stack deletes in more than 40 repositories (IAM inline policy size)', () => {
+    const stack = new Stack(new App(), 'Many');
+    for (let i = 0; i < 41; i++) new EcrPublicImageDeletion(stack, `D${i}`, { repositoryName: `repo-${i}`, imageIds: [{ imageTag: 'x' }] });
+    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('more than 40 repositories'));
+    const fewer = new Stack(new App(), 'Few');
+    for (let i = 0; i < 40; i++) new EcrPublicImageDeletion(fewer, `D${i}`, { repositoryName: `repo-${i}`, imageIds: [{ imageTag: 'x' }] });
+    Annotations.fromStack(fewer).hasNoWarning('*', Match.stringLikeRegexp('more than 40 repositories'));
+  });
+
   test('exposes the attributes as tokens that resolve to Fn::GetAtt', () => {
     const stack = new Stack();
     const deletion = new EcrPublicImageDeletion(stack, 'D', { repositoryName: 'my-app', imageIds: [{ imageTag: 'a' }] });

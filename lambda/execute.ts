@@ -4,7 +4,11 @@
  * 5xx answers are the SDK's (standard retry strategy, see client.ts).
  */
 import { BatchDeleteImageCommand, ECRPUBLICClient, ImageFailure, ImageIdentifier, RepositoryNotFoundException } from '@aws-sdk/client-ecr-public';
-import { MAX_IDS_PER_CALL, WireImageId } from '../lib/contract';
+import { IMAGE_REFERENCED_BY_MANIFEST_LIST, MAX_IDS_PER_CALL, WireImageId } from '../lib/contract';
+import { imageIdKey } from '../lib/validation';
+import { listImages } from './list';
+import type { DeletePlan } from './plan';
+import { selectImages } from './select';
 
 /**
  * Calls in flight at once. ECR Public publishes no rate quota for
@@ -83,7 +87,7 @@ export async function deleteImages(client: ECRPUBLICClient, request: DeletionReq
   const started = Date.now();
   const batches = toBatches(request.imageIds);
   const progress = options.progress ?? { batchesTotal: 0, batchesDone: 0, deleted: 0 };
-  progress.batchesTotal = batches.length;
+  progress.batchesTotal += batches.length;
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   const results: Array<{ deleted: ImageIdentifier[]; failures: ImageFailure[] } | undefined> = new Array(batches.length);
   let next = 0;
@@ -127,4 +131,113 @@ export async function deleteImages(client: ECRPUBLICClient, request: DeletionReq
     throw firstError;
   }
   return { deleted, failures: answered.flatMap((r) => r.failures), repositoryMissing, calls };
+}
+
+/** What a whole plan did: declared IDs, then the selection's passes. */
+export interface PlanOutcome extends DeletionOutcome {
+  /**
+   * Failures a selection expects and tolerates: images that a kept manifest
+   * list still references, which ECR Public refuses to delete. Also in `failures`.
+   */
+  readonly tolerated: ImageFailure[];
+  /** True when nothing was deleted: `deleted` lists what would have been. */
+  readonly dryRun: boolean;
+  /** The selection's view of the repository, when a selection ran. */
+  readonly selection?: {
+    readonly listed: number;
+    readonly pages: number;
+    readonly matched: number;
+    readonly keptNewest: number;
+    readonly keptProtected: number;
+  };
+}
+
+/** Most list-select-delete rounds one event runs (see executePlan). */
+export const MAX_SELECTION_ROUNDS = 3;
+
+const NOTHING: DeletionOutcome = { deleted: [], failures: [], repositoryMissing: false, calls: 0 };
+
+function merge(a: DeletionOutcome, b: DeletionOutcome): DeletionOutcome {
+  return {
+    deleted: [...a.deleted, ...b.deleted],
+    failures: [...a.failures, ...b.failures],
+    repositoryMissing: a.repositoryMissing || b.repositoryMissing,
+    calls: a.calls + b.calls,
+  };
+}
+
+/**
+ * Runs a plan: the declared image IDs first, then the selection, evaluated on
+ * the listing taken after them, pass by pass. A dry run lists and selects but
+ * deletes nothing, and reports what it would have deleted.
+ */
+export async function executePlan(
+  client: ECRPUBLICClient,
+  plan: DeletePlan,
+  options: ExecuteOptions & { readonly now?: () => number } = {},
+): Promise<PlanOutcome> {
+  const { RepositoryName: repositoryName, RegistryId: registryId } = plan.properties;
+  const run = (imageIds: WireImageId[]): Promise<DeletionOutcome> =>
+    imageIds.length === 0
+      ? Promise.resolve(NOTHING)
+      : plan.dryRun
+        ? Promise.resolve({ ...NOTHING, deleted: imageIds })
+        : deleteImages(client, { repositoryName, registryId, imageIds }, options);
+
+  let outcome = await run(plan.imageIds);
+  if (!plan.selection || outcome.repositoryMissing) {
+    return { ...outcome, tolerated: [], dryRun: plan.dryRun };
+  }
+
+  // One round: list, select, delete pass by pass. Another round runs only when
+  // ECR Public refused images a manifest list referenced and the round deleted
+  // something (perhaps that list): an index of indexes empties in a few rounds.
+  const tolerated: ImageFailure[] = [];
+  let stats: PlanOutcome['selection'];
+  for (let round = 1; round <= MAX_SELECTION_ROUNDS; round++) {
+    let listing;
+    try {
+      listing = await listImages(client, { repositoryName, registryId }, options.signal);
+    } catch (error) {
+      if (error instanceof RepositoryNotFoundException) {
+        return { ...outcome, repositoryMissing: true, tolerated, dryRun: plan.dryRun, selection: stats };
+      }
+      throw error;
+    }
+    const selected = selectImages(listing.images, plan.selection, (options.now ?? Date.now)());
+    stats ??= {
+      listed: listing.images.length,
+      pages: listing.pages,
+      matched: selected.matched,
+      keptNewest: selected.keptNewest,
+      keptProtected: selected.keptProtected,
+    };
+    let refused = 0;
+    let deleted = 0;
+    for (const pass of selected.passes) {
+      const passOutcome = await run(pass);
+      const refusals = passOutcome.failures.filter((failure) => failure.failureCode === IMAGE_REFERENCED_BY_MANIFEST_LIST);
+      tolerated.push(...refusals);
+      refused += refusals.length;
+      deleted += passOutcome.deleted.length;
+      outcome = merge(outcome, passOutcome);
+      if (outcome.repositoryMissing) break;
+    }
+    if (plan.dryRun || outcome.repositoryMissing || refused === 0 || deleted === 0) break;
+  }
+  // A refusal retried in a later round is reported once, and not at all if the retry deleted the image.
+  // A deleted ID comes back with its digest and tag; a refusal names either, so both count.
+  const deletedKeys = new Set(
+    outcome.deleted.flatMap((id) => [imageIdKey(id), imageIdKey({ imageDigest: id.imageDigest }), imageIdKey({ imageTag: id.imageTag })]),
+  );
+  const seen = new Set<string>();
+  const settle = (failure: ImageFailure): boolean => {
+    if (failure.failureCode !== IMAGE_REFERENCED_BY_MANIFEST_LIST) return true;
+    const key = imageIdKey(failure.imageId ?? {});
+    if (deletedKeys.has(key) || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  };
+  const failures = outcome.failures.filter(settle);
+  return { ...outcome, failures, tolerated: failures.filter((f) => tolerated.includes(f)), dryRun: plan.dryRun, selection: stats };
 }

@@ -7,7 +7,7 @@
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { clientFor } from './client';
 import { sendResponse } from './cfn-response';
-import { DeadlineExceededError, DeletionOutcome, DeletionProgress, deleteImages } from './execute';
+import { DeadlineExceededError, DeletionProgress, PlanOutcome, executePlan } from './execute';
 import { FAILED_CREATE_PHYSICAL_ID, Plan, physicalResourceIdOf, planEvent } from './plan';
 import { ResponseBody, Verdict, buildResponse, judge } from './summarize';
 
@@ -59,21 +59,16 @@ export async function handler(event: CloudFormationCustomResourceEvent, context:
   const abort = new AbortController();
 
   let plan: Plan | undefined;
-  let outcome: DeletionOutcome | undefined;
+  let outcome: PlanOutcome | undefined;
   let verdict: Verdict;
   try {
     plan = planEvent(event);
     if (plan.action === 'skip') {
       verdict = { status: 'SUCCESS', reason: `no deletion: ${plan.why}` };
     } else {
-      const { RepositoryName, RegistryId, ApiRegion } = plan.properties;
       const progress: DeletionProgress = { batchesTotal: 0, batchesDone: 0, deleted: 0 };
       outcome = await withDeadline(
-        deleteImages(
-          clientFor(ApiRegion),
-          { repositoryName: RepositoryName, registryId: RegistryId, imageIds: plan.imageIds },
-          { signal: abort.signal, progress },
-        ),
+        executePlan(clientFor(plan.properties.ApiRegion), plan, { signal: abort.signal, progress }),
         workDeadline - Date.now(),
         abort,
         () => new DeadlineExceededError(progress, Date.now() - started),
@@ -109,6 +104,8 @@ export async function handler(event: CloudFormationCustomResourceEvent, context:
       registryId: plan?.action === 'delete' ? plan.properties.RegistryId : undefined,
       requested: plan?.action === 'delete' ? plan.imageIds.length : 0,
       duplicatesCollapsed: plan?.action === 'delete' ? plan.duplicatesCollapsed : 0,
+      dryRun: outcome?.dryRun ?? false,
+      selection: outcome?.selection,
       deleted: outcome?.deleted.length ?? 0,
       failures: outcome?.failures.length ?? 0,
       calls: outcome?.calls ?? 0,

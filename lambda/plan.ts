@@ -3,7 +3,7 @@
  * Most of the handler's behaviour is decided here, so most tests live here.
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { LIFECYCLE_EVENTS, LifecycleEvent, WireImageId, WireProperties } from '../lib/contract';
+import { LIFECYCLE_EVENTS, LifecycleEvent, WireImageId, WireProperties, WireSelection } from '../lib/contract';
 import { collapseDuplicates, parseProperties, show } from '../lib/validation';
 
 /**
@@ -28,8 +28,12 @@ export interface DeletePlan {
   readonly physicalResourceId: string;
   readonly requestType: LifecycleEvent;
   readonly properties: WireProperties;
-  /** The declared image IDs, exact repeats collapsed. */
+  /** The declared image IDs, exact repeats collapsed; empty when only a selection is given. */
   readonly imageIds: WireImageId[];
+  /** The selection to evaluate on the repository's listing, if any. */
+  readonly selection?: WireSelection;
+  /** Compute and report, delete nothing. */
+  readonly dryRun: boolean;
   /** How many declared entries were repeats, for the log. */
   readonly duplicatesCollapsed: number;
 }
@@ -67,13 +71,15 @@ export function planEvent(event: CloudFormationCustomResourceEvent): Plan {
       why: `deleteOn (${properties.DeleteOn.join(', ')}) does not include ${event.RequestType}`,
     };
   }
-  const { unique, duplicates } = collapseDuplicates(properties.ImageIds);
+  const { unique, duplicates } = collapseDuplicates(properties.ImageIds ?? []);
   return {
     action: 'delete',
     physicalResourceId,
     requestType: event.RequestType,
     properties,
     imageIds: unique,
+    selection: properties.Select,
+    dryRun: properties.DryRun === 'true',
     duplicatesCollapsed: duplicates.length,
   };
 }

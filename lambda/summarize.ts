@@ -5,7 +5,7 @@
  */
 import type { ImageFailure, ImageIdentifier } from '@aws-sdk/client-ecr-public';
 import { ATTRIBUTES, IMAGE_NOT_FOUND, ResponseData } from '../lib/contract';
-import type { DeletionOutcome } from './execute';
+import type { DeletionOutcome, PlanOutcome } from './execute';
 import type { DeletePlan } from './plan';
 
 /** CloudFormation rejects a custom resource response body of 4,096 bytes or more. */
@@ -42,7 +42,7 @@ function registryLabel(plan: DeletePlan): string {
 }
 
 /** Decides SUCCESS or FAILED for a deletion that ran. */
-export function judge(plan: DeletePlan, outcome: DeletionOutcome): Verdict {
+export function judge(plan: DeletePlan, outcome: DeletionOutcome & Partial<Pick<PlanOutcome, 'tolerated' | 'dryRun' | 'selection'>>): Verdict {
   const { RepositoryName, ApiRegion, FailOnImageFailure } = plan.properties;
   const where = `repository "${RepositoryName}" in ${registryLabel(plan)} (ECR Public, ${ApiRegion})`;
   if (outcome.repositoryMissing) {
@@ -51,8 +51,16 @@ export function judge(plan: DeletePlan, outcome: DeletionOutcome): Verdict {
     }
     return { status: 'FAILED', reason: `${where} does not exist (RepositoryNotFoundException); create it before declaring deletions in it` };
   }
-  const blocking = outcome.failures.filter((f) => f.failureCode !== IMAGE_NOT_FOUND);
-  const summary = `deleted ${outcome.deleted.length} image IDs from ${where}; ${outcome.failures.length} failures`;
+  const tolerated = new Set(outcome.tolerated ?? []);
+  const blocking = outcome.failures.filter((f) => f.failureCode !== IMAGE_NOT_FOUND && !tolerated.has(f));
+  const selected = outcome.selection
+    ? ` (selection: ${outcome.selection.listed} images listed, ${outcome.selection.matched} matched, ` +
+      `${outcome.selection.keptNewest} kept as newest, ${outcome.selection.keptProtected} protected, ` +
+      `${tolerated.size} still referenced by a manifest list)`
+    : '';
+  const summary = outcome.dryRun
+    ? `dry run: would delete ${outcome.deleted.length} image IDs from ${where}${selected}; nothing deleted`
+    : `deleted ${outcome.deleted.length} image IDs from ${where}${selected}; ${outcome.failures.length} failures`;
   if (blocking.length === 0 || FailOnImageFailure === 'false') {
     return { status: 'SUCCESS', reason: summary };
   }
@@ -87,7 +95,7 @@ function attributes(
   deleted: readonly ImageIdentifier[],
   failures: readonly ImageFailure[],
   kept: { ids: number; failures: number },
-  ran: boolean,
+  run: { ran: boolean; dryRun: boolean },
 ): ResponseData {
   return {
     [ATTRIBUTES.IMAGE_IDS]: JSON.stringify(deleted.slice(0, kept.ids)),
@@ -95,7 +103,8 @@ function attributes(
     [ATTRIBUTES.DELETED_COUNT]: String(deleted.length),
     [ATTRIBUTES.FAILURE_COUNT]: String(failures.length),
     [ATTRIBUTES.TRUNCATED]: String(kept.ids < deleted.length || kept.failures < failures.length),
-    [ATTRIBUTES.DELETION_RAN]: String(ran),
+    [ATTRIBUTES.DELETION_RAN]: String(run.ran),
+    [ATTRIBUTES.DRY_RUN]: String(run.dryRun),
   };
 }
 
@@ -121,8 +130,9 @@ function cutReason(reason: string, maxBytes: number): string {
 export function buildResponse(
   base: Omit<ResponseBody, 'Data' | 'Reason'>,
   verdict: Verdict,
-  outcome: Pick<DeletionOutcome, 'deleted' | 'failures'> | undefined,
+  outcome: (Pick<DeletionOutcome, 'deleted' | 'failures'> & { readonly dryRun?: boolean }) | undefined,
 ): ResponseBody {
+  const run = { ran: outcome !== undefined, dryRun: outcome?.dryRun === true };
   const limit = MAX_RESPONSE_BYTES - 1;
   const withReason = (room: number): ResponseBody => ({ ...base, Status: verdict.status, Reason: cutReason(verdict.reason, room) });
   if (verdict.status === 'FAILED') {
@@ -134,7 +144,7 @@ export function buildResponse(
   const failures = outcome?.failures ?? [];
   // Success reasons are short summaries; keep them shorter still so the lists get the room.
   const head = withReason(400);
-  const empty = { ...head, Data: attributes(deleted, failures, { ids: 0, failures: 0 }, outcome !== undefined) };
+  const empty = { ...head, Data: attributes(deleted, failures, { ids: 0, failures: 0 }, run) };
   // Room for list items. `costInBody` counts one comma too many per list, which
   // covers `Truncated` growing from "true" to "false" when everything fits.
   const room = Math.max(0, limit - bytesOf(empty));
@@ -142,11 +152,11 @@ export function buildResponse(
   const ids = fit(deleted, room - failuresFirst.used);
   const failuresFinal = fit(failures, room - ids.used);
   let kept = { ids: ids.count, failures: failuresFinal.count };
-  let body: ResponseBody = { ...head, Data: attributes(deleted, failures, kept, outcome !== undefined) };
+  let body: ResponseBody = { ...head, Data: attributes(deleted, failures, kept, run) };
   // The per-item arithmetic is exact; this loop only guards against a miscount.
   while (bytesOf(body) > limit && (kept.ids > 0 || kept.failures > 0)) {
     kept = kept.ids >= kept.failures ? { ...kept, ids: kept.ids - 1 } : { ...kept, failures: kept.failures - 1 };
-    body = { ...head, Data: attributes(deleted, failures, kept, outcome !== undefined) };
+    body = { ...head, Data: attributes(deleted, failures, kept, run) };
   }
   return body;
 }

@@ -36,10 +36,35 @@ export interface WireProperties {
   readonly RepositoryName: string;
   /** Absent: the registry of the account that runs the handler. */
   readonly RegistryId?: string;
-  readonly ImageIds: WireImageId[];
+  /** Absent when only a selection is given. */
+  readonly ImageIds?: WireImageId[];
+  /** Absent when only image IDs are given. */
+  readonly Select?: WireSelection;
   readonly DeleteOn: LifecycleEvent[];
   readonly FailOnImageFailure: 'true' | 'false';
+  /** Absent means 'false' (resources created before dry runs existed). */
+  readonly DryRun?: 'true' | 'false';
   readonly ApiRegion: string;
+}
+
+/** What a selection starts from. */
+export type SelectionMatch = 'all' | 'untagged' | 'tagged';
+export const SELECTION_MATCHES: readonly SelectionMatch[] = ['all', 'untagged', 'tagged'];
+
+/**
+ * A rule that selects images from the repository's listing. Every condition
+ * given must hold. Numbers travel as strings, as CloudFormation passes them.
+ */
+export interface WireSelection {
+  readonly Match: SelectionMatch;
+  /** With Match 'tagged': glob patterns (`*`, `?`) a tag must match; those tags are removed. */
+  readonly TagPatterns?: string[];
+  /** Only images pushed more than this many seconds before the event. */
+  readonly OlderThanSeconds?: string;
+  /** Of the images that match, the newest N (by push time) are kept. */
+  readonly KeepNewest?: string;
+  /** Glob patterns: an image with a matching tag is never deleted, nor is that tag. */
+  readonly ProtectTags?: string[];
 }
 
 /** Names of the attributes the handler returns in the response's `Data`. */
@@ -56,6 +81,8 @@ export const ATTRIBUTES = {
   TRUNCATED: 'Truncated',
   /** 'true' when this event called the API; 'false' when `deleteOn` excluded it. */
   DELETION_RAN: 'DeletionRan',
+  /** 'true' when nothing was deleted because of `dryRun`: `ImageIds` then lists what would have been. */
+  DRY_RUN: 'DryRun',
 } as const;
 
 /** The `Data` map of a successful response. Every value is a string. */
@@ -66,3 +93,6 @@ export const IMAGE_NOT_FOUND = 'ImageNotFound';
 
 /** Most image IDs one BatchDeleteImage call accepts (API model: ImageIdentifierList max 100). */
 export const MAX_IDS_PER_CALL = 100;
+
+/** Failure code for an image a manifest list (image index) still references; ECR Public refuses to delete it. */
+export const IMAGE_REFERENCED_BY_MANIFEST_LIST = 'ImageReferencedByManifestList';

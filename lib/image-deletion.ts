@@ -1,7 +1,9 @@
 import { Annotations, CustomResource, Token } from 'aws-cdk-lib';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import { Construct } from 'constructs';
 import { ATTRIBUTES, DEFAULT_API_REGION, LifecycleEvent, RESOURCE_TYPE, WireImageId, WireProperties } from './contract';
 import { EcrPublicImageDeletionProvider, SERVICE_TIMEOUT } from './provider';
+import { ImageSelection } from './selection';
 import { collapseDuplicates, propertiesProblems } from './validation';
 
 /**
@@ -54,9 +56,28 @@ export interface EcrPublicImageDeletionProps {
 
   /**
    * The images to delete (1 to 10,000), by tag and/or digest. Exact repeats are
-   * sent once (with a synth-time warning).
+   * sent once (with a synth-time warning). Give `imageIds`, `select`, or both.
+   *
+   * @default - no image IDs: `select` says what to delete
    */
-  readonly imageIds: ImageIdentifier[];
+  readonly imageIds?: ImageIdentifier[];
+
+  /**
+   * Images to delete by rule, evaluated on the repository's listing when the
+   * event runs (after `imageIds`, if both are given). Adds
+   * `ecr-public:DescribeImages` on the repository to the handler's permissions.
+   *
+   * @default - no selection: only `imageIds` are deleted
+   */
+  readonly select?: ImageSelection;
+
+  /**
+   * Compute and report what would be deleted, and delete nothing: the
+   * attributes and the function log then list the images that would go.
+   *
+   * @default false
+   */
+  readonly dryRun?: boolean;
 
   /**
    * The AWS account ID (12 digits) of the public registry that holds the repository.
@@ -117,6 +138,25 @@ export interface EcrPublicImageDeletionProps {
  */
 export class EcrPublicImageDeletion extends Construct {
   /**
+   * Empties a public repository of the stack when the stack is deleted, so
+   * that CloudFormation can then delete the repository (`AWS::ECR::PublicRepository`
+   * has no EmptyOnDelete). Every image goes, image indexes first; the deletion
+   * references the repository, so CloudFormation runs it before deleting the
+   * repository.
+   *
+   * @param scope the construct to add the deletion to
+   * @param id the construct ID, unique within `scope`
+   * @param repository the repository to empty
+   */
+  public static emptyOnDelete(scope: Construct, id: string, repository: ecr.CfnPublicRepository): EcrPublicImageDeletion {
+    return new EcrPublicImageDeletion(scope, id, {
+      repositoryName: repository.ref,
+      select: ImageSelection.allImages(),
+      deleteOn: [DeletionEvent.DELETE],
+    });
+  }
+
+  /**
    * JSON text of the image IDs that ECR Public reported deleted during the last
    * event that ran a deletion (the API's `imageIds` list, e.g.
    * `[{"imageDigest":"sha256:…","imageTag":"pr-42"}]`). Cut to fit the
@@ -176,7 +216,7 @@ export class EcrPublicImageDeletion extends Construct {
     });
     // The permissions must outlive the resource: CloudFormation deletes this
     // resource (and runs its Delete event) before the policies it depends on.
-    this.resource.node.addDependency(provider.role, provider.policyFor(props.repositoryName, props.registryId));
+    this.resource.node.addDependency(provider.role, provider.policyFor(props.repositoryName, props.registryId, { list: props.select !== undefined }));
 
     this.deletedImageIdsJson = this.resource.getAttString(ATTRIBUTES.IMAGE_IDS);
     this.failuresJson = this.resource.getAttString(ATTRIBUTES.FAILURES);
@@ -209,9 +249,11 @@ export class EcrPublicImageDeletion extends Construct {
     return {
       RepositoryName: props.repositoryName,
       ...(props.registryId !== undefined ? { RegistryId: props.registryId } : {}),
-      ImageIds: imageIds,
+      ...(imageIds !== undefined ? { ImageIds: imageIds } : {}),
+      ...(props.select !== undefined ? { Select: props.select._toWire() } : {}),
       DeleteOn: deleteOn as LifecycleEvent[],
       FailOnImageFailure: props.failOnImageFailure === false ? 'false' : 'true',
+      DryRun: props.dryRun === true ? 'true' : 'false',
       ApiRegion: props.apiRegion ?? DEFAULT_API_REGION,
     };
   }

@@ -1,1 +1,2 @@
 export * from './image-deletion';
+export * from './selection';

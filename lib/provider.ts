@@ -52,6 +52,7 @@ export class EcrPublicImageDeletionProvider extends Construct {
   readonly function: lambda.Function;
   readonly role: iam.Role;
   private readonly repositoryPolicies = new Map<string, iam.Policy>();
+  private readonly listingGranted = new Set<string>();
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -92,11 +93,12 @@ export class EcrPublicImageDeletionProvider extends Construct {
    * the cleanup phase, which would run its Delete without permission. A
    * policy of its own is removed in that same phase, after the resource.
    */
-  policyFor(repositoryName: string, registryId: string | undefined): iam.Policy {
+  policyFor(repositoryName: string, registryId: string | undefined, needs: { readonly list: boolean }): iam.Policy {
     const stack = Stack.of(this);
     // Keyed by the resolved values ({ Ref: ... } for a token), so the key and the
     // construct ID stay the same from one synth to the next.
     const key = JSON.stringify([stack.resolve(registryId ?? null), stack.resolve(repositoryName)]);
+    const arn = `arn:${Aws.PARTITION}:ecr-public::${registryId ?? Aws.ACCOUNT_ID}:repository/${repositoryName}`;
     let policy = this.repositoryPolicies.get(key);
     if (!policy) {
       const id = `Repository${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
@@ -105,7 +107,7 @@ export class EcrPublicImageDeletionProvider extends Construct {
         statements: [
           new iam.PolicyStatement({
             actions: ['ecr-public:BatchDeleteImage'],
-            resources: [`arn:${Aws.PARTITION}:ecr-public::${registryId ?? Aws.ACCOUNT_ID}:repository/${repositoryName}`],
+            resources: [arn],
           }),
         ],
       });
@@ -117,6 +119,11 @@ export class EcrPublicImageDeletionProvider extends Construct {
             "to the handler's role, and IAM allows 10,240 characters of inline policies per role (about 60 repositories)",
         );
       }
+    }
+    // Only a selection lists the repository, so only then may the handler read it.
+    if (needs.list && !this.listingGranted.has(key)) {
+      policy.addStatements(new iam.PolicyStatement({ actions: ['ecr-public:DescribeImages'], resources: [arn] }));
+      this.listingGranted.add(key);
     }
     return policy;
   }

@@ -5,7 +5,7 @@
  *
  * Like contract.ts, this file imports neither `aws-cdk-lib` nor `constructs`.
  */
-import { API_REGIONS, LIFECYCLE_EVENTS, LifecycleEvent, WireImageId, WireProperties } from './contract';
+import { API_REGIONS, LIFECYCLE_EVENTS, LifecycleEvent, SELECTION_MATCHES, WireImageId, WireProperties } from './contract';
 
 /** ECR Public's repository name pattern (API model, RepositoryName). */
 const REPOSITORY_NAME_PATTERN = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
@@ -136,6 +136,86 @@ export function deleteOnProblems(value: unknown, skip: SkipValue = skipNothing):
     .map((event) => `deleteOn has an unknown event ${show(event)} (allowed: ${LIFECYCLE_EVENTS.join(', ')})`);
 }
 
+const PATTERN_MAX = 300;
+
+function patternListProblems(value: unknown, name: string): string[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    return [`${name} must be a non-empty list of tag patterns, got ${show(value)}`];
+  }
+  return value
+    .map((pattern, index) =>
+      typeof pattern !== 'string' || pattern.length === 0 || pattern.length > PATTERN_MAX
+        ? `${name}[${index}] ${show(pattern)} is not a tag pattern (expected 1 to ${PATTERN_MAX} characters; * matches any run of characters, ? one)`
+        : undefined,
+    )
+    .filter((problem): problem is string => problem !== undefined);
+}
+
+function positiveIntegerProblem(value: unknown, name: string, meaning: string): string | undefined {
+  const number = typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : NaN;
+  return Number.isSafeInteger(number) && number >= 1 ? undefined : `${name} must be a whole number of at least 1 (${meaning}), got ${show(value)}`;
+}
+
+/** Whether a glob pattern matches every tag: only `*`s, with at least one. */
+function matchesEveryTag(pattern: string): boolean {
+  return /^\*+$/.test(pattern);
+}
+
+/**
+ * Problems of a selection, named as the ImageSelection methods that set them.
+ * Contradictions (a selection that could never delete anything) are problems too.
+ */
+export function selectionProblems(value: unknown, skip: SkipValue = skipNothing): string[] {
+  if (skip(value)) return [];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return [`select must be an ImageSelection, got ${show(value)}`];
+  }
+  const selection = value as Record<string, unknown>;
+  const problems: string[] = [];
+  const match = selection.Match;
+  if (!SELECTION_MATCHES.includes(match as never)) {
+    problems.push(`select has an unknown kind ${show(match)} (allowed: ${SELECTION_MATCHES.join(', ')})`);
+  }
+  if (match === 'tagged') {
+    if (!skip(selection.TagPatterns)) problems.push(...patternListProblems(selection.TagPatterns, 'select.tagsMatching'));
+  } else if (selection.TagPatterns !== undefined) {
+    problems.push(`select.tagsMatching patterns are given, but the selection is ${show(match)}, not tagsMatching`);
+  }
+  if (selection.OlderThanSeconds !== undefined && !skip(selection.OlderThanSeconds)) {
+    const problem = positiveIntegerProblem(selection.OlderThanSeconds, 'select.olderThan', 'seconds since the push');
+    if (problem) problems.push(problem);
+  }
+  if (selection.KeepNewest !== undefined && !skip(selection.KeepNewest)) {
+    const problem = positiveIntegerProblem(selection.KeepNewest, 'select.keepNewest', 'images kept');
+    if (problem) problems.push(problem);
+  }
+  const protect = selection.ProtectTags;
+  if (protect !== undefined && !skip(protect)) {
+    const listProblems = patternListProblems(protect, 'select.protectTags');
+    problems.push(...listProblems);
+    if (listProblems.length === 0) {
+      const patterns = protect as string[];
+      if (match === 'untagged') {
+        problems.push('select.protectTags has no effect on untaggedImages(): untagged images have no tags to protect');
+      }
+      const everyTag = patterns.find((pattern) => !skip(pattern) && matchesEveryTag(pattern));
+      if (everyTag !== undefined && match === 'tagged') {
+        problems.push(`select.protectTags ${show(everyTag)} protects every tag: tagsMatching(...) could never delete anything`);
+      } else if (everyTag !== undefined && match === 'all') {
+        problems.push(`select.protectTags ${show(everyTag)} protects every tagged image: use ImageSelection.untaggedImages() instead`);
+      }
+      if (match === 'tagged' && Array.isArray(selection.TagPatterns)) {
+        for (const pattern of selection.TagPatterns as unknown[]) {
+          if (typeof pattern === 'string' && !skip(pattern) && patterns.includes(pattern)) {
+            problems.push(`select.tagsMatching ${show(pattern)} is also in protectTags: it could never delete anything`);
+          }
+        }
+      }
+    }
+  }
+  return problems;
+}
+
 /** Identity of an image ID: two entries with the same key ask for the same deletion. */
 export function imageIdKey(id: WireImageId): string {
   return `${id.imageTag ?? ''}\u0000${id.imageDigest ?? ''}`;
@@ -191,8 +271,17 @@ export function propertiesProblems(raw: unknown, skip: SkipValue = skipNothing):
     check(props.RegistryId, registryIdProblem);
   }
   check(props.ApiRegion, apiRegionProblem);
-  if (!skip(props.ImageIds)) {
+  if (props.ImageIds === undefined && props.Select === undefined) {
+    problems.push('neither imageIds nor select is given (expected image IDs to delete, a selection, or both)');
+  }
+  if (props.ImageIds !== undefined && !skip(props.ImageIds)) {
     problems.push(...imageIdsProblems(props.ImageIds, skip));
+  }
+  if (props.Select !== undefined) {
+    problems.push(...selectionProblems(props.Select, skip));
+  }
+  if (props.DryRun !== undefined) {
+    check(props.DryRun, (v) => (v === 'true' || v === 'false' ? undefined : `dryRun must be true or false, got ${show(v)}`));
   }
   if (!skip(props.DeleteOn)) {
     problems.push(...deleteOnProblems(props.DeleteOn, skip));

@@ -79,7 +79,11 @@ const BAD_INPUTS: BadInput[] = [
     change: { ImageIds: { imageTag: 'pr-1' } },
     reason: 'imageIds must be a list of image IDs, got {"imageTag":"pr-1"}',
   },
-  { what: 'no image IDs at all', change: { ImageIds: undefined }, reason: 'imageIds must be a list of image IDs, got undefined' },
+  {
+    what: 'neither image IDs nor a selection',
+    change: { ImageIds: undefined },
+    reason: 'neither imageIds nor select is given (expected image IDs to delete, a selection, or both)',
+  },
   {
     what: 'a list of 100,000 image IDs',
     change: { ImageIds: hundredThousand },

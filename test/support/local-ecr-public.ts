@@ -107,14 +107,11 @@ export async function createRepository(client: ECRPUBLICClient, repositoryName: 
   await client.send(new CreateRepositoryCommand({ repositoryName }));
 }
 
-/**
- * Pushes one image with the given tags (an image with no tag is not possible
- * through PutImage) and returns its digest.
- */
+/** Pushes one image with the given tags (none: an untagged image) and returns its digest. */
 export async function seedImage(client: ECRPUBLICClient, repositoryName: string, seed: string, tags: string[]): Promise<string> {
   const imageManifest = manifestFor(seed);
   let digest = '';
-  for (const imageTag of tags) {
+  for (const imageTag of tags.length > 0 ? tags : [undefined]) {
     const answer = await client.send(new PutImageCommand({ repositoryName, imageManifest, imageTag }));
     digest = answer.image?.imageId?.imageDigest ?? '';
   }

@@ -83,3 +83,62 @@ describe('the shared property rules', () => {
     });
   });
 });
+
+describe('the selection rules', () => {
+  const base = { RepositoryName: 'app', DeleteOn: ['Delete'], FailOnImageFailure: 'true', ApiRegion: 'us-east-1' };
+  const problemsOf = (Select: unknown, extra: object = {}) => propertiesProblems({ ...base, Select, ...extra });
+
+  test('accept a selection alone, or with image IDs', () => {
+    expect(problemsOf({ Match: 'tagged', TagPatterns: ['pr-*'], OlderThanSeconds: '604800', KeepNewest: '10', ProtectTags: ['latest'] })).toEqual([]);
+    expect(problemsOf({ Match: 'all', ProtectTags: ['v*'] }, { ImageIds: [{ imageTag: 'x' }], DryRun: 'true' })).toEqual([]);
+  });
+
+  test('ask for image IDs or a selection when both are missing', () => {
+    expect(propertiesProblems(base)).toEqual(['neither imageIds nor select is given (expected image IDs to delete, a selection, or both)']);
+  });
+
+  test.each([
+    ['an unknown kind', { Match: 'some' }, 'select has an unknown kind "some" (allowed: all, untagged, tagged)'],
+    ['no patterns', { Match: 'tagged', TagPatterns: [] }, 'select.tagsMatching must be a non-empty list of tag patterns, got []'],
+    [
+      'an empty pattern',
+      { Match: 'tagged', TagPatterns: ['pr-*', ''] },
+      'select.tagsMatching[1] "" is not a tag pattern (expected 1 to 300 characters',
+    ],
+    ['patterns on another kind', { Match: 'all', TagPatterns: ['x'] }, 'select.tagsMatching patterns are given, but the selection is "all"'],
+    ['keepNewest below 1', { Match: 'all', KeepNewest: '0' }, 'select.keepNewest must be a whole number of at least 1 (images kept), got "0"'],
+    ['a fractional keepNewest', { Match: 'all', KeepNewest: '1.5' }, 'select.keepNewest must be a whole number of at least 1'],
+    [
+      'a zero age',
+      { Match: 'all', OlderThanSeconds: '0' },
+      'select.olderThan must be a whole number of at least 1 (seconds since the push), got "0"',
+    ],
+    ['a negative age', { Match: 'all', OlderThanSeconds: '-5' }, 'select.olderThan must be a whole number of at least 1'],
+    ['an empty protect pattern', { Match: 'all', ProtectTags: [''] }, 'select.protectTags[0] "" is not a tag pattern'],
+    [
+      'protecting every tag of a tag selection',
+      { Match: 'tagged', TagPatterns: ['pr-*'], ProtectTags: ['*'] },
+      'select.protectTags "*" protects every tag: tagsMatching(...) could never delete anything',
+    ],
+    [
+      'protecting every tag of all images',
+      { Match: 'all', ProtectTags: ['**'] },
+      'select.protectTags "**" protects every tagged image: use ImageSelection.untaggedImages() instead',
+    ],
+    [
+      'protecting the selected pattern',
+      { Match: 'tagged', TagPatterns: ['pr-*'], ProtectTags: ['pr-*'] },
+      'select.tagsMatching "pr-*" is also in protectTags',
+    ],
+    ['protecting tags of untagged images', { Match: 'untagged', ProtectTags: ['latest'] }, 'select.protectTags has no effect on untaggedImages()'],
+    ['a selection that is not an object', 'all', 'select must be an ImageSelection, got "all"'],
+  ])('reject %s', (_name, select, message) => {
+    const problems = problemsOf(select);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(message);
+  });
+
+  test('reject a dryRun that is not a boolean', () => {
+    expect(problemsOf({ Match: 'all' }, { DryRun: 'maybe' })).toEqual(['dryRun must be true or false, got "maybe"']);
+  });
+});

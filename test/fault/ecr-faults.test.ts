@@ -19,21 +19,17 @@
  * Throttling and 5xx are answered by the proxy without forwarding, so only
  * `dropAfter` loses an applied answer.
  */
-import { existsSync } from 'node:fs';
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { CfnEvents } from '../support/cfn-events';
 import { CREATE_FAILED_ID, ModelEvent, ModelProperties, RequestType, applyEvent } from '../support/custom-resource-model';
 import { EcrPublicModel, ModelImageId, undeclaredLosses } from '../support/ecr-model';
 import { FAULT_KINDS, FaultKind, FaultProxy, FaultRates } from '../support/fault-proxy';
-import { BUNDLE, CfnResponseBody, RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
-import { LocalEcrPublic, createRepository, listImages, localBackendMissing, seedImage, startLocalEcrPublic } from '../support/local-ecr-public';
+import { CfnResponseBody, RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
+import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
+import { LocalRig, describeIfLocalBackend, startLocalRig } from '../support/local-rig';
 
-const missing = localBackendMissing();
-if (missing) {
-  console.warn(`\n*** SKIPPING the fault-injection tests: ${missing} ***\n`);
-}
-const describeWithBackend = missing ? describe.skip : describe;
+const describeWithBackend = describeIfLocalBackend('the fault-injection tests');
 
 /** The Lambda timeout the hang tests give the handler (context.getRemainingTimeInMillis at the start). */
 const SHORT_LAMBDA_MS = 8_000;
@@ -104,29 +100,24 @@ const totals = {
 };
 
 describeWithBackend('fault injection between the handler and ECR Public', () => {
-  let backend: LocalEcrPublic;
   let client: ECRPUBLICClient;
   let server: ResponseServer;
   let proxy: FaultProxy;
   let env: Record<string, string>;
   let repoCount = 0;
 
+  let rig: LocalRig | undefined;
+
   beforeAll(async () => {
-    if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run bundle first`);
-    backend = await startLocalEcrPublic();
-    client = backend.client;
-    server = await ResponseServer.start();
     // Never more than 5 faults for one call: the client's 8 attempts always absorb them.
-    proxy = await FaultProxy.start({ target: backend.endpoint, maxFaultsPerCall: 5, latencyMs: [200, 1200] });
-    env = { AWS_ENDPOINT_URL_ECR_PUBLIC: proxy.endpoint };
+    rig = await startLocalRig({ maxFaultsPerCall: 5, latencyMs: [200, 1200] });
+    ({ client, server, proxy, env } = rig);
   });
   afterAll(async () => {
     for (const kind of FAULT_KINDS) totals.injected[kind] += proxy?.injected[kind] ?? 0;
     totals.requests += proxy?.requests.length ?? 0;
     console.log(`ECR-side fault injection: ${JSON.stringify(totals, null, 1)}`);
-    await proxy?.close();
-    await server?.close();
-    await backend?.stop();
+    await rig?.stop();
   });
 
   async function seededRepository(images: number, model: EcrPublicModel): Promise<{ repo: string; digests: string[] }> {

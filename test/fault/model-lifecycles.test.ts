@@ -14,7 +14,6 @@
  * (slow: every shrink step runs the bundle again).
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { BatchDeleteImageCommand, ECRPUBLICClient, RepositoryNotFoundException } from '@aws-sdk/client-ecr-public';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -24,14 +23,11 @@ import { CfnEvents } from '../support/cfn-events';
 import { CREATE_FAILED_ID, ModelEvent, ModelOutcome, ModelProperties, RequestType, applyEvent } from '../support/custom-resource-model';
 import { EcrPublicModel, ModelImageId, RegistrySnapshot, undeclaredLosses } from '../support/ecr-model';
 import { FaultProxy } from '../support/fault-proxy';
-import { BUNDLE, RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
-import { LocalEcrPublic, createRepository, listImages, localBackendMissing, seedImage, startLocalEcrPublic } from '../support/local-ecr-public';
+import { RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
+import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
+import { LocalRig, describeIfLocalBackend, startLocalRig } from '../support/local-rig';
 
-const missing = localBackendMissing();
-if (missing) {
-  console.warn(`\n*** SKIPPING the model-based lifecycles against moto: ${missing} ***\n`);
-}
-const describeWithBackend = missing ? describe.skip : describe;
+const describeWithBackend = describeIfLocalBackend('the model-based lifecycles against moto');
 
 /** Sequences run against moto per `npx jest`; each is one to two resource lifecycles. */
 const SEQUENCES = Number(process.env.FC_RUNS ?? 40);
@@ -269,26 +265,21 @@ describe('the reference model', () => {
 // ---------------------------------------------------------------------------
 
 describeWithBackend('random lifecycles through the shipped bundle: moto equals the model after every event', () => {
-  let backend: LocalEcrPublic;
   let client: ECRPUBLICClient;
   let server: ResponseServer;
   let proxy: FaultProxy;
   let env: Record<string, string>;
   let repoCount = 0;
 
+  let rig: LocalRig | undefined;
+
   beforeAll(async () => {
-    if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run bundle first`);
-    backend = await startLocalEcrPublic();
-    client = backend.client;
-    server = await ResponseServer.start();
     // A proxy without faults: it records every request the handler makes.
-    proxy = await FaultProxy.start({ target: backend.endpoint });
-    env = { AWS_ENDPOINT_URL_ECR_PUBLIC: proxy.endpoint };
+    rig = await startLocalRig();
+    ({ client, server, proxy, env } = rig);
   });
   afterAll(async () => {
-    await proxy?.close();
-    await server?.close();
-    await backend?.stop();
+    await rig?.stop();
   });
 
   /** Runs one sequence; throws (an expect failure) at the first divergence. */

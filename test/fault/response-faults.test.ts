@@ -3,21 +3,16 @@
  * connection. The shipped bundle retries the PUT until the response arrives,
  * runs the deletion only once, and never logs the presigned ResponseURL.
  */
-import { existsSync } from 'node:fs';
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { CfnEvents } from '../support/cfn-events';
 import { FaultProxy } from '../support/fault-proxy';
-import { BUNDLE, RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
-import { LocalEcrPublic, createRepository, listImages, localBackendMissing, seedImage, startLocalEcrPublic } from '../support/local-ecr-public';
+import { RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
+import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
+import { LocalRig, describeIfLocalBackend, startLocalRig } from '../support/local-rig';
 
-const missing = localBackendMissing();
-if (missing) {
-  console.warn(`\n*** SKIPPING the ResponseURL fault tests: ${missing} ***\n`);
-}
-const describeWithBackend = missing ? describe.skip : describe;
+const describeWithBackend = describeIfLocalBackend('the ResponseURL fault tests');
 
 describeWithBackend('faults on the way back to CloudFormation', () => {
-  let backend: LocalEcrPublic;
   let client: ECRPUBLICClient;
   let server: ResponseServer;
   let proxy: FaultProxy;
@@ -25,19 +20,15 @@ describeWithBackend('faults on the way back to CloudFormation', () => {
   let repoCount = 0;
   const answersRefused = { '500': 0, drop: 0 };
 
+  let rig: LocalRig | undefined;
+
   beforeAll(async () => {
-    if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run bundle first`);
-    backend = await startLocalEcrPublic();
-    client = backend.client;
-    server = await ResponseServer.start();
-    proxy = await FaultProxy.start({ target: backend.endpoint }); // no faults: it counts the calls
-    env = { AWS_ENDPOINT_URL_ECR_PUBLIC: proxy.endpoint };
+    rig = await startLocalRig(); // a proxy without faults: it counts the calls
+    ({ client, server, proxy, env } = rig);
   });
   afterAll(async () => {
     console.log(`ResponseURL faults injected: ${JSON.stringify(answersRefused)}`);
-    await proxy?.close();
-    await server?.close();
-    await backend?.stop();
+    await rig?.stop();
   });
 
   async function repositoryWith(tags: string[]): Promise<string> {

@@ -2,23 +2,18 @@
  * The shipped handler bundle, run as Lambda would run it, through whole
  * CloudFormation lifecycles against a local ECR Public backend (moto).
  */
-import { existsSync } from 'node:fs';
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
-import { LocalEcrPublic, createRepository, listImages, localBackendMissing, seedImage, startLocalEcrPublic } from '../support/local-ecr-public';
-import { BUNDLE, LocalCustomResource, RESPONSE_URL_SECRET, ResponseServer } from '../support/local-cloudformation';
+import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
+import { LocalRig, describeIfLocalBackend, startLocalRig } from '../support/local-rig';
+import { LocalCustomResource, RESPONSE_URL_SECRET, ResponseServer } from '../support/local-cloudformation';
 
-const missing = localBackendMissing();
-if (missing) {
-  console.warn(`\n*** SKIPPING the integration tests: ${missing} ***\n`);
-}
-const describeWithBackend = missing ? describe.skip : describe;
+const describeWithBackend = describeIfLocalBackend('the integration tests');
 
 function properties(repositoryName: string, imageIds: object[], deleteOn = ['Create', 'Update', 'Delete'], extra: object = {}) {
   return { RepositoryName: repositoryName, ImageIds: imageIds, DeleteOn: deleteOn, FailOnImageFailure: 'true', ApiRegion: 'us-east-1', ...extra };
 }
 
 describeWithBackend('the shipped handler against a local ECR Public', () => {
-  let backend: LocalEcrPublic;
   let server: ResponseServer;
   let client: ECRPUBLICClient;
   let env: Record<string, string>;
@@ -29,16 +24,13 @@ describeWithBackend('the shipped handler against a local ECR Public', () => {
     return name;
   };
 
+  let rig: LocalRig | undefined;
   beforeAll(async () => {
-    if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run build first`);
-    backend = await startLocalEcrPublic();
-    client = backend.client;
-    server = await ResponseServer.start();
-    env = { AWS_ENDPOINT_URL_ECR_PUBLIC: backend.endpoint };
+    rig = await startLocalRig();
+    ({ client, server, env } = rig);
   });
   afterAll(async () => {
-    await server?.close();
-    await backend?.stop();
+    await rig?.stop();
   });
 
   test('Create, Update and Delete delete exactly what each event declares', async () => {

@@ -4,32 +4,26 @@
  * selects is deleted. (Paging and manifest lists, which moto lacks, are in
  * test/unit/selection-handler.test.ts.)
  */
-import { existsSync } from 'node:fs';
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
-import { LocalEcrPublic, createRepository, listImages, localBackendMissing, seedImage, startLocalEcrPublic } from '../support/local-ecr-public';
-import { BUNDLE, LocalCustomResource, ResponseServer } from '../support/local-cloudformation';
+import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
+import { LocalRig, describeIfLocalBackend, startLocalRig } from '../support/local-rig';
+import { LocalCustomResource, ResponseServer } from '../support/local-cloudformation';
 
-const missing = localBackendMissing();
-if (missing) console.warn(`\n*** SKIPPING the selection integration tests: ${missing} ***\n`);
-const describeWithBackend = missing ? describe.skip : describe;
+const describeWithBackend = describeIfLocalBackend('the selection integration tests');
 
 describeWithBackend('selections through the shipped handler against a local ECR Public', () => {
-  let backend: LocalEcrPublic;
   let server: ResponseServer;
   let client: ECRPUBLICClient;
   let env: Record<string, string>;
   let count = 0;
 
+  let rig: LocalRig | undefined;
   beforeAll(async () => {
-    if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run build first`);
-    backend = await startLocalEcrPublic();
-    client = backend.client;
-    server = await ResponseServer.start();
-    env = { AWS_ENDPOINT_URL_ECR_PUBLIC: backend.endpoint };
+    rig = await startLocalRig();
+    ({ client, server, env } = rig);
   });
   afterAll(async () => {
-    await server?.close();
-    await backend?.stop();
+    await rig?.stop();
   });
 
   /** A repository with releases, PR images and untagged images; returns digests by name. */

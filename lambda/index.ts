@@ -1,15 +1,17 @@
 /**
- * Entry point of the custom-resource handler: CloudFormation event → plan →
- * execute → summarize → respond. Whatever happens, CloudFormation gets an
- * answer before the function's timeout, and one structured log line tells
- * what the event did.
+ * Entry point of the handler. A CloudFormation event goes plan → execute →
+ * summarize → respond: whatever happens, CloudFormation gets an answer before
+ * the function's timeout. A tick of a deletion's schedule takes the same path
+ * up to the verdict, answers nobody, and fails the invocation when the run
+ * failed. Either way, one structured log line tells what the event did.
  */
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
+import type { ScheduledEvent } from '../lib/contract';
 import { clientFor } from './client';
 import { sendResponse } from './cfn-response';
 import { DeadlineExceededError, DeletionProgress, PlanOutcome, executePlan } from './execute';
-import { FAILED_CREATE_PHYSICAL_ID, Plan, physicalResourceIdOf, planEvent } from './plan';
-import { ResponseBody, Verdict, buildResponse, judge } from './summarize';
+import { FAILED_CREATE_PHYSICAL_ID, Plan, isScheduledEvent, physicalResourceIdOf, planEvent, planScheduledRun } from './plan';
+import { ResponseBody, Verdict, buildResponse, cutReason, imageIdsForLog, judge } from './summarize';
 
 /**
  * Time kept for answering CloudFormation once ECR Public work stops: a quarter
@@ -52,33 +54,108 @@ function reasonOf(error: unknown): string {
   return String(error);
 }
 
-export async function handler(event: CloudFormationCustomResourceEvent, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<void> {
+/** A scheduled run that failed. Its message is the run's reason, cut; the log line has it whole. */
+export class ScheduledRunFailedError extends Error {
+  constructor(logicalResourceId: string, reason: string) {
+    super(`scheduled run of ${logicalResourceId} failed: ${cutReason(reason)}`);
+    this.name = 'ScheduledRunFailedError';
+  }
+}
+
+/** What one run did: its plan (none when planning failed), its outcome (none when nothing ran) and its verdict. */
+interface Run {
+  readonly plan?: Plan;
+  readonly outcome?: PlanOutcome;
+  readonly verdict: Verdict;
+}
+
+/**
+ * Plans, calls ECR Public until the work deadline, and judges the outcome.
+ * Any error, invalid properties included, becomes a FAILED verdict.
+ */
+async function run(planOf: () => Plan, started: number, workDeadline: number): Promise<Run> {
+  const abort = new AbortController();
+  let plan: Plan | undefined;
+  try {
+    plan = planOf();
+    if (plan.action === 'skip') {
+      return { plan, verdict: { status: 'SUCCESS', reason: `no deletion: ${plan.why}` } };
+    }
+    const progress: DeletionProgress = { batchesTotal: 0, batchesDone: 0, deleted: 0 };
+    const outcome = await withDeadline(
+      executePlan(clientFor(plan.properties.ApiRegion), plan, { signal: abort.signal, progress }),
+      workDeadline - Date.now(),
+      abort,
+      () => new DeadlineExceededError(progress, Date.now() - started),
+    );
+    return { plan, outcome, verdict: judge(plan, outcome) };
+  } catch (error) {
+    return { plan, verdict: { status: 'FAILED', reason: reasonOf(error) } };
+  }
+}
+
+/** Who asked for a run, as the log line names it. */
+interface Trigger {
+  readonly requestType: unknown;
+  readonly logicalResourceId: unknown;
+  /** The properties as received, for the repository's name when they did not validate. */
+  readonly properties: unknown;
+}
+
+/** The one structured log line of a run. It never holds the ResponseURL, a credential. */
+function logRun(trigger: Trigger, { plan, outcome, verdict }: Run, started: number, truncated: boolean): void {
+  const deletion = plan?.action === 'delete' ? plan : undefined;
+  const listed = imageIdsForLog(outcome?.deleted ?? []);
+  console.log(
+    JSON.stringify({
+      message: 'EcrPublicImageDeletion event',
+      requestType: trigger.requestType,
+      logicalResourceId: trigger.logicalResourceId,
+      status: verdict.status,
+      action: plan?.action ?? 'invalid',
+      repository: deletion
+        ? deletion.properties.RepositoryName
+        : (trigger.properties as { readonly RepositoryName?: unknown } | undefined)?.RepositoryName,
+      registryId: deletion?.properties.RegistryId,
+      requested: deletion?.imageIds.length ?? 0,
+      duplicatesCollapsed: deletion?.duplicatesCollapsed ?? 0,
+      dryRun: outcome?.dryRun ?? false,
+      selection: outcome?.selection,
+      deleted: outcome?.deleted.length ?? 0,
+      failures: outcome?.failures.length ?? 0,
+      calls: outcome?.calls ?? 0,
+      truncated,
+      durationMs: Date.now() - started,
+      reason: verdict.reason,
+      // What went (in a dry run: what would have), as much as a log line holds.
+      deletedImageIds: listed.imageIds,
+      deletedImageIdsCut: listed.cut,
+    }),
+  );
+}
+
+export async function handler(
+  event: CloudFormationCustomResourceEvent | ScheduledEvent,
+  context: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<void> {
   const started = Date.now();
   const remaining = context.getRemainingTimeInMillis();
+  // A scheduled run keeps the same reserve: it ends, and logs why, before the function's timeout.
   const workDeadline = started + remaining - responseReserveMs(remaining);
-  const abort = new AbortController();
 
-  let plan: Plan | undefined;
-  let outcome: PlanOutcome | undefined;
-  let verdict: Verdict;
-  try {
-    plan = planEvent(event);
-    if (plan.action === 'skip') {
-      verdict = { status: 'SUCCESS', reason: `no deletion: ${plan.why}` };
-    } else {
-      const progress: DeletionProgress = { batchesTotal: 0, batchesDone: 0, deleted: 0 };
-      outcome = await withDeadline(
-        executePlan(clientFor(plan.properties.ApiRegion), plan, { signal: abort.signal, progress }),
-        workDeadline - Date.now(),
-        abort,
-        () => new DeadlineExceededError(progress, Date.now() - started),
-      );
-      verdict = judge(plan, outcome);
+  if (isScheduledEvent(event)) {
+    const result = await run(() => planScheduledRun(event), started, workDeadline);
+    logRun({ requestType: 'Scheduled', logicalResourceId: event.LogicalResourceId, properties: event.ResourceProperties }, result, started, false);
+    // Nobody waits for an answer: a failed run fails the invocation, which the
+    // function's Errors metric counts (and Lambda retries, as for any asynchronous invocation).
+    if (result.verdict.status === 'FAILED') {
+      throw new ScheduledRunFailedError(String(event.LogicalResourceId), result.verdict.reason);
     }
-  } catch (error) {
-    verdict = { status: 'FAILED', reason: reasonOf(error) };
+    return;
   }
 
+  const result = await run(() => planEvent(event), started, workDeadline);
+  const { verdict, outcome } = result;
   // A failed Create gets the marker ID, so that the Delete of its rollback does nothing.
   const physicalResourceId = verdict.status === 'FAILED' && event.RequestType === 'Create' ? FAILED_CREATE_PHYSICAL_ID : physicalResourceIdOf(event);
   const body: ResponseBody = buildResponse(
@@ -92,27 +169,11 @@ export async function handler(event: CloudFormationCustomResourceEvent, context:
     verdict,
     outcome,
   );
-
-  console.log(
-    JSON.stringify({
-      message: 'EcrPublicImageDeletion event',
-      requestType: event.RequestType,
-      logicalResourceId: event.LogicalResourceId,
-      status: verdict.status,
-      action: plan?.action ?? 'invalid',
-      repository: plan?.action === 'delete' ? plan.properties.RepositoryName : event.ResourceProperties?.RepositoryName,
-      registryId: plan?.action === 'delete' ? plan.properties.RegistryId : undefined,
-      requested: plan?.action === 'delete' ? plan.imageIds.length : 0,
-      duplicatesCollapsed: plan?.action === 'delete' ? plan.duplicatesCollapsed : 0,
-      dryRun: outcome?.dryRun ?? false,
-      selection: outcome?.selection,
-      deleted: outcome?.deleted.length ?? 0,
-      failures: outcome?.failures.length ?? 0,
-      calls: outcome?.calls ?? 0,
-      truncated: body.Data?.Truncated === 'true',
-      durationMs: Date.now() - started,
-      reason: verdict.reason,
-    }),
+  logRun(
+    { requestType: event.RequestType, logicalResourceId: event.LogicalResourceId, properties: event.ResourceProperties },
+    result,
+    started,
+    body.Data?.Truncated === 'true',
   );
 
   await sendResponse(event.ResponseURL, JSON.stringify(body), { deadline: started + remaining - 1_000 });

@@ -1,10 +1,11 @@
 /**
- * Plan: from a CloudFormation event to what must happen, without any I/O.
- * Most of the handler's behaviour is decided here, so most tests live here.
+ * Plan: from a CloudFormation event, or a tick of a deletion's schedule, to
+ * what must happen, without any I/O. Most of the handler's behaviour is
+ * decided here, so most tests live here.
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { LIFECYCLE_EVENTS, LifecycleEvent, WireImageId, WireProperties, WireSelection } from '../lib/contract';
-import { collapseDuplicates, parseProperties, show } from '../lib/validation';
+import { LIFECYCLE_EVENTS, RunTrigger, SCHEDULED_EVENT_SOURCE, ScheduledEvent, WireImageId, WireProperties, WireSelection } from '../lib/contract';
+import { InvalidPropertiesError, collapseDuplicates, parseProperties, show } from '../lib/validation';
 
 /**
  * Physical ID answered when a Create fails. CloudFormation then sends a Delete
@@ -25,8 +26,9 @@ export interface SkipPlan {
 
 export interface DeletePlan {
   readonly action: 'delete';
-  readonly physicalResourceId: string;
-  readonly requestType: LifecycleEvent;
+  /** Absent for a scheduled run: no CloudFormation resource is answered. */
+  readonly physicalResourceId?: string;
+  readonly requestType: RunTrigger;
   readonly properties: WireProperties;
   /** The declared image IDs, exact repeats collapsed; empty when only a selection is given. */
   readonly imageIds: WireImageId[];
@@ -89,4 +91,32 @@ function withoutCloudFormationKeys(properties: unknown): unknown {
   if (typeof properties !== 'object' || properties === null) return properties;
   const { ServiceToken: _serviceToken, ServiceTimeout: _serviceTimeout, ...rest } = properties as { [key: string]: unknown };
   return rest;
+}
+
+/** Tells a tick of a deletion's schedule from a CloudFormation event, which has no `Source`. */
+export function isScheduledEvent(event: unknown): event is ScheduledEvent {
+  return typeof event === 'object' && event !== null && (event as { Source?: unknown }).Source === SCHEDULED_EVENT_SOURCE;
+}
+
+/**
+ * Decides what a tick of a deletion's schedule does: the selection, on the
+ * repository as it is now, as an Update would run it. `deleteOn` does not
+ * apply (a tick is not a lifecycle event), and declared image IDs are left to
+ * deployments. Throws InvalidPropertiesError when the properties break a rule
+ * or hold no selection, before any API call.
+ */
+export function planScheduledRun(event: ScheduledEvent): DeletePlan {
+  const properties = parseProperties(event.ResourceProperties);
+  if (properties.Select === undefined) {
+    throw new InvalidPropertiesError(['a scheduled run needs select (declared imageIds are deleted at deployments only)']);
+  }
+  return {
+    action: 'delete',
+    requestType: 'Scheduled',
+    properties,
+    imageIds: [],
+    selection: properties.Select,
+    dryRun: properties.DryRun === 'true',
+    duplicatesCollapsed: 0,
+  };
 }

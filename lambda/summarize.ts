@@ -12,6 +12,8 @@ import type { DeletePlan } from './plan';
 export const MAX_RESPONSE_BYTES = 4096;
 /** Longest reason sent, in bytes: enough to name a few dozen images, short enough to read. */
 export const MAX_REASON_BYTES = 2000;
+/** Most bytes of image IDs the log line lists: CloudWatch Logs takes events of up to 256 KB. */
+export const MAX_LOGGED_IDS_BYTES = 128 * 1024;
 
 export interface Verdict {
   readonly status: 'SUCCESS' | 'FAILED';
@@ -69,7 +71,7 @@ export function judge(plan: DeletePlan, outcome: DeletionOutcome & Partial<Pick<
     status: 'FAILED',
     reason:
       `${blocking.length} image IDs could not be deleted from ${where}: ${listed.join('; ')}. ` +
-      'Set failOnImageFailure: false to report failures without failing the deployment.',
+      `Set failOnImageFailure: false to report failures without failing ${plan.requestType === 'Scheduled' ? 'the scheduled run' : 'the deployment'}.`,
   };
 }
 
@@ -108,11 +110,22 @@ function attributes(
   };
 }
 
+/**
+ * The image IDs the log line lists: the leading ones that fit in
+ * MAX_LOGGED_IDS_BYTES, and whether some were left out. For a scheduled run
+ * the log is the only report of what went.
+ */
+export function imageIdsForLog(ids: readonly ImageIdentifier[]): { readonly imageIds: ImageIdentifier[]; readonly cut: boolean } {
+  const { count } = fit(ids, MAX_LOGGED_IDS_BYTES);
+  return { imageIds: ids.slice(0, count), cut: count < ids.length };
+}
+
 function bytesOf(body: ResponseBody): number {
   return Buffer.byteLength(JSON.stringify(body));
 }
 
-function cutReason(reason: string, maxBytes: number): string {
+/** The reason, cut to `maxBytes` with a marker that points to the function log, which has it whole. */
+export function cutReason(reason: string, maxBytes: number = MAX_REASON_BYTES): string {
   if (Buffer.byteLength(reason) <= maxBytes) return reason;
   const marker = ' [cut: see the function log]';
   let cut = reason.slice(0, Math.max(0, maxBytes - marker.length));

@@ -21,6 +21,30 @@ export const API_REGIONS: readonly string[] = ['us-east-1', 'us-west-2'];
 export type LifecycleEvent = 'Create' | 'Update' | 'Delete';
 export const LIFECYCLE_EVENTS: readonly LifecycleEvent[] = ['Create', 'Update', 'Delete'];
 
+/** What started a run of the handler: a CloudFormation event, or a tick of the deletion's schedule. */
+export type RunTrigger = LifecycleEvent | 'Scheduled';
+
+/** `Source` of the events a deletion's schedule sends; CloudFormation's events have no `Source`. */
+export const SCHEDULED_EVENT_SOURCE = 'cdk-ecr-public-image-deletion.schedule';
+
+/**
+ * The event a deletion's EventBridge rule sends to the handler on every tick
+ * (the rule target's fixed input). Unlike CloudFormation's events it has no
+ * ResponseURL: nobody waits for an answer, so a failed run is reported by
+ * failing the invocation.
+ */
+export interface ScheduledEvent {
+  readonly Source: typeof SCHEDULED_EVENT_SOURCE;
+  /** Logical ID of the deletion's custom resource, so that its scheduled runs and its CloudFormation events share a name in the log. */
+  readonly LogicalResourceId: string;
+  /**
+   * The custom resource's properties, checked with the same rules. ImageIds
+   * are left out: declared image IDs go at deployments, a schedule runs the
+   * selection (and a target input is limited to 8,192 characters).
+   */
+  readonly ResourceProperties: WireProperties;
+}
+
 /** One image reference, in the shape of the ECR Public API's `ImageIdentifier`. */
 export interface WireImageId {
   readonly imageTag?: string;

@@ -1,7 +1,19 @@
-import { Annotations, CustomResource, Token } from 'aws-cdk-lib';
+import { Annotations, CfnResource, CustomResource, Token } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { ATTRIBUTES, DEFAULT_API_REGION, LifecycleEvent, RESOURCE_TYPE, WireImageId, WireProperties } from './contract';
+import {
+  ATTRIBUTES,
+  DEFAULT_API_REGION,
+  LifecycleEvent,
+  RESOURCE_TYPE,
+  SCHEDULED_EVENT_SOURCE,
+  ScheduledEvent,
+  WireImageId,
+  WireProperties,
+} from './contract';
 import { EcrPublicImageDeletionProvider, SERVICE_TIMEOUT } from './provider';
 import { ImageSelection } from './selection';
 import { collapseDuplicates, propertiesProblems } from './validation';
@@ -64,12 +76,27 @@ export interface EcrPublicImageDeletionProps {
 
   /**
    * Images to delete by rule, evaluated on the repository's listing when the
-   * event runs (after `imageIds`, if both are given). Adds
+   * event runs (after `imageIds`, if both are given), and at every tick of
+   * `schedule`. Adds
    * `ecr-public:DescribeImages` on the repository to the handler's permissions.
    *
    * @default - no selection: only `imageIds` are deleted
    */
   readonly select?: ImageSelection;
+
+  /**
+   * Also run `select` on this schedule, between deployments: what a lifecycle
+   * policy does for a private ECR repository. Every tick invokes the stack's
+   * handler function once, through an EventBridge rule that alone may invoke
+   * it, and deletes what the selection matches at that moment. A tick honours
+   * `dryRun` and `failOnImageFailure`, and ignores `deleteOn` (a tick is not a
+   * lifecycle event); declared `imageIds` are not deleted again (they go at
+   * deployments). A failed run fails the invocation, which shows in the
+   * function's `Errors` metric, and its log line says why. Requires `select`.
+   *
+   * @default - no schedule: deletions run only during deployments
+   */
+  readonly schedule?: events.Schedule;
 
   /**
    * Compute and report what would be deleted, and delete nothing: the
@@ -118,7 +145,8 @@ export interface EcrPublicImageDeletionProps {
  * Deletes declared images from an Amazon ECR Public repository when the stack
  * is created, updated or deleted, through a custom resource that calls
  * `BatchDeleteImage`. The deleted image IDs and the failures are readable as
- * attributes.
+ * attributes. With `select` and `schedule`, the selection also runs between
+ * deployments, like a lifecycle policy.
  *
  * All deletions in a stack share one Lambda function; each grants it
  * `ecr-public:BatchDeleteImage` on its own repository only.
@@ -193,6 +221,12 @@ export class EcrPublicImageDeletion extends Construct {
   readonly resource: CustomResource;
 
   /**
+   * The EventBridge rule that runs the selection on `schedule`; `undefined`
+   * without a schedule.
+   */
+  readonly scheduleRule?: events.IRule;
+
+  /**
    * @param scope the construct to add this deletion to; its stack gets the shared handler
    * @param id the construct ID, unique within `scope`
    * @param props the repository, the images and when to delete them
@@ -203,6 +237,12 @@ export class EcrPublicImageDeletion extends Construct {
 
     const properties = this.toWireProperties(props);
     const problems = propertiesProblems(properties, (value) => Token.isUnresolved(value));
+    if (props.schedule !== undefined && props.select === undefined) {
+      problems.push(
+        'schedule is given without select: a schedule runs a selection on the images of the moment, ' +
+          'and declared imageIds are deleted at deployments only (give select, or remove schedule)',
+      );
+    }
     if (problems.length > 0) {
       throw new Error(`EcrPublicImageDeletion '${this.node.path}' has invalid properties:\n` + problems.map((p) => `  - ${p}`).join('\n'));
     }
@@ -216,7 +256,11 @@ export class EcrPublicImageDeletion extends Construct {
     });
     // The permissions must outlive the resource: CloudFormation deletes this
     // resource (and runs its Delete event) before the policies it depends on.
-    this.resource.node.addDependency(provider.role, provider.policyFor(props.repositoryName, props.registryId, { list: props.select !== undefined }));
+    const policy = provider.policyFor(props.repositoryName, props.registryId, { list: props.select !== undefined });
+    this.resource.node.addDependency(provider.role, policy);
+    if (props.schedule !== undefined) {
+      this.scheduleRule = this.scheduleSelection(props.schedule, properties, provider, policy);
+    }
 
     this.deletedImageIdsJson = this.resource.getAttString(ATTRIBUTES.IMAGE_IDS);
     this.failuresJson = this.resource.getAttString(ATTRIBUTES.FAILURES);
@@ -224,6 +268,34 @@ export class EcrPublicImageDeletion extends Construct {
     this.failureCount = Token.asNumber(this.resource.getAtt(ATTRIBUTES.FAILURE_COUNT));
     this.truncated = this.resource.getAttString(ATTRIBUTES.TRUNCATED);
     this.deletionRan = this.resource.getAttString(ATTRIBUTES.DELETION_RAN);
+  }
+
+  /**
+   * The rule that sends this deletion's properties to the shared handler on
+   * every tick. Its target lets this rule, and no other, invoke the function.
+   */
+  private scheduleSelection(
+    schedule: events.Schedule,
+    properties: WireProperties,
+    provider: EcrPublicImageDeletionProvider,
+    policy: iam.Policy,
+  ): events.Rule {
+    const { ImageIds: _deletedAtDeployments, ...selectionProperties } = properties;
+    const event: ScheduledEvent = {
+      Source: SCHEDULED_EVENT_SOURCE,
+      LogicalResourceId: (this.resource.node.defaultChild as CfnResource).logicalId,
+      ResourceProperties: selectionProperties,
+    };
+    const rule = new events.Rule(this, 'Schedule', {
+      schedule,
+      description: `Runs the image selection of ${this.node.path} (cdk-ecr-public-image-deletion)`.slice(0, 512),
+      targets: [new targets.LambdaFunction(provider.function, { event: events.RuleTargetInput.fromObject(event) })],
+    });
+    // Created after the repository's permissions and deleted before them, so
+    // that no tick runs without them.
+    rule.node.addDependency(policy);
+    provider.countSchedule();
+    return rule;
   }
 
   /**

@@ -38,6 +38,13 @@ export const SERVICE_TIMEOUT = Duration.minutes(15);
 export const REPOSITORY_POLICY_WARNING_THRESHOLD = 40;
 
 /**
+ * Schedules past which a synth-time warning is given: every schedule adds a
+ * statement of about 450 bytes (its rule's invoke permission) to the
+ * function's resource-based policy, which Lambda limits to 20 KB.
+ */
+export const SCHEDULE_WARNING_THRESHOLD = 30;
+
+/**
  * The one handler function of a stack, shared by every EcrPublicImageDeletion
  * in it. Each repository gets its own narrow policy on the shared role.
  */
@@ -53,6 +60,7 @@ export class EcrPublicImageDeletionProvider extends Construct {
   readonly role: iam.Role;
   private readonly repositoryPolicies = new Map<string, iam.Policy>();
   private readonly listingGranted = new Set<string>();
+  private schedules = 0;
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -81,6 +89,21 @@ export class EcrPublicImageDeletionProvider extends Construct {
       role: this.role,
       logGroup,
     });
+  }
+
+  /**
+   * Counts a deletion's schedule, and warns when the stack has so many that
+   * the function's resource-based policy nears its limit.
+   */
+  countSchedule(): void {
+    this.schedules++;
+    if (this.schedules === SCHEDULE_WARNING_THRESHOLD + 1) {
+      Annotations.of(this).addWarningV2(
+        'cdk-ecr-public-image-deletion:manySchedules',
+        `this stack has more than ${SCHEDULE_WARNING_THRESHOLD} deletions on a schedule: each adds its rule's invoke permission ` +
+          "to the handler function's resource-based policy, which Lambda limits to 20 KB (about 40 schedules)",
+      );
+    }
   }
 
   /**

@@ -10,10 +10,12 @@
  * `Validations.of(construct).acknowledge({ id, reason })`, next to the code that
  * causes it, and the README's cdk-nag section says so.
  */
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildApp } from '../example/app';
+import { EcrPublicImageDeletion, ImageSelection } from '../lib';
 
 function findings(app: App): string[] {
   app.synth();
@@ -23,6 +25,16 @@ function findings(app: App): string[] {
 
 test('the example stack has no unacknowledged AwsSolutions finding', () => {
   expect(findings(buildApp())).toEqual([]);
+});
+
+test('a deletion on a schedule adds no finding either', () => {
+  const app = new App();
+  new EcrPublicImageDeletion(new Stack(app, 'Scheduled', { env: { region: 'us-east-1' } }), 'Untagged', {
+    repositoryName: 'app',
+    select: ImageSelection.untaggedImages().olderThan(Duration.days(7)),
+    schedule: events.Schedule.rate(Duration.days(1)),
+  });
+  expect(findings(app)).toEqual([]);
 });
 
 /** A stack with a Lambda function on an outdated runtime, which AwsSolutions-L1 reports. */

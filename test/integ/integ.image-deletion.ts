@@ -20,15 +20,17 @@
  * it call BatchDeleteImage on the repository (AccessDenied would fail the Create),
  * the API answers from us-east-1, ImageNotFound counts as success, the attributes
  * come back, an event left out of `deleteOn` calls nothing, the repository is kept,
- * and the teardown (the Delete event, before the repository goes) succeeds.
+ * a selection may list it (DescribeImages), a schedule's rule and invoke permission
+ * deploy, and the teardown (the Delete event, before the repository goes) succeeds.
  * Deleting existing images, batching and per-image failures are covered by the
  * tests against the local ECR Public (test/integration, npm run demo).
  */
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { ActualResult, ExpectedResult, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
-import { DeletionEvent, EcrPublicImageDeletion } from '../../lib';
+import { DeletionEvent, EcrPublicImageDeletion, ImageSelection } from '../../lib';
 
 const REPOSITORY_NAME = 'cdk-ecr-public-image-deletion-integ';
 
@@ -55,6 +57,17 @@ const onDelete = new EcrPublicImageDeletion(stack, 'OnDeleteOnly', {
   deleteOn: [DeletionEvent.DELETE],
 });
 
+// A dry-run selection, also on a daily schedule. Its Create lists the repository
+// (DescribeImages allowed, nothing deleted); deploying it proves that CloudFormation
+// and EventBridge accept the rule, its input and its invoke permission. No tick is
+// awaited: the test is over long before the first one.
+const daily = new EcrPublicImageDeletion(stack, 'DailyDryRun', {
+  repositoryName: repo.ref,
+  select: ImageSelection.untaggedImages().olderThan(Duration.days(7)),
+  schedule: events.Schedule.rate(Duration.days(1)),
+  dryRun: true,
+});
+
 const integ = new IntegTest(app, 'ImageDeletion', {
   testCases: [stack],
   regions: ['us-east-1'],
@@ -74,6 +87,8 @@ integ.assertions.expect(
 );
 integ.assertions.expect('AbsentImagesNotTruncated', ExpectedResult.exact('false'), attribute(absent, 'Truncated'));
 integ.assertions.expect('OnDeleteOnlyDidNotRun', ExpectedResult.exact('false'), attribute(onDelete, 'DeletionRan'));
+integ.assertions.expect('DailyDryRunRanDry', ExpectedResult.exact('true'), attribute(daily, 'DryRun'));
+integ.assertions.expect('DailyDryRunDeletedNothing', ExpectedResult.exact('0'), attribute(daily, 'DeletedCount'));
 
 // The deletions delete images, never the repository.
 integ.assertions

@@ -9,6 +9,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import type { ScheduledEvent } from '../../lib/contract';
 
 export const BUNDLE = path.join(__dirname, '..', '..', 'assets', 'handler', 'index.js');
 const RUNNER = path.join(__dirname, 'invoke-handler.cjs');
@@ -101,7 +102,7 @@ export interface InvocationResult {
   readonly exitCode: number | null;
   readonly stdout: string;
   readonly stderr: string;
-  /** The response CloudFormation received, if any. */
+  /** The response CloudFormation received, if any (a scheduled event is never answered). */
   readonly response?: ReceivedResponse;
   readonly durationMs: number;
 }
@@ -118,7 +119,7 @@ export interface InvokeOptions {
 /** Runs the handler on one event in a fresh Node process and collects the response it sent. */
 export function invokeHandler(
   server: ResponseServer,
-  event: CloudFormationCustomResourceEvent,
+  event: CloudFormationCustomResourceEvent | ScheduledEvent,
   options: InvokeOptions = {},
 ): Promise<InvocationResult> {
   const started = Date.now();
@@ -139,7 +140,10 @@ export function invokeHandler(
   child.stderr.on('data', (chunk) => (stderr += chunk));
   child.stdin.end(JSON.stringify({ event, remainingMs: options.remainingMs ?? 300_000 }));
   return new Promise((resolve) => {
-    child.on('close', (exitCode) => resolve({ exitCode, stdout, stderr, response: server.peek(event.RequestId), durationMs: Date.now() - started }));
+    child.on('close', (exitCode) => {
+      const response = 'RequestId' in event ? server.peek(event.RequestId) : undefined;
+      resolve({ exitCode, stdout, stderr, response, durationMs: Date.now() - started });
+    });
   });
 }
 

@@ -1,3 +1,4 @@
+/// <reference types="jest" />
 /**
  * What a test of the shipped handler bundle starts before its suite: the
  * local ECR Public (moto), a ResponseURL server, and a fault proxy in front of

@@ -1,5 +1,6 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { FAILED_CREATE_PHYSICAL_ID, planEvent } from '../../lambda/plan';
+import { SCHEDULED_EVENT_SOURCE, ScheduledEvent } from '../../lib/contract';
+import { FAILED_CREATE_PHYSICAL_ID, isScheduledEvent, planEvent, planScheduledRun } from '../../lambda/plan';
 
 const props = {
   ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:handler',
@@ -74,5 +75,39 @@ describe('planning an event', () => {
       'imageIds[0]: imageDigest "sha256:abc" is not a sha256 digest',
     );
     expect(() => planEvent(del({ RepositoryName: 'UPPER' }))).toThrow('repositoryName "UPPER"');
+  });
+});
+
+describe('planning a scheduled run', () => {
+  const { ServiceToken: _serviceToken, ...wire } = props;
+  const tick = (p: object = {}): ScheduledEvent => ({
+    Source: SCHEDULED_EVENT_SOURCE,
+    LogicalResourceId: 'PrImages',
+    ResourceProperties: { ...wire, Select: { Match: 'untagged' }, ...p } as ScheduledEvent['ResourceProperties'],
+  });
+
+  test("a tick is told from CloudFormation's events by its Source", () => {
+    expect(isScheduledEvent(tick())).toBe(true);
+    expect(isScheduledEvent(create())).toBe(false);
+    expect(isScheduledEvent({ ...tick(), Source: 'aws.events' })).toBe(false);
+    expect(isScheduledEvent(null)).toBe(false);
+  });
+
+  test('runs the selection whatever deleteOn says, leaves declared image IDs to deployments, and answers no resource', () => {
+    const plan = planScheduledRun(tick({ DeleteOn: ['Delete'], DryRun: 'true' }));
+    expect(plan).toEqual({
+      action: 'delete',
+      requestType: 'Scheduled',
+      properties: expect.objectContaining({ RepositoryName: 'app' }),
+      imageIds: [],
+      selection: { Match: 'untagged' },
+      dryRun: true,
+      duplicatesCollapsed: 0,
+    });
+  });
+
+  test('refuses properties that break a rule, and a tick without a selection, before any call', () => {
+    expect(() => planScheduledRun(tick({ Select: { Match: 'tagged' } }))).toThrow('select.tagsMatching must be a non-empty list');
+    expect(() => planScheduledRun(tick({ Select: undefined }))).toThrow('a scheduled run needs select');
   });
 });

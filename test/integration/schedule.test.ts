@@ -1,0 +1,73 @@
+/**
+ * A tick of a deletion's schedule through the shipped handler bundle against
+ * the local ECR Public (moto): the rule's input, taken from the synthesized
+ * template, runs the selection; nothing is answered; a failed run fails the
+ * invocation, as Lambda would record it.
+ */
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
+import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import { EcrPublicImageDeletion, ImageSelection } from '../../lib';
+import type { ScheduledEvent } from '../../lib/contract';
+import { ResponseServer, invokeHandler } from '../support/local-cloudformation';
+import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
+import { LocalRig, describeIfLocalBackend, startLocalRig } from '../support/local-rig';
+
+const describeWithBackend = describeIfLocalBackend('the schedule integration tests');
+
+/** The input of the deletion's rule, exactly as the template gives it to EventBridge. */
+function ruleInput(repositoryName: string, select: ImageSelection): ScheduledEvent {
+  const stack = new Stack(new App(), 'Scheduled', { env: { region: 'us-east-1' } });
+  new EcrPublicImageDeletion(stack, 'Previews', { repositoryName, select, schedule: events.Schedule.rate(Duration.days(1)) });
+  const [rule] = Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule'));
+  return JSON.parse(rule.Properties.Targets[0].Input);
+}
+
+describeWithBackend('a scheduled run through the shipped handler against a local ECR Public', () => {
+  let server: ResponseServer;
+  let client: ECRPUBLICClient;
+  let env: Record<string, string>;
+
+  let rig: LocalRig | undefined;
+  beforeAll(async () => {
+    rig = await startLocalRig();
+    ({ client, server, env } = rig);
+  });
+  afterAll(async () => {
+    await rig?.stop();
+  });
+
+  test("the rule's input runs the selection and answers nobody", async () => {
+    const repo = 'schedule/previews';
+    await createRepository(client, repo);
+    const release = await seedImage(client, repo, `${repo}-release`, ['v1.0.0', 'latest']);
+    const pr1 = await seedImage(client, repo, `${repo}-pr1`, ['pr-1']);
+    const pr2 = await seedImage(client, repo, `${repo}-pr2`, ['pr-2', 'keep-me']);
+
+    const before = rig!.proxy.requests.length;
+    const result = await invokeHandler(server, ruleInput(repo, ImageSelection.tagsMatching('pr-*')), { env });
+    expect(result.exitCode).toBe(0);
+    expect(server.attempts).toBe(0);
+    expect(rig!.proxy.requests.slice(before).map((r) => r.operation.split('.').pop())).toEqual(['DescribeImages', 'BatchDeleteImage']);
+    const left = await listImages(client, repo);
+    expect(left.has(pr1)).toBe(false);
+    expect(left.get(pr2)).toEqual(['keep-me']);
+    expect(left.get(release)).toEqual(['latest', 'v1.0.0']);
+    expect(JSON.parse(result.stdout.trim().split('\n').pop()!)).toMatchObject({
+      requestType: 'Scheduled',
+      logicalResourceId: expect.stringMatching(/^Previews/),
+      status: 'SUCCESS',
+      deleted: 2,
+    });
+  });
+
+  test('a run that fails makes the invocation fail, with the reason', async () => {
+    const result = await invokeHandler(server, ruleInput('schedule/never-created', ImageSelection.untaggedImages()), { env });
+    expect(result.exitCode).toBe(1);
+    expect(server.attempts).toBe(0);
+    expect(result.stderr).toMatch(
+      /ScheduledRunFailedError: scheduled run of Previews\w+ failed: repository "schedule\/never-created" .* does not exist/,
+    );
+  });
+});

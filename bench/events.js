@@ -1,6 +1,7 @@
 // CloudFormation Create events for the benchmarks, with the resource properties
-// taken from synthesized templates: ours from EcrPublicImageDeletion, the
-// baseline's from aws-cdk-lib's AwsCustomResource. Needs `npm run build` (lib/*.js).
+// taken from synthesized templates: ours from EcrPublicImageDeletion (declared
+// image IDs or a selection), the baseline's from aws-cdk-lib's AwsCustomResource.
+// Needs `npm run build` (lib/*.js).
 'use strict';
 const { mkdtempSync, rmSync } = require('node:fs');
 const os = require('node:os');
@@ -63,6 +64,15 @@ function oursCreateEvent(repositoryName, count, responseUrl, requestId) {
   return createEvent('Custom::EcrPublicImageDeletion', properties, responseUrl, requestId);
 }
 
+/** Create event of an EcrPublicImageDeletion with a selection (an ImageSelection from lib/) and no image IDs. */
+function oursSelectionCreateEvent(repositoryName, select, responseUrl, requestId) {
+  const properties = synthesizedProperties(
+    'Custom::EcrPublicImageDeletion',
+    (stack) => new EcrPublicImageDeletion(stack, 'Deletion', { repositoryName, select }),
+  );
+  return createEvent('Custom::EcrPublicImageDeletion', properties, responseUrl, requestId);
+}
+
 /**
  * Create event of an AwsCustomResource making the same call: one
  * BatchDeleteImage of `count` (at most 100) images on Create and on Delete.
@@ -86,4 +96,4 @@ function awsCustomResourceCreateEvent(repositoryName, count, responseUrl, reques
   return createEvent('Custom::AWS', properties, responseUrl, requestId);
 }
 
-module.exports = { imageIds, oursCreateEvent, awsCustomResourceCreateEvent };
+module.exports = { imageIds, oursCreateEvent, oursSelectionCreateEvent, awsCustomResourceCreateEvent };

@@ -1,10 +1,10 @@
-// `npm run bench`: runs the three benchmarks (cold start, deletion throughput,
-// synth scaling), prints their tables and writes bench/RESULTS.md. Needs
+// `npm run bench`: runs the four benchmarks (cold start, deletion throughput,
+// synth scaling, selection at scale), prints their tables and writes bench/RESULTS.md. Needs
 // `npm run build` first (the handler bundle and lib/*.js). Only loopback
 // traffic: every endpoint is a server this process starts on 127.0.0.1.
 //
-//   node bench/run.js                 all three
-//   node bench/run.js cold synth      some of them (cold, throughput, synth)
+//   node bench/run.js                 all four
+//   node bench/run.js cold synth      some of them (cold, throughput, synth, selection)
 'use strict';
 const { existsSync, writeFileSync } = require('node:fs');
 const os = require('node:os');
@@ -13,7 +13,7 @@ const { performance } = require('node:perf_hooks');
 
 const ROOT = path.join(__dirname, '..');
 const RESULTS = path.join(__dirname, 'RESULTS.md');
-const ALL = ['cold', 'throughput', 'synth'];
+const ALL = ['cold', 'throughput', 'synth', 'selection'];
 
 const REPETITIONS = { cold: 21, throughput: 7 };
 const QUOTA_SOURCE = 'https://docs.aws.amazon.com/AmazonECR/latest/public/public-service-quotas.html';
@@ -178,6 +178,88 @@ function synthSection(r) {
   ].join('\n');
 }
 
+function selectionLabel(row) {
+  if (row.match !== 'untagged') return `${row.match}`;
+  return row.taggedEvery === 1 ? 'untagged, every index tagged' : `untagged, 1 index in ${row.taggedEvery} tagged`;
+}
+
+function selectionSection(r) {
+  const s = (v) => (Number.isFinite(v) ? (v / 1000).toFixed(1) : '–');
+  const rows = r.rows.map((row) => [
+    selectionLabel(row),
+    row.count.toLocaleString('en-US'),
+    row.repetitions,
+    row.pages,
+    row.calls,
+    row.refused.toLocaleString('en-US'),
+    `${row.deleted.toLocaleString('en-US')} / ${row.remaining.toLocaleString('en-US')}`,
+    s(row.limitMs),
+    s(row.handlerMs),
+    x(row.limitOverActual),
+    s(row.listBusyMs),
+    s(row.deleteBusyMs),
+    s(row.cpuMs),
+    x(row.maxRssMiB, 1),
+    s(row.scaledMs),
+    Math.round(row.breakEvenLatencyMs),
+  ]);
+  const largestN = Math.max(...r.rows.map((row) => row.count));
+  const largestCount = largestN.toLocaleString('en-US');
+  const largest = r.rows.filter((row) => row.count === largestN);
+  const worst = (key) => largest.reduce((a, b) => (b[key] > a[key] ? b : a));
+  const slowest = worst('handlerMs');
+  const biggest = worst('maxRssMiB');
+  const slowestScaled = worst('scaledMs');
+  const seconds = (v) => `${(v / 1000).toFixed(1)} s`;
+  return [
+    '## 4. Selection at scale',
+    '',
+    `The shipped handler on a Create event with a selection and no image IDs, against a local ECR Public repository of N images`,
+    `(fake-ecr-public-repository.js) that answers each DescribeImages page after ${r.describeDelayMs} ms and each BatchDeleteImage after`,
+    `${r.deleteDelayMs} ms, applying the deletions and refusing, as ECR Public does, an image that a remaining index references`,
+    `(ImageReferencedByManifestList). The repositories are buildx pushes: one image index (20% of the images) and its four untagged`,
+    `children (platforms, attestations) per push. The handler process runs with the heap limits Lambda's Node.js bootstrap sets for`,
+    `a ${r.memoryMiB} MB function (${r.nodeOptions.join(' ')}). Times in seconds, medians of the runs (a fresh process each).`,
+    `"limit" is pages × page delay + calls × delete delay / ${r.concurrency}, the time the calls alone take at DEFAULT_CONCURRENCY;`,
+    `"handler" is the durationMs of the handler's log line;`,
+    '"listing" and "deleting" are the time the endpoint had a call of that kind in flight; "CPU" is the handler process\'s user +',
+    'system time; peak RSS is its process.resourceUsage().maxRSS, the largest of the runs.',
+    `"At ${r.scaledLatencyMs} ms" estimates the same run against an API answering every call in ${r.scaledLatencyMs} ms, on a ${r.memoryMiB} MB function:`,
+    `the calls at that latency plus the CPU time divided by the function's share of a vCPU (${r.memoryMiB} / ${r.oneVcpuMiB} = ${x(r.cpuShare)}), assuming no`,
+    `overlap. "Break-even" is the latency per call at which that estimate reaches ${seconds(r.workBudgetMs)}, where the handler stops to answer`,
+    `CloudFormation (timeout ${seconds(r.timeoutMs)} less lambda/index.ts's reserve).`,
+    '',
+    table(
+      [
+        'selection',
+        'N',
+        'runs',
+        'DescribeImages pages',
+        'BatchDeleteImage calls',
+        'refused',
+        'deleted / left',
+        'limit s',
+        'handler s',
+        'limit / handler',
+        'listing s',
+        'deleting s',
+        'CPU s',
+        'peak RSS MiB',
+        `at ${r.scaledLatencyMs} ms s`,
+        'break-even ms',
+      ],
+      rows,
+    ),
+    '',
+    `- Within the function's timeout at ${largestCount} (slowest: ${selectionLabel(slowest)}, ${seconds(slowest.handlerMs)} of ${seconds(r.workBudgetMs)}): ` +
+      `${metOrMissed(r.goals.withinTimeout)}.`,
+    `- Within its memory, ${r.memoryMiB} MB, at ${largestCount} (largest: ${selectionLabel(biggest)}, ${x(biggest.maxRssMiB, 1)} MiB): ${metOrMissed(r.goals.withinMemory)}.`,
+    `- Estimated at ${r.scaledLatencyMs} ms per call on a ${r.memoryMiB} MB function (slowest: ${selectionLabel(slowestScaled)}, ${seconds(slowestScaled.scaledMs)}): ` +
+      `${metOrMissed(r.goals.scaledWithinTimeout)}. ECR Public's own latency per call is not measured here; "break-even" is how slow it may be.`,
+    '- For "all", the calls are ceil(N / 100): the indexes\' batches first, then the other images\'; a DescribeImages page holds 1,000 images.',
+  ].join('\n');
+}
+
 async function main() {
   const asked = process.argv.slice(2);
   const which = asked.length ? asked : ALL;
@@ -206,6 +288,10 @@ async function main() {
   if (which.includes('synth')) {
     log('synth scaling…');
     sections.push(synthSection(await require('./synth').synthScaling({ log })));
+  }
+  if (which.includes('selection')) {
+    log('selection at scale…');
+    sections.push(selectionSection(await require('./selection-scale').selectionScale({ log })));
   }
   const loadAfter = os.loadavg();
   const cpus = os.cpus();

@@ -1,0 +1,216 @@
+// Selection at scale: the shipped handler, on a Create event with a selection
+// and no image IDs, works through repositories of 1,000 to 100,000 images (ECR
+// Public's default quota per repository) held by a local stand-in that pages
+// DescribeImages and applies each deletion (fake-ecr-public-repository.js).
+// Compared with the time the calls alone take at the concurrency
+// (pages x page delay + calls x delete delay / concurrency) and with the
+// function's limits: its timeout and its memory size (lib/provider.ts).
+'use strict';
+const { readFileSync } = require('node:fs');
+const path = require('node:path');
+const { performance } = require('node:perf_hooks');
+const { ImageSelection } = require('../lib');
+const { startFakeEcrPublicRepository, buildxRepositoryImages, OCI_INDEX } = require('./fake-ecr-public-repository');
+const { oursSelectionCreateEvent } = require('./events');
+const { median, runNode, lambdaEnv } = require('./stats');
+
+const ROOT = path.join(__dirname, '..');
+const RUNNER = path.join(__dirname, 'invoke.js');
+const OUR_BUNDLE = path.join(ROOT, 'assets', 'handler', 'index.js');
+const REPOSITORY = 'bench/scale';
+
+/** A number read from a source file, so that the benchmark follows the code. */
+function fromSource(file, pattern, what) {
+  const match = readFileSync(path.join(ROOT, file), 'utf8').match(pattern);
+  if (!match) throw new Error(`${what} not found in ${file}`);
+  return Number(match[1]);
+}
+
+/** Memory size at which Lambda gives a function one vCPU (Lambda developer guide, "Configure Lambda function memory"). */
+const ONE_VCPU_MIB = 1769;
+
+/** The function's limits and the handler's concurrency, read from lib/provider.ts and lambda/execute.ts. */
+function limits() {
+  const timeoutMs = fromSource('lib/provider.ts', /export const HANDLER_TIMEOUT = Duration\.minutes\((\d+)\);/, 'HANDLER_TIMEOUT') * 60_000;
+  const memoryMiB = fromSource('lib/provider.ts', /memorySize: (\d+),/, 'memorySize');
+  return {
+    timeoutMs,
+    // lambda/index.ts keeps min(20 s, a quarter of the time left) for answering CloudFormation: work stops there.
+    workBudgetMs: timeoutMs - Math.min(20_000, Math.floor(timeoutMs / 4)),
+    memoryMiB,
+    concurrency: fromSource('lambda/execute.ts', /export const DEFAULT_CONCURRENCY = (\d+);/, 'DEFAULT_CONCURRENCY'),
+    // The heap limits Lambda's Node.js bootstrap derives from the memory size (new space a tenth, old space the rest).
+    nodeOptions: [
+      `--max-semi-space-size=${Math.floor(Math.floor(memoryMiB / 10) / 2)}`,
+      `--max-old-space-size=${memoryMiB - Math.floor(memoryMiB / 10)}`,
+    ],
+    // Below ONE_VCPU_MIB a function gets that share of one vCPU.
+    cpuShare: Math.min(1, memoryMiB / ONE_VCPU_MIB),
+  };
+}
+
+const SELECTIONS = {
+  all: () => ImageSelection.allImages(),
+  untagged: () => ImageSelection.untaggedImages(),
+};
+
+function parseBench(stderr) {
+  const line = stderr.split('\n').find((l) => l.startsWith('BENCH '));
+  return line ? JSON.parse(line.slice('BENCH '.length)) : {};
+}
+
+function parseHandlerLog(stdout) {
+  const line = stdout.split('\n').find((l) => l.includes('"EcrPublicImageDeletion event"'));
+  if (!line) throw new Error(`the handler wrote no log line:\n${stdout}`);
+  return JSON.parse(line);
+}
+
+/** What a selection must leave of the buildx repository: 'all' nothing; 'untagged' the tagged indexes and their children. */
+function expectedRemaining(match, images) {
+  if (match === 'all') return 0;
+  const kept = images.filter((image) => image.mediaType === OCI_INDEX && image.tags.length > 0);
+  return kept.length + kept.reduce((sum, image) => sum + image.references.length, 0);
+}
+
+/** One handler run in a fresh process, against a freshly loaded repository. */
+async function runHandler(server, { match, count, images, event, remainingMs, label, nodeOptions = [] }) {
+  const requestId = `selection-${match}-${count}-${label}`.replace(/[^A-Za-z0-9-]/g, '-');
+  server.load(REPOSITORY, images);
+  const started = performance.now();
+  const result = await runNode([...nodeOptions, RUNNER, OUR_BUNDLE], {
+    env: lambdaEnv({ AWS_ENDPOINT_URL_ECR_PUBLIC: server.endpoint }),
+    input: JSON.stringify({ event: { ...event, RequestId: requestId, ResponseURL: server.responseUrl(requestId) }, remainingMs }),
+    timeoutMs: remainingMs + 30_000,
+  });
+  const endToEndMs = performance.now() - started;
+  const log = parseHandlerLog(result.stdout);
+  const remaining = server.remaining.length;
+  const response = server.responses.length ? JSON.parse(server.responses[0]) : undefined;
+  if (result.exitCode !== 0 || log.status !== 'SUCCESS' || response?.Status !== 'SUCCESS' || remaining !== expectedRemaining(match, images)) {
+    throw new Error(
+      `selection ${match} N=${count}: ${remaining} images left (expected ${expectedRemaining(match, images)}), status ${log.status}, ` +
+        `response ${response?.Status}: ${log.reason}\n${result.stderr.slice(0, 2000)}`,
+    );
+  }
+  const { stats } = server;
+  const bench = parseBench(result.stderr);
+  return {
+    durationMs: log.durationMs,
+    endToEndMs,
+    pages: stats.describe.calls,
+    calls: stats.delete.calls,
+    handlerCalls: log.calls,
+    listBusyMs: stats.describe.busyMs,
+    deleteBusyMs: stats.delete.busyMs,
+    deleteInFlightPeak: stats.delete.inFlightPeak,
+    refused: stats.refused,
+    deleted: log.deleted,
+    failures: log.failures,
+    remaining,
+    cpuMs: bench.cpuMs,
+    maxRssMiB: bench.maxRssKiB / 1024,
+  };
+}
+
+/** The time the calls alone take: every page in turn, then the deletions `concurrency` at a time. */
+function callsMs(pages, calls, pageMs, deleteMs, concurrency) {
+  return pages * pageMs + (calls * deleteMs) / concurrency;
+}
+
+/**
+ * The cases: a selection, a repository size, how many of the buildx indexes
+ * are tagged (one in `taggedEvery`) and how many runs. Medians of the runs.
+ */
+const CASES = [
+  { match: 'all', count: 1_000, taggedEvery: 2, repetitions: 3 },
+  { match: 'all', count: 10_000, taggedEvery: 2, repetitions: 3 },
+  { match: 'all', count: 100_000, taggedEvery: 2, repetitions: 1 },
+  { match: 'untagged', count: 100_000, taggedEvery: 2, repetitions: 1 },
+  { match: 'untagged', count: 100_000, taggedEvery: 1, repetitions: 1 },
+];
+
+async function selectionScale({ cases = CASES, describeDelayMs = 100, deleteDelayMs = 50, scaledLatencyMs = 300, log = () => {} } = {}) {
+  const { timeoutMs, workBudgetMs, memoryMiB, concurrency, nodeOptions, cpuShare } = limits();
+  const server = await startFakeEcrPublicRepository({ describeDelayMs, deleteDelayMs });
+  const events = Object.fromEntries(
+    Object.entries(SELECTIONS).map(([match, select]) => [match, oursSelectionCreateEvent(REPOSITORY, select(), 'unset', 'unset')]),
+  );
+  const run = (options) => runHandler(server, { remainingMs: timeoutMs, nodeOptions, ...options });
+  const rows = [];
+  try {
+    // Warm the file cache and the server.
+    await run({ match: 'all', count: 1_000, images: buildxRepositoryImages(1_000), event: events.all, label: 'warm-up' });
+    for (const { match, count, taggedEvery, repetitions } of cases) {
+      const images = buildxRepositoryImages(count, { taggedEvery });
+      const runs = [];
+      for (let r = 0; r < repetitions; r++) {
+        runs.push(await run({ match, count, images, event: events[match], label: `${taggedEvery}-${r}` }));
+      }
+      const first = runs[0];
+      const row = {
+        match,
+        count,
+        taggedEvery,
+        repetitions,
+        indexes: images.filter((image) => image.mediaType === OCI_INDEX).length,
+        pages: first.pages,
+        calls: first.calls,
+        handlerCalls: first.handlerCalls,
+        refused: first.refused,
+        deleted: first.deleted,
+        failures: first.failures,
+        remaining: first.remaining,
+        deleteInFlightPeak: Math.max(...runs.map((x) => x.deleteInFlightPeak)),
+        handlerMs: median(runs.map((x) => x.durationMs)),
+        endToEndMs: median(runs.map((x) => x.endToEndMs)),
+        listBusyMs: median(runs.map((x) => x.listBusyMs)),
+        deleteBusyMs: median(runs.map((x) => x.deleteBusyMs)),
+        cpuMs: median(runs.map((x) => x.cpuMs)),
+        maxRssMiB: Math.max(...runs.map((x) => x.maxRssMiB)),
+      };
+      row.limitMs = callsMs(row.pages, row.calls, describeDelayMs, deleteDelayMs, concurrency);
+      row.limitOverActual = row.limitMs / row.handlerMs;
+      // At another latency, on the function's share of a vCPU: the calls, plus the handler process's CPU time
+      // stretched by that share, with no overlap of the two assumed.
+      row.lambdaCpuMs = row.cpuMs / cpuShare;
+      row.scaledMs = callsMs(row.pages, row.calls, scaledLatencyMs, scaledLatencyMs, concurrency) + row.lambdaCpuMs;
+      // The latency per call at which that estimate reaches the point where the handler stops to answer CloudFormation.
+      row.breakEvenLatencyMs = (workBudgetMs - row.lambdaCpuMs) / (row.pages + row.calls / concurrency);
+      row.withinTimeout = row.handlerMs < workBudgetMs;
+      row.scaledWithinTimeout = row.scaledMs < workBudgetMs;
+      row.withinMemory = row.maxRssMiB < memoryMiB;
+      rows.push(row);
+      log(
+        `  selection ${match} N=${count} (1 index in ${taggedEvery} tagged): handler ${row.handlerMs} ms (calls alone ${row.limitMs} ms), ` +
+          `${row.pages} pages, ${row.calls} BatchDeleteImage, ${row.refused} refused, CPU ${Math.round(row.cpuMs)} ms, peak RSS ${row.maxRssMiB.toFixed(1)} MiB`,
+      );
+    }
+  } finally {
+    await server.close();
+  }
+  return {
+    describeDelayMs,
+    deleteDelayMs,
+    scaledLatencyMs,
+    concurrency,
+    timeoutMs,
+    workBudgetMs,
+    memoryMiB,
+    nodeOptions,
+    cpuShare,
+    oneVcpuMiB: ONE_VCPU_MIB,
+    rows,
+    goals: {
+      withinTimeout: rows.every((row) => row.withinTimeout),
+      scaledWithinTimeout: rows.every((row) => row.scaledWithinTimeout),
+      withinMemory: rows.every((row) => row.withinMemory),
+    },
+  };
+}
+
+module.exports = { selectionScale };
+
+if (require.main === module) {
+  for (const key of Object.keys(process.env)) if (key.startsWith('AWS_')) delete process.env[key];
+  selectionScale({ log: console.log }).then((r) => console.log(JSON.stringify(r, null, 1)));
+}

@@ -8,7 +8,7 @@ import { IMAGE_REFERENCED_BY_MANIFEST_LIST, MAX_IDS_PER_CALL, WireImageId } from
 import { imageIdKey } from '../lib/validation';
 import { listImages } from './list';
 import type { DeletePlan } from './plan';
-import { selectImages } from './select';
+import { isIndex, selectImages } from './select';
 
 /**
  * Calls in flight at once. ECR Public publishes no rate quota for
@@ -212,18 +212,21 @@ export async function executePlan(
       keptNewest: selected.keptNewest,
       keptProtected: selected.keptProtected,
     };
-    let refused = 0;
+    // Only a refused index can be freed by this round's deletions (an index of
+    // indexes); a refused platform image belongs to a kept index and stays refused.
+    const indexIds = new Set(listing.images.filter(isIndex).flatMap((image) => [image.digest, ...image.tags]));
+    let indexesRefused = 0;
     let deleted = 0;
     for (const pass of selected.passes) {
       const passOutcome = await run(pass);
       const refusals = passOutcome.failures.filter((failure) => failure.failureCode === IMAGE_REFERENCED_BY_MANIFEST_LIST);
       tolerated.push(...refusals);
-      refused += refusals.length;
+      indexesRefused += refusals.filter((f) => indexIds.has(f.imageId?.imageDigest ?? '') || indexIds.has(f.imageId?.imageTag ?? '')).length;
       deleted += passOutcome.deleted.length;
       outcome = merge(outcome, passOutcome);
       if (outcome.repositoryMissing) break;
     }
-    if (plan.dryRun || outcome.repositoryMissing || refused === 0 || deleted === 0) break;
+    if (plan.dryRun || outcome.repositoryMissing || indexesRefused === 0 || deleted === 0) break;
   }
   // A refusal retried in a later round is reported once, and not at all if the retry deleted the image.
   // A deleted ID comes back with its digest and tag; a refusal names either, so both count.
@@ -239,5 +242,6 @@ export async function executePlan(
     return true;
   };
   const failures = outcome.failures.filter(settle);
-  return { ...outcome, failures, tolerated: failures.filter((f) => tolerated.includes(f)), dryRun: plan.dryRun, selection: stats };
+  const toleratedSet = new Set(tolerated);
+  return { ...outcome, failures, tolerated: failures.filter((f) => toleratedSet.has(f)), dryRun: plan.dryRun, selection: stats };
 }

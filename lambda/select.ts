@@ -47,7 +47,8 @@ export function globMatcher(patterns: readonly string[]): (tag: string) => boole
   return (tag) => regex.test(tag);
 }
 
-const isIndex = (image: ListedImage) => image.mediaType !== undefined && INDEX_MEDIA_TYPES.includes(image.mediaType);
+/** Whether an image is an image index or manifest list (it references other images). */
+export const isIndex = (image: ListedImage): boolean => image.mediaType !== undefined && INDEX_MEDIA_TYPES.includes(image.mediaType);
 
 export function selectImages(listing: readonly ListedImage[], selection: WireSelection, nowMs: number): SelectionResult {
   const isProtected = selection.ProtectTags ? globMatcher(selection.ProtectTags) : () => false;

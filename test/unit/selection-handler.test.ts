@@ -89,6 +89,27 @@ describe('a selection', () => {
     expect(registry.images.size).toBe(10);
     expect(JSON.parse(body.Data!.ImageIds)).toEqual([{ imageDigest: plainImage('stray', [], 0).digest }]);
     expect(JSON.parse(body.Data!.Failures).every((f: { failureCode: string }) => f.failureCode === 'ImageReferencedByManifestList')).toBe(true);
+    // Refused platform images belong to kept indexes: listing again could not free them.
+    expect(registry.describeCalls).toBe(1);
+  });
+
+  test('an index of indexes empties too: a refused index is retried in a second round', async () => {
+    const inner = buildxPush('inner', [], now - DAY);
+    const innerIndex = inner[0];
+    const outer = {
+      digest: `sha256:${'9'.repeat(64)}`,
+      tags: ['multi'],
+      mediaType: OCI_INDEX,
+      pushedAt: now - 2 * DAY,
+      references: [innerIndex.digest],
+    };
+    const registry = new FakeRegistry([outer, ...inner]);
+    registry.attach(ecr);
+    const body = await run('Delete', { Select: { Match: 'all' } });
+    // Newest first, the inner index is tried before the outer one and refused; the second round deletes it.
+    expect(body).toMatchObject({ Status: 'SUCCESS', Data: { FailureCount: '0' } });
+    expect(registry.images.size).toBe(0);
+    expect(registry.describeCalls).toBe(2);
   });
 
   test('allImages empties a repository of multi-architecture images in one event, indexes first', async () => {

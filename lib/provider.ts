@@ -124,8 +124,10 @@ export class EcrPublicImageDeletionProvider extends Construct {
     const arn = `arn:${Aws.PARTITION}:ecr-public::${registryId ?? Aws.ACCOUNT_ID}:repository/${repositoryName}`;
     let policy = this.repositoryPolicies.get(key);
     if (!policy) {
-      const id = `Repository${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
-      policy = new iam.Policy(this, id, {
+      const hash = createHash('sha256').update(key).digest('hex').slice(0, 12);
+      policy = new iam.Policy(this, `Repo${hash}`, {
+        // Short and unique within the role: the generated name would repeat the construct path.
+        policyName: `ecr-public-deletion-${hash}`,
         roles: [this.role],
         statements: [
           new iam.PolicyStatement({

@@ -141,6 +141,19 @@ describe('EcrPublicImageDeletion', () => {
     expect(dependsOn[0][1]).not.toContain(policyB[0]);
   });
 
+  test('names each repository policy briefly and uniquely within the role', () => {
+    const { template } = stackWith(
+      { repositoryName: 'repo-a', imageIds: [{ imageTag: 'a' }] },
+      { repositoryName: 'repo-b', imageIds: [{ imageTag: 'b' }] },
+    );
+    const names = Object.values(template.findResources('AWS::IAM::Policy'))
+      .map((p) => p.Properties.PolicyName as string)
+      .filter((n) => n.startsWith('ecr-public-deletion-'));
+    expect(names).toHaveLength(2);
+    expect(new Set(names).size).toBe(2);
+    expect(names.every((n) => /^ecr-public-deletion-[0-9a-f]{12}$/.test(n))).toBe(true);
+  });
+
   test("bounds CloudFormation's wait to 15 minutes, not the default hour", () => {
     const { template } = stackWith({ repositoryName: 'my-app', imageIds: [{ imageTag: 'a' }] });
     template.hasResourceProperties('Custom::EcrPublicImageDeletion', { ServiceTimeout: '900' });

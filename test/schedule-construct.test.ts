@@ -94,7 +94,9 @@ describe('EcrPublicImageDeletion on a schedule', () => {
     const stack = newStack();
     new EcrPublicImageDeletion(stack, 'D', { repositoryName: 'app', select: ImageSelection.untaggedImages(), schedule: daily });
     const template = Template.fromStack(stack);
-    const policyId = Object.keys(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('Repository') } }))[0];
+    const policyId = Object.keys(
+      template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^ecr-public-deletion-') } }),
+    )[0];
     expect(policyId).toBeDefined();
     expect(only(template, 'AWS::Events::Rule').resource.DependsOn).toEqual(expect.arrayContaining([policyId]));
   });

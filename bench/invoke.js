@@ -1,11 +1,10 @@
-// Runs a handler file the way Lambda would, for the benchmarks: reads
-// {event, remainingMs} on stdin, calls exports.handler(event, context) once and
-// exits (0 on resolve, 1 on reject). On exit it writes one line to stderr,
+// Runs a handler file the way Lambda would, for the benchmarks: the tests'
+// runner (test/support/invoke-handler.cjs: {event, remainingMs} on stdin, one
+// call, exit 0 on resolve, 1 on reject), plus one line to stderr on exit,
 // `BENCH {...}`, with the process's start (performance.timeOrigin, epoch ms),
 // its CPU time (user + system, ms) and its peak resident set size
 // (process.resourceUsage().maxRSS, KiB).
 'use strict';
-const bundle = process.argv[2];
 process.on('exit', () => {
   const usage = process.resourceUsage();
   const report = {
@@ -15,19 +14,4 @@ process.on('exit', () => {
   };
   process.stderr.write(`BENCH ${JSON.stringify(report)}\n`);
 });
-let input = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk) => (input += chunk));
-process.stdin.on('end', () => {
-  const { event, remainingMs } = JSON.parse(input);
-  const started = Date.now();
-  const context = { getRemainingTimeInMillis: () => remainingMs - (Date.now() - started), logStreamName: 'bench' };
-  const { handler } = require(bundle);
-  handler(event, context).then(
-    () => process.exit(0),
-    (error) => {
-      console.error(`handler rejected: ${error && error.stack ? error.stack : error}`);
-      process.exit(1);
-    },
-  );
-});
+require('../test/support/invoke-handler.cjs');

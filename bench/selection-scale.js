@@ -6,6 +6,7 @@
 // (pages x page delay + calls x delete delay / concurrency) and with the
 // function's limits: its timeout and its memory size (lib/provider.ts).
 'use strict';
+const { parseBench, parseHandlerLog } = require('./handler-output');
 const { readFileSync } = require('node:fs');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
@@ -53,17 +54,6 @@ const SELECTIONS = {
   all: () => ImageSelection.allImages(),
   untagged: () => ImageSelection.untaggedImages(),
 };
-
-function parseBench(stderr) {
-  const line = stderr.split('\n').find((l) => l.startsWith('BENCH '));
-  return line ? JSON.parse(line.slice('BENCH '.length)) : {};
-}
-
-function parseHandlerLog(stdout) {
-  const line = stdout.split('\n').find((l) => l.includes('"EcrPublicImageDeletion event"'));
-  if (!line) throw new Error(`the handler wrote no log line:\n${stdout}`);
-  return JSON.parse(line);
-}
 
 /** What a selection must leave of the buildx repository: 'all' nothing; 'untagged' the tagged indexes and their children. */
 function expectedRemaining(match, images) {

@@ -4,6 +4,7 @@
 // concurrency (ceil(N/100) x delay / concurrency) and with deleteImages at
 // concurrency 1 (one batch at a time), run from lambda/execute.ts itself.
 'use strict';
+const { parseBench, parseHandlerLog } = require('./handler-output');
 const { mkdtempSync, rmSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -33,17 +34,6 @@ async function bundleExecuteRunner(dir) {
   const outfile = path.join(dir, 'execute-runner.js');
   await build(handlerBuildOptions(path.join(__dirname, 'execute-entry.mjs'), outfile));
   return outfile;
-}
-
-function parseBench(stderr) {
-  const line = stderr.split('\n').find((l) => l.startsWith('BENCH '));
-  return line ? JSON.parse(line.slice('BENCH '.length)) : {};
-}
-
-function parseHandlerLog(stdout) {
-  const line = stdout.split('\n').find((l) => l.includes('"EcrPublicImageDeletion event"'));
-  if (!line) throw new Error(`the handler wrote no log line:\n${stdout}`);
-  return JSON.parse(line);
 }
 
 /** The handler's Create event for `count` images, built once per count (synth validates every ID). */

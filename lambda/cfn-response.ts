@@ -29,16 +29,6 @@ export class ResponseNotDeliveredError extends Error {
   }
 }
 
-/** Describes where a response goes without the presigned query string. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
-  } catch {
-    return '(unparseable ResponseURL)';
-  }
-}
-
 function putOnce(url: URL, body: string, timeoutMs: number): Promise<number> {
   const transport = url.protocol === 'http:' ? http : https;
   return new Promise((resolve, reject) => {

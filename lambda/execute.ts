@@ -190,8 +190,9 @@ export async function executePlan(
   }
 
   // One round: list, select, delete pass by pass. Another round runs only when
-  // ECR Public refused images a manifest list referenced and the round deleted
-  // something (perhaps that list): an index of indexes empties in a few rounds.
+  // ECR Public refused to delete an index (another index referenced it) and the
+  // round deleted something, perhaps that other index: an index of indexes
+  // empties in a few rounds.
   const tolerated: ImageFailure[] = [];
   let stats: PlanOutcome['selection'];
   for (let round = 1; round <= MAX_SELECTION_ROUNDS; round++) {

@@ -8,7 +8,8 @@ import { IMAGE_REFERENCED_BY_MANIFEST_LIST, MAX_IDS_PER_CALL, WireImageId } from
 import { imageIdKey } from '../lib/validation';
 import { listImages } from './list';
 import type { DeletePlan } from './plan';
-import { isIndex, selectImages } from './select';
+import { ManifestReader, REGISTRY_ENDPOINT_ENV, openRegistry, registryLocation, repositoryUriOf } from './registry';
+import { ReferenceRead, isIndex, selectImages } from './select';
 
 /**
  * Calls in flight at once. ECR Public publishes no rate quota for
@@ -149,6 +150,41 @@ export interface PlanOutcome extends DeletionOutcome {
     readonly matched: number;
     readonly keptNewest: number;
     readonly keptProtected: number;
+    /** Images kept because an index this event keeps references them. */
+    readonly keptReferenced: number;
+    /** Images kept because the manifest of an index could not be read. */
+    readonly keptUnknown: number;
+    /** Index manifests read from the registry. */
+    readonly manifestsRead: number;
+    /** Index manifests that could not be read. */
+    readonly unknownCount: number;
+    /** Why manifests could not be read (the first few, each with its digest). */
+    readonly unknownCauses: string[];
+  };
+}
+
+/** Opens the registry reader of a repository. */
+export type OpenReader = (request: { readonly repositoryName: string; readonly registryId?: string }) => Promise<ManifestReader>;
+
+export interface PlanOptions extends ExecuteOptions {
+  readonly now?: () => number;
+  /** How the selection reads index manifests; default: the repository's URI from DescribeRepositories, then its public registry. */
+  readonly openReader?: OpenReader;
+  /** Epoch milliseconds past which no manifest read starts: what is unread by then is unknown, and kept. */
+  readonly readDeadline?: number;
+}
+
+/** Causes of unreadable manifests the log line lists at most. */
+const MAX_CAUSES_LOGGED = 5;
+
+/** The default reader: DescribeRepositories for the URI, ECR_PUBLIC_REGISTRY_ENDPOINT for local registries. */
+function defaultOpenReader(client: ECRPUBLICClient, options: PlanOptions): OpenReader {
+  return async ({ repositoryName, registryId }) => {
+    const uri = await repositoryUriOf(client, repositoryName, registryId, options.signal);
+    return openRegistry(registryLocation(uri, process.env[REGISTRY_ENDPOINT_ENV] || undefined), {
+      deadline: options.readDeadline ?? Number.POSITIVE_INFINITY,
+      signal: options.signal,
+    });
   };
 }
 
@@ -171,11 +207,7 @@ function merge(a: DeletionOutcome, b: DeletionOutcome): DeletionOutcome {
  * the listing taken after them, pass by pass. A dry run lists and selects but
  * deletes nothing, and reports what it would have deleted.
  */
-export async function executePlan(
-  client: ECRPUBLICClient,
-  plan: DeletePlan,
-  options: ExecuteOptions & { readonly now?: () => number } = {},
-): Promise<PlanOutcome> {
+export async function executePlan(client: ECRPUBLICClient, plan: DeletePlan, options: PlanOptions = {}): Promise<PlanOutcome> {
   const { RepositoryName: repositoryName, RegistryId: registryId } = plan.properties;
   const run = (imageIds: WireImageId[]): Promise<DeletionOutcome> =>
     imageIds.length === 0
@@ -195,6 +227,24 @@ export async function executePlan(
   // empties in a few rounds.
   const tolerated: ImageFailure[] = [];
   let stats: PlanOutcome['selection'];
+  // Each index manifest is read once per event, whatever the rounds.
+  const references = new Map<string, ReferenceRead>();
+  const openReader = options.openReader ?? defaultOpenReader(client, options);
+  let reader: Promise<ManifestReader> | undefined;
+  let manifestsRead = 0;
+  const readReferences = async (digests: string[]): Promise<void> => {
+    reader ??= openReader({ repositoryName, registryId });
+    let reads: Map<string, ReferenceRead>;
+    try {
+      reads = await (await reader).read(digests);
+    } catch (error) {
+      const cause = `registry not reachable: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+      reads = new Map(digests.map((digest) => [digest, { unknown: cause }]));
+    }
+    manifestsRead += digests.length;
+    // Every digest gets an answer, so that the select-read loop ends.
+    for (const digest of digests) references.set(digest, reads.get(digest) ?? { unknown: 'the reader gave no answer' });
+  };
   for (let round = 1; round <= MAX_SELECTION_ROUNDS; round++) {
     let listing;
     try {
@@ -205,13 +255,23 @@ export async function executePlan(
       }
       throw error;
     }
-    const selected = selectImages(listing.images, plan.selection, (options.now ?? Date.now)());
+    const nowMs = (options.now ?? Date.now)();
+    let selected = selectImages(listing.images, plan.selection, nowMs, references);
+    while (selected.needs.length > 0) {
+      await readReferences(selected.needs);
+      selected = selectImages(listing.images, plan.selection, nowMs, references);
+    }
     stats ??= {
       listed: listing.images.length,
       pages: listing.pages,
       matched: selected.matched,
       keptNewest: selected.keptNewest,
       keptProtected: selected.keptProtected,
+      keptReferenced: selected.keptReferenced,
+      keptUnknown: selected.keptUnknown,
+      manifestsRead,
+      unknownCount: selected.unknown.length,
+      unknownCauses: selected.unknown.slice(0, MAX_CAUSES_LOGGED).map(({ digest, cause }) => `${digest}: ${cause}`),
     };
     // Only a refused index can be freed by this round's deletions (an index of
     // indexes); a refused platform image belongs to a kept index and stays refused.

@@ -43,7 +43,18 @@ function registryLabel(plan: DeletePlan): string {
   return plan.properties.RegistryId ? `registry ${plan.properties.RegistryId}` : "the account's registry";
 }
 
-/** Decides SUCCESS or FAILED for a deletion that ran. */
+/** A read failure's cause without its URL (the log line has it whole). */
+function shortCause(cause: string | undefined): string {
+  return cause === undefined ? 'see the function log' : cause.replace(/^sha256:[0-9a-f]+: /, '').replace(/GET \S+: /g, '');
+}
+
+/**
+ * Decides SUCCESS or FAILED for a deletion that ran. Images kept because an
+ * index manifest could not be read do not fail the event: nothing unsafe was
+ * done, the reason and `KeptUnknownCount` say what was kept and why, and the
+ * next deployment or scheduled tick deletes them once the registry answers.
+ * Failing instead would roll a deployment back for a registry outage.
+ */
 export function judge(plan: DeletePlan, outcome: DeletionOutcome & Partial<Pick<PlanOutcome, 'tolerated' | 'dryRun' | 'selection'>>): Verdict {
   const { RepositoryName, ApiRegion, FailOnImageFailure } = plan.properties;
   const where = `repository "${RepositoryName}" in ${registryLabel(plan)} (ECR Public, ${ApiRegion})`;
@@ -58,11 +69,19 @@ export function judge(plan: DeletePlan, outcome: DeletionOutcome & Partial<Pick<
   const selected = outcome.selection
     ? ` (selection: ${outcome.selection.listed} images listed, ${outcome.selection.matched} matched, ` +
       `${outcome.selection.keptNewest} kept as newest, ${outcome.selection.keptProtected} protected, ` +
-      `${tolerated.size} still referenced by a manifest list)`
+      `${outcome.selection.keptReferenced} kept as referenced by a kept image index, ` +
+      `${tolerated.size} refused as still referenced by a manifest list)`
     : '';
-  const summary = outcome.dryRun
-    ? `dry run: would delete ${outcome.deleted.length} image IDs from ${where}${selected}; nothing deleted`
-    : `deleted ${outcome.deleted.length} image IDs from ${where}${selected}; ${outcome.failures.length} failures`;
+  // Failing closed is reported first, where a cut reason still shows it.
+  const unknown = outcome.selection?.keptUnknown
+    ? `kept ${outcome.selection.keptUnknown} images whose references are unknown: ${outcome.selection.unknownCount} image index manifests ` +
+      `could not be read (${shortCause(outcome.selection.unknownCauses[0])}); a later run deletes them once the registry answers. `
+    : '';
+  const summary =
+    unknown +
+    (outcome.dryRun
+      ? `dry run: would delete ${outcome.deleted.length} image IDs from ${where}${selected}; nothing deleted`
+      : `deleted ${outcome.deleted.length} image IDs from ${where}${selected}; ${outcome.failures.length} failures`);
   if (blocking.length === 0 || FailOnImageFailure === 'false') {
     return { status: 'SUCCESS', reason: summary };
   }
@@ -97,7 +116,7 @@ function attributes(
   deleted: readonly ImageIdentifier[],
   failures: readonly ImageFailure[],
   kept: { ids: number; failures: number },
-  run: { ran: boolean; dryRun: boolean },
+  run: { ran: boolean; dryRun: boolean; keptReferenced: number; keptUnknown: number },
 ): ResponseData {
   return {
     [ATTRIBUTES.IMAGE_IDS]: JSON.stringify(deleted.slice(0, kept.ids)),
@@ -107,6 +126,8 @@ function attributes(
     [ATTRIBUTES.TRUNCATED]: String(kept.ids < deleted.length || kept.failures < failures.length),
     [ATTRIBUTES.DELETION_RAN]: String(run.ran),
     [ATTRIBUTES.DRY_RUN]: String(run.dryRun),
+    [ATTRIBUTES.KEPT_REFERENCED_COUNT]: String(run.keptReferenced),
+    [ATTRIBUTES.KEPT_UNKNOWN_COUNT]: String(run.keptUnknown),
   };
 }
 
@@ -143,9 +164,14 @@ export function cutReason(reason: string, maxBytes: number = MAX_REASON_BYTES): 
 export function buildResponse(
   base: Omit<ResponseBody, 'Data' | 'Reason'>,
   verdict: Verdict,
-  outcome: (Pick<DeletionOutcome, 'deleted' | 'failures'> & { readonly dryRun?: boolean }) | undefined,
+  outcome: (Pick<DeletionOutcome, 'deleted' | 'failures'> & Partial<Pick<PlanOutcome, 'dryRun' | 'selection'>>) | undefined,
 ): ResponseBody {
-  const run = { ran: outcome !== undefined, dryRun: outcome?.dryRun === true };
+  const run = {
+    ran: outcome !== undefined,
+    dryRun: outcome?.dryRun === true,
+    keptReferenced: outcome?.selection?.keptReferenced ?? 0,
+    keptUnknown: outcome?.selection?.keptUnknown ?? 0,
+  };
   const limit = MAX_RESPONSE_BYTES - 1;
   const withReason = (room: number): ResponseBody => ({ ...base, Status: verdict.status, Reason: cutReason(verdict.reason, room) });
   if (verdict.status === 'FAILED') {

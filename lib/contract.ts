@@ -107,6 +107,10 @@ export const ATTRIBUTES = {
   DELETION_RAN: 'DeletionRan',
   /** 'true' when nothing was deleted because of `dryRun`: `ImageIds` then lists what would have been. */
   DRY_RUN: 'DryRun',
+  /** Exact number of images the selection covered but kept because an image index this event keeps references them. */
+  KEPT_REFERENCED_COUNT: 'KeptReferencedCount',
+  /** Exact number of images the selection covered but kept because the manifest of an image index could not be read. */
+  KEPT_UNKNOWN_COUNT: 'KeptUnknownCount',
 } as const;
 
 /** The `Data` map of a successful response. Every value is a string. */

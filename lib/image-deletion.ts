@@ -77,8 +77,11 @@ export interface EcrPublicImageDeletionProps {
   /**
    * Images to delete by rule, evaluated on the repository's listing when the
    * event runs (after `imageIds`, if both are given), and at every tick of
-   * `schedule`. Adds
-   * `ecr-public:DescribeImages` on the repository to the handler's permissions.
+   * `schedule`. Image indexes the event keeps (multi-architecture images) keep
+   * every image they reference: their manifests are read from the public
+   * registry (HTTPS to the repository's registry host, anonymously). Adds
+   * `ecr-public:DescribeImages` and `ecr-public:DescribeRepositories` on the
+   * repository to the handler's permissions.
    *
    * @default - no selection: only `imageIds` are deleted
    */
@@ -217,6 +220,23 @@ export class EcrPublicImageDeletion extends Construct {
    */
   readonly deletionRan: string;
 
+  /**
+   * Exact number of images the selection covered but kept during the last
+   * event, because an image index that the event kept references them (the
+   * platform images and attestations of a kept multi-architecture image).
+   * `0` without a selection.
+   */
+  readonly keptReferencedCount: number;
+
+  /**
+   * Exact number of images the selection covered but kept during the last
+   * event, because the manifest of an image index could not be read from the
+   * registry: what that index references is unknown, so nothing it might
+   * reference was deleted (the function log says why). `0` when every needed
+   * manifest was read.
+   */
+  readonly keptUnknownCount: number;
+
   /** The underlying CloudFormation custom resource, for dependencies. */
   readonly resource: CustomResource;
 
@@ -268,6 +288,8 @@ export class EcrPublicImageDeletion extends Construct {
     this.failureCount = Token.asNumber(this.resource.getAtt(ATTRIBUTES.FAILURE_COUNT));
     this.truncated = this.resource.getAttString(ATTRIBUTES.TRUNCATED);
     this.deletionRan = this.resource.getAttString(ATTRIBUTES.DELETION_RAN);
+    this.keptReferencedCount = Token.asNumber(this.resource.getAtt(ATTRIBUTES.KEPT_REFERENCED_COUNT));
+    this.keptUnknownCount = Token.asNumber(this.resource.getAtt(ATTRIBUTES.KEPT_UNKNOWN_COUNT));
   }
 
   /**

@@ -145,9 +145,10 @@ export class EcrPublicImageDeletionProvider extends Construct {
         );
       }
     }
-    // Only a selection lists the repository, so only then may the handler read it.
+    // Only a selection lists the repository, so only then may the handler read
+    // it; DescribeRepositories gives the URI its index manifests are read from.
     if (needs.list && !this.listingGranted.has(key)) {
-      policy.addStatements(new iam.PolicyStatement({ actions: ['ecr-public:DescribeImages'], resources: [arn] }));
+      policy.addStatements(new iam.PolicyStatement({ actions: ['ecr-public:DescribeImages', 'ecr-public:DescribeRepositories'], resources: [arn] }));
       this.listingGranted.add(key);
     }
     return policy;

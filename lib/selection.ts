@@ -9,10 +9,13 @@ import { WireSelection } from './contract';
  * must hold. The handler lists the repository (DescribeImages) when the event
  * runs and evaluates the selection on that listing.
  *
- * Multi-architecture images are safe: image indexes are deleted before the
- * images they reference, and ECR Public refuses to delete an image that a
- * kept index still references (`ImageReferencedByManifestList`), which a
- * selection reports without failing the deployment.
+ * Multi-architecture images are kept whole, whatever ECR Public does: before
+ * deleting, the handler reads the manifests of the image indexes the event
+ * keeps from the public registry, and deletes nothing they reference,
+ * directly or through nested indexes. When a manifest cannot be read, the
+ * images it might reference are kept and the event reports how many
+ * (`keptUnknownCount`). Image indexes that go are deleted before the images
+ * they reference, which then go too if the selection covers them.
  *
  * @example
  * import { Duration } from 'aws-cdk-lib';
@@ -32,7 +35,8 @@ export class ImageSelection {
   /**
    * Images without any tag, deleted by digest. With modern `docker buildx`,
    * most untagged images are the platform images and attestations of a tagged
-   * multi-architecture index: those stay as long as their index does.
+   * multi-architecture index: those stay as long as their index does (the
+   * handler reads the index's manifest to know them).
    */
   public static untaggedImages(): ImageSelection {
     return new ImageSelection({ Match: 'untagged' });
@@ -62,6 +66,9 @@ export class ImageSelection {
 
   /**
    * Of the images that match, the newest `count` (by push time) are kept.
+   * Images are counted as users see them: a multi-architecture image (an
+   * image index with what it references) counts once, as does an image that
+   * no index references.
    *
    * @param count at least 1
    */

@@ -6,7 +6,12 @@
  * manifests and the attestations are pushed untagged; only the index is tagged.
  */
 
+import { createHash } from 'node:crypto';
+
 const digest = (seed: string) => `sha256:${seed.repeat(64).slice(0, 64)}`;
+
+/** The digest of manifest bytes, as a registry computes it. */
+export const digestOf = (body: string) => `sha256:${createHash('sha256').update(body).digest('hex')}`;
 
 export interface FixtureImage {
   readonly digest: string;
@@ -16,6 +21,20 @@ export interface FixtureImage {
   readonly pushedAt: number;
   /** For an index: the digests it references. */
   readonly references?: string[];
+  /** For an index: its manifest, as the registry serves it (`digest` is its sha256). */
+  readonly manifest?: string;
+}
+
+export const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+
+/** An index (OCI index, or Docker manifest list) referencing `children`, with a content-addressed digest. */
+export function indexOf(children: readonly string[], tags: string[], pushedAt: number, mediaType: string = OCI_INDEX): FixtureImage {
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType,
+    manifests: children.map((child) => ({ mediaType: OCI_MANIFEST, digest: child, size: 1600, platform: { architecture: 'amd64', os: 'linux' } })),
+  });
+  return { digest: digestOf(manifest), tags, mediaType, pushedAt, references: [...children], manifest };
 }
 
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -49,10 +68,11 @@ export function indexManifest(amd64: string, arm64: string, attestations: [strin
 
 /** One multi-architecture push: the tagged index and its four untagged children, pushed at `pushedAt`. */
 export function buildxPush(name: string, tags: string[], pushedAt: number): FixtureImage[] {
-  const [amd64, arm64, att1, att2, index] = ['a', 'b', 'c', 'd', 'e'].map((part) => digest(`${name}${part}`.replace(/[^0-9a-f]/g, '0') + part));
+  const [amd64, arm64, att1, att2] = ['a', 'b', 'c', 'd'].map((part) => digest(`${name}${part}`.replace(/[^0-9a-f]/g, '0') + part));
   const manifest = indexManifest(amd64, arm64, [att1, att2]);
+  const body = JSON.stringify(manifest);
   return [
-    { digest: index, tags, mediaType: OCI_INDEX, pushedAt, references: manifest.manifests.map((m) => m.digest) },
+    { digest: digestOf(body), tags, mediaType: OCI_INDEX, pushedAt, references: manifest.manifests.map((m) => m.digest), manifest: body },
     ...[amd64, arm64, att1, att2].map((child) => ({ digest: child, tags: [], mediaType: OCI_MANIFEST, pushedAt: pushedAt - 1000 })),
   ];
 }

@@ -7,8 +7,8 @@ import { BatchDeleteImageCommand, DescribeImagesCommand, ECRPUBLICClient } from 
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../lambda/index';
-import { buildxPush, plainImage, OCI_INDEX } from '../support/buildx-fixtures';
-import { FakeRegistry } from '../support/fake-registry';
+import { buildxPush, indexOf, plainImage, OCI_INDEX } from '../support/buildx-fixtures';
+import { FakeRegistry, ServerBehaviour } from '../support/fake-registry';
 import { ResponseServer } from '../support/local-cloudformation';
 
 const ecr = mockClient(ECRPUBLICClient);
@@ -25,7 +25,21 @@ beforeEach(() => {
   ecr.reset();
   jest.spyOn(console, 'log').mockImplementation(() => undefined);
 });
-afterEach(() => jest.restoreAllMocks());
+let served: FakeRegistry[] = [];
+afterEach(async () => {
+  jest.restoreAllMocks();
+  await Promise.all(served.map((registry) => registry.close()));
+  served = [];
+  delete process.env.ECR_PUBLIC_REGISTRY_ENDPOINT;
+});
+
+/** Answers the API calls from `registry`, and serves its manifests as the public registry. */
+async function use(registry: FakeRegistry): Promise<FakeRegistry> {
+  registry.attach(ecr);
+  process.env.ECR_PUBLIC_REGISTRY_ENDPOINT = await registry.serveManifests();
+  served.push(registry);
+  return registry;
+}
 
 async function run(requestType: 'Create' | 'Update' | 'Delete', properties: object) {
   const requestId = `selection-${++requests}`;
@@ -75,36 +89,46 @@ describe('a selection', () => {
     expect(registry.images.size).toBe(1250);
   });
 
-  test('untaggedImages keeps the children of kept multi-architecture images, and succeeds', async () => {
-    const registry = new FakeRegistry([
-      ...buildxPush('v1', ['v1'], now - 30 * DAY),
-      ...buildxPush('v2', ['v2', 'latest'], now - DAY),
-      plainImage('stray', [], now - 9 * DAY),
-    ]);
-    registry.attach(ecr);
-    const body = await run('Update', { Select: { Match: 'untagged' } });
-    expect(body.Status).toBe('SUCCESS');
-    expect(body.Reason).toContain('8 still referenced by a manifest list');
-    // Only the stray untagged image went; both indexes and their 8 children remain.
-    expect(registry.images.size).toBe(10);
-    expect(JSON.parse(body.Data!.ImageIds)).toEqual([{ imageDigest: plainImage('stray', [], 0).digest }]);
-    expect(JSON.parse(body.Data!.Failures).every((f: { failureCode: string }) => f.failureCode === 'ImageReferencedByManifestList')).toBe(true);
-    // Refused platform images belong to kept indexes: listing again could not free them.
-    expect(registry.describeCalls).toBe(1);
-  });
+  test.each<ServerBehaviour>(['refuse', 'allow'])(
+    'untaggedImages keeps the children of kept multi-architecture images without asking ECR Public to delete them (server: %s)',
+    async (behaviour) => {
+      const registry = await use(
+        new FakeRegistry(
+          [...buildxPush('v1', ['v1'], now - 30 * DAY), ...buildxPush('v2', ['v2', 'latest'], now - DAY), plainImage('stray', [], now - 9 * DAY)],
+          behaviour,
+        ),
+      );
+      const body = await run('Update', { Select: { Match: 'untagged' } });
+      expect(body.Status).toBe('SUCCESS');
+      expect(body.Reason).toContain('8 kept as referenced by a kept image index');
+      expect(body.Data).toMatchObject({ KeptReferencedCount: '8', KeptUnknownCount: '0', FailureCount: '0' });
+      // Only the stray untagged image went; both indexes and their 8 children remain.
+      expect(registry.images.size).toBe(10);
+      expect(deleteCalls()).toEqual([[{ imageDigest: plainImage('stray', [], 0).digest }]]);
+      // Each kept index was read once.
+      expect(registry.manifestReads).toBe(2);
+    },
+  );
+
+  test.each<ServerBehaviour>(['refuse', 'allow'])(
+    'with the registry down, nothing that a kept index might reference is deleted, and the event says why (server: %s)',
+    async (behaviour) => {
+      const registry = await use(new FakeRegistry([...buildxPush('v1', ['v1'], now - DAY), plainImage('stray', [], now - 9 * DAY)], behaviour));
+      registry.manifestStatus = 404;
+      const body = await run('Update', { Select: { Match: 'untagged' } });
+      expect(body.Status).toBe('SUCCESS');
+      expect(body.Data).toMatchObject({ KeptUnknownCount: '5', DeletedCount: '0' });
+      expect(body.Reason).toContain('could not be read');
+      expect(body.Reason).toContain('HTTP 404');
+      expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(0);
+      expect(registry.images.size).toBe(6);
+    },
+  );
 
   test('an index of indexes empties too: a refused index is retried in a second round', async () => {
     const inner = buildxPush('inner', [], now - DAY);
-    const innerIndex = inner[0];
-    const outer = {
-      digest: `sha256:${'9'.repeat(64)}`,
-      tags: ['multi'],
-      mediaType: OCI_INDEX,
-      pushedAt: now - 2 * DAY,
-      references: [innerIndex.digest],
-    };
-    const registry = new FakeRegistry([outer, ...inner]);
-    registry.attach(ecr);
+    const outer = indexOf([inner[0].digest], ['multi'], now - 2 * DAY);
+    const registry = await use(new FakeRegistry([outer, ...inner]));
     const body = await run('Delete', { Select: { Match: 'all' } });
     // Newest first, the inner index is tried before the outer one and refused; the second round deletes it.
     expect(body).toMatchObject({ Status: 'SUCCESS', Data: { FailureCount: '0' } });
@@ -131,9 +155,11 @@ describe('a selection', () => {
   });
 
   test('protectTags keeps a release and everything its index references', async () => {
-    const registry = new FakeRegistry([...buildxPush('v1', ['v1'], now - 30 * DAY), ...buildxPush('v2', ['v2', 'latest'], now - DAY)]);
-    registry.attach(ecr);
+    const registry = await use(
+      new FakeRegistry([...buildxPush('v1', ['v1'], now - 30 * DAY), ...buildxPush('v2', ['v2', 'latest'], now - DAY)], 'allow'),
+    );
     const body = await run('Delete', { Select: { Match: 'all', ProtectTags: ['latest'] } });
+    expect(body.Data).toMatchObject({ KeptReferencedCount: '4', FailureCount: '0' });
     expect(body.Status).toBe('SUCCESS');
     const kept = [...registry.images.values()];
     expect(kept).toHaveLength(5);
@@ -141,8 +167,7 @@ describe('a selection', () => {
   });
 
   test('tagsMatching deletes an index with its last tag, and leaves its now-orphaned children to a selection that covers them', async () => {
-    const registry = new FakeRegistry([...buildxPush('a1', ['pr-1'], now - DAY), ...buildxPush('a2', ['main'], now)]);
-    registry.attach(ecr);
+    const registry = await use(new FakeRegistry([...buildxPush('a1', ['pr-1'], now - DAY), ...buildxPush('a2', ['main'], now)], 'allow'));
     const tagged = await run('Create', { Select: { Match: 'tagged', TagPatterns: ['pr-*'] } });
     expect(tagged).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '1' } });
     expect(registry.images.size).toBe(9);

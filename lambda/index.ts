@@ -21,6 +21,11 @@ export function responseReserveMs(remainingMs: number): number {
   return Math.min(20_000, Math.floor(remainingMs / 4));
 }
 
+/** Epoch milliseconds past which no index manifest read starts: half of the work time left. */
+export function readDeadlineOf(workDeadline: number, nowMs: number = Date.now()): number {
+  return nowMs + Math.max(0, Math.floor((workDeadline - nowMs) / 2));
+}
+
 /**
  * Runs the work, but gives up at the deadline whether or not the work honours
  * the abort signal: a call stuck below the SDK must not keep CloudFormation
@@ -83,7 +88,8 @@ async function run(planOf: () => Plan, started: number, workDeadline: number): P
     }
     const progress: DeletionProgress = { batchesTotal: 0, batchesDone: 0, deleted: 0 };
     const outcome = await withDeadline(
-      executePlan(clientFor(plan.properties.ApiRegion), plan, { signal: abort.signal, progress }),
+      // Index manifests are read in the first half of the time left, so that the deletions get the second.
+      executePlan(clientFor(plan.properties.ApiRegion), plan, { signal: abort.signal, progress, readDeadline: readDeadlineOf(workDeadline) }),
       workDeadline - Date.now(),
       abort,
       () => new DeadlineExceededError(progress, Date.now() - started),

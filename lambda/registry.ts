@@ -170,7 +170,9 @@ export function openRegistry(location: RegistryLocation, options: RegistryOption
         response = await doFetch(url, { headers, signal, redirect: 'follow' });
         body = Buffer.from(await response.arrayBuffer());
       } catch (error) {
-        lastCause = `GET ${url}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+        // fetch reports "fetch failed"; the reason (ECONNREFUSED, a timeout...) is its cause.
+        const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+        lastCause = `GET ${url}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}${typeof code === 'string' ? ` (${code})` : ''}`;
         await backoff(attempt, undefined);
         continue;
       }

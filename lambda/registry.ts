@@ -171,8 +171,9 @@ export function openRegistry(location: RegistryLocation, options: RegistryOption
         body = Buffer.from(await response.arrayBuffer());
       } catch (error) {
         // fetch reports "fetch failed"; the reason (ECONNREFUSED, a timeout...) is its cause.
-        const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-        lastCause = `GET ${url}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}${typeof code === 'string' ? ` (${code})` : ''}`;
+        const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+        const detail = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : undefined;
+        lastCause = `GET ${url}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}${detail ? ` (${detail})` : ''}`;
         await backoff(attempt, undefined);
         continue;
       }

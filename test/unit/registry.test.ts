@@ -15,6 +15,7 @@ import {
   retryAfterMs,
 } from '../../lambda/registry';
 import { buildxPush, digestOf, plainImage } from '../support/buildx-fixtures';
+import { freePort } from '../support/local-ecr-public';
 
 type Handler = (request: http.IncomingMessage, response: http.ServerResponse) => void;
 
@@ -135,7 +136,7 @@ describe('reading index manifests', () => {
 
   test('a registry that is down: unknown, with the network error, within the deadline', async () => {
     const time = clock();
-    const down = { base: 'http://127.0.0.1:1', path: 'x/app' };
+    const down = { base: `http://127.0.0.1:${await freePort()}`, path: 'x/app' };
     const reads = await openRegistry(down, { deadline: time.now() + 60_000, ...time }).read([index.digest]);
     expect((reads.get(index.digest) as { unknown: string }).unknown).toContain('(ECONNREFUSED)');
   });

@@ -5,19 +5,9 @@
  * Docker manifest list that reference them), and the reader must find exactly
  * the references the registry stored, under the digests the registry computed.
  */
-import { spawn, spawnSync, ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { openRegistry } from '../../lambda/registry';
+import { RunningBackend, describeWithBackends, startDockerRegistry } from '../support/backends';
 import { digestOf } from '../support/buildx-fixtures';
-import { freePort } from '../support/local-ecr-public';
-
-const BINARY = process.env.DOCKER_REGISTRY_BIN ?? '/usr/bin/docker-registry';
-const missing = existsSync(BINARY) ? undefined : `${BINARY} not found (apt-get install -y docker-registry)`;
-if (missing && process.env.CI !== 'true') console.warn(`\n*** SKIPPING the distribution registry cross-check: ${missing} ***\n`);
-// In CI a missing backend fails the suite instead of skipping it.
-const describeWithRegistry = missing && process.env.CI !== 'true' ? describe.skip : describe;
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -25,44 +15,17 @@ const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 const REPO = 'a1b2c3d4/app';
 
-describeWithRegistry('reading manifests from the CNCF distribution registry', () => {
-  let registry: ChildProcess | undefined;
+describeWithBackends(['docker-registry'], 'the registry reader cross-check')('reading manifests from the CNCF distribution registry', () => {
+  let registry: RunningBackend | undefined;
   let base = '';
-  let dir = '';
 
   beforeAll(async () => {
-    if (missing) throw new Error(`the distribution registry is required in CI: ${missing}`);
-    expect(spawnSync(BINARY, ['--version']).status).toBe(0);
-    dir = mkdtempSync(path.join(tmpdir(), 'registry-'));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const config = path.join(dir, 'config.yml');
-    writeFileSync(
-      config,
-      [
-        'version: 0.1',
-        'log: { level: error }',
-        `storage: { filesystem: { rootdirectory: ${path.join(dir, 'data')} }, delete: { enabled: true } }`,
-        `http: { addr: 127.0.0.1:${port} }`,
-      ].join('\n'),
-    );
-    registry = spawn(BINARY, ['serve', config], { stdio: 'ignore' });
-    for (let i = 0; i < 100; i++) {
-      if (
-        await fetch(`${base}/v2/`).then(
-          (r) => r.ok,
-          () => false,
-        )
-      )
-        return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error('the distribution registry did not start');
-  }, 20_000);
+    registry = await startDockerRegistry();
+    base = registry.endpoint;
+  }, 40_000);
 
-  afterAll(() => {
-    registry?.kill();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+  afterAll(async () => {
+    await registry?.stop();
   });
 
   async function pushBlob(content: string): Promise<{ digest: string; size: number }> {

@@ -15,7 +15,7 @@ import {
   retryAfterMs,
 } from '../../lambda/registry';
 import { buildxPush, digestOf, plainImage } from '../support/buildx-fixtures';
-import { freePort } from '../support/local-ecr-public';
+import { freePort } from '../support/backends';
 
 type Handler = (request: http.IncomingMessage, response: http.ServerResponse) => void;
 

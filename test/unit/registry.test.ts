@@ -32,7 +32,7 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 const [index, amd64] = buildxPush('v1', ['v1'], 0);
 const location = () => ({ base, path: 'a1b2c3d4/app' });
 /** Waits recorded instead of slept, so that retries take no time. */
-function clock(): Pick<RegistryOptions, 'now' | 'sleep' | 'random'> & { waits: number[] } {
+function clock(): Required<Pick<RegistryOptions, 'now' | 'sleep' | 'random'>> & { waits: number[] } {
   let t = 1_000_000;
   const waits: number[] = [];
   return { waits, now: () => t, sleep: async (ms) => void (waits.push(ms), (t += ms)), random: () => 0.5 };

@@ -31,7 +31,7 @@ describe('EcrPublicImageDeletion with a selection', () => {
     expect(narrowed._toWire()).toEqual({ Match: 'all', KeepNewest: '3' });
   });
 
-  test('grants DescribeImages only to deletions that select, on their repository only', () => {
+  test('grants DescribeImages and DescribeRepositories only to deletions that select, on their repository only', () => {
     const stack = newStack();
     new EcrPublicImageDeletion(stack, 'Literal', { repositoryName: 'literal-repo', imageIds: [{ imageTag: 'x' }] });
     new EcrPublicImageDeletion(stack, 'Rule', { repositoryName: 'rule-repo', select: ImageSelection.untaggedImages() });
@@ -40,7 +40,9 @@ describe('EcrPublicImageDeletion with a selection', () => {
     const literal = policies.find((p) => p.includes('repository/literal-repo'))!;
     const rule = policies.find((p) => p.includes('repository/rule-repo'))!;
     expect(literal).not.toContain('DescribeImages');
+    expect(literal).not.toContain('DescribeRepositories');
     expect(rule).toContain('"ecr-public:DescribeImages"');
+    expect(rule).toContain('"ecr-public:DescribeRepositories"');
     expect(actionsOf(template).filter((a) => a === 'ecr-public:DescribeImages')).toHaveLength(1);
   });
 

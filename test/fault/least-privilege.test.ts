@@ -12,7 +12,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
-import { EcrPublicImageDeletion } from '../../lib';
+import { EcrPublicImageDeletion, ImageSelection } from '../../lib';
 
 interface Statement {
   Effect: string;
@@ -111,6 +111,23 @@ describe.each(minimizeSettings)('least privilege ($label)', ({ context }) => {
     expect(sortGrants(grants(template))).toEqual(
       sortGrants([
         { action: 'ecr-public:BatchDeleteImage', resource: repositoryArn(ACCOUNT, 'my-app') },
+        { action: 'logs:CreateLogStream', resource: logGroupOf(template) },
+        { action: 'logs:PutLogEvents', resource: logGroupOf(template) },
+      ]),
+    );
+    expectNoWildcard(template);
+  });
+
+  test('a selection adds only what reading its own repository needs: DescribeImages and DescribeRepositories on it', () => {
+    const stack = new Stack(new App({ context }), 'Selecting');
+    new EcrPublicImageDeletion(stack, 'Hygiene', { repositoryName: 'my-app', select: ImageSelection.untaggedImages() });
+    const template = Template.fromStack(stack);
+
+    expect(sortGrants(grants(template))).toEqual(
+      sortGrants([
+        { action: 'ecr-public:BatchDeleteImage', resource: repositoryArn(ACCOUNT, 'my-app') },
+        { action: 'ecr-public:DescribeImages', resource: repositoryArn(ACCOUNT, 'my-app') },
+        { action: 'ecr-public:DescribeRepositories', resource: repositoryArn(ACCOUNT, 'my-app') },
         { action: 'logs:CreateLogStream', resource: logGroupOf(template) },
         { action: 'logs:PutLogEvents', resource: logGroupOf(template) },
       ]),

@@ -6,8 +6,12 @@
 // each deletion, and refuses, as ECR Public does, an image that an image index
 // still in the repository references (ImageReferencedByManifestList). Each call
 // is answered after a fixed delay per operation. It also accepts the custom
-// resource's response PUT (the ResponseURL).
+// resource's response PUT (the ResponseURL), answers DescribeRepositories, and
+// serves the index manifests as the public registry does
+// (GET /v2/<path>/manifests/<digest>, for ECR_PUBLIC_REGISTRY_ENDPOINT), each
+// read after its own delay.
 'use strict';
+const { createHash } = require('node:crypto');
 const http = require('node:http');
 const { performance } = require('node:perf_hooks');
 
@@ -44,13 +48,21 @@ function buildxRepositoryImages(count, { firstPushSeconds = 1_700_000_000, tagge
       children.push(digest);
       images.push({ digest, tags: [], mediaType: OCI_MANIFEST, artifactMediaType: OCI_CONFIG, pushedAt: pushedAt - 1, size: 30_000_000 });
     }
+    // The index's digest is its manifest's sha256, as the registry reader checks.
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: children.map((digest) => ({ mediaType: OCI_MANIFEST, digest, size: 1600 })),
+    });
+    ++serial;
     images.push({
-      digest: digestOf(++serial),
+      digest: `sha256:${createHash('sha256').update(manifest).digest('hex')}`,
       tags: group % taggedEvery === 0 ? [`build-${group}`] : [],
       mediaType: OCI_INDEX,
       pushedAt,
       size: 0,
       references: children,
+      manifest,
     });
   }
   for (let plain = groups * 5; plain < count; plain++) {
@@ -144,12 +156,12 @@ function newOperationStats() {
  * sets the repository. Returns { endpoint, responseUrl(id), load(), stats,
  * remaining, responses, close() }.
  */
-async function startFakeEcrPublicRepository({ describeDelayMs = 100, deleteDelayMs = 50 } = {}) {
+async function startFakeEcrPublicRepository({ describeDelayMs = 100, deleteDelayMs = 50, manifestDelayMs = 50 } = {}) {
   let repository;
   let stats;
   const responses = [];
   const reset = () => {
-    stats = { describe: newOperationStats(), delete: newOperationStats(), refused: 0, deletedImageIds: 0 };
+    stats = { describe: newOperationStats(), delete: newOperationStats(), manifests: newOperationStats(), refused: 0, deletedImageIds: 0 };
     responses.length = 0;
   };
   reset();
@@ -179,6 +191,19 @@ async function startFakeEcrPublicRepository({ describeDelayMs = 100, deleteDelay
     request.on('data', (chunk) => chunks.push(chunk));
     request.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
+      if (request.method === 'GET') {
+        const digest = /\/manifests\/(sha256:[0-9a-f]{64})$/.exec(request.url ?? '')?.[1];
+        stats.manifests.calls++;
+        if (stats.manifests.inFlight++ === 0) stats.manifests.busySince = performance.now();
+        stats.manifests.inFlightPeak = Math.max(stats.manifests.inFlightPeak, stats.manifests.inFlight);
+        setTimeout(() => {
+          if (--stats.manifests.inFlight === 0) stats.manifests.busyMs += performance.now() - stats.manifests.busySince;
+          const image = digest && repository?.byDigest.get(digest);
+          if (!image?.manifest) response.writeHead(404).end();
+          else response.writeHead(200, { 'content-type': image.mediaType }).end(image.manifest);
+        }, manifestDelayMs);
+        return;
+      }
       if (request.method === 'PUT') {
         responses.push(text);
         response.writeHead(200).end();
@@ -199,6 +224,12 @@ async function startFakeEcrPublicRepository({ describeDelayMs = 100, deleteDelay
           }
           return [200, repository.describe(maxResults, input.nextToken)];
         });
+        return;
+      }
+      if (target.endsWith('.DescribeRepositories')) {
+        const name = (input.repositoryNames ?? [])[0];
+        if (!repository || name !== repository.name) answer(response, 400, error('RepositoryNotFoundException', `no repository '${name}'`));
+        else answer(response, 200, { repositories: [{ repositoryName: name, repositoryUri: `public.ecr.aws/a1b2c3d4/${name}`, registryId: REGISTRY_ID }] });
         return;
       }
       if (target.endsWith('.BatchDeleteImage')) {

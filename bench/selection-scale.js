@@ -68,7 +68,7 @@ async function runHandler(server, { match, count, images, event, remainingMs, la
   server.load(REPOSITORY, images);
   const started = performance.now();
   const result = await runNode([...nodeOptions, RUNNER, OUR_BUNDLE], {
-    env: lambdaEnv({ AWS_ENDPOINT_URL_ECR_PUBLIC: server.endpoint }),
+    env: lambdaEnv({ AWS_ENDPOINT_URL_ECR_PUBLIC: server.endpoint, ECR_PUBLIC_REGISTRY_ENDPOINT: server.endpoint }),
     input: JSON.stringify({ event: { ...event, RequestId: requestId, ResponseURL: server.responseUrl(requestId) }, remainingMs }),
     timeoutMs: remainingMs + 30_000,
   });
@@ -121,7 +121,8 @@ const CASES = [
 
 async function selectionScale({ cases = CASES, describeDelayMs = 100, deleteDelayMs = 50, scaledLatencyMs = 300, log = () => {} } = {}) {
   const { timeoutMs, workBudgetMs, memoryMiB, concurrency, nodeOptions, cpuShare } = limits();
-  const server = await startFakeEcrPublicRepository({ describeDelayMs, deleteDelayMs });
+  // Index manifests are read fast here (5 ms): bench/multiarch-scale.js measures the reads.
+  const server = await startFakeEcrPublicRepository({ describeDelayMs, deleteDelayMs, manifestDelayMs: 5 });
   const events = Object.fromEntries(
     Object.entries(SELECTIONS).map(([match, select]) => [match, oursSelectionCreateEvent(REPOSITORY, select(), 'unset', 'unset')]),
   );
@@ -198,7 +199,7 @@ async function selectionScale({ cases = CASES, describeDelayMs = 100, deleteDela
   };
 }
 
-module.exports = { selectionScale };
+module.exports = { limits, selectionScale };
 
 if (require.main === module) {
   for (const key of Object.keys(process.env)) if (key.startsWith('AWS_')) delete process.env[key];

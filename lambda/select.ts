@@ -153,8 +153,12 @@ export function selectImages(
 
   // Everything a kept index references is kept, and so, if it is an index,
   // is everything it references in turn.
+  // Nothing to protect when no image would go: then no manifest is read.
   const referencedBy = new Map<string, string>();
-  const toVisit = listing.filter((image) => isIndex(image) && !removal.get(image.digest)?.removesImage).map((image) => image.digest);
+  const anImageGoes = [...removal.values()].some((r) => r.removesImage);
+  const toVisit = anImageGoes
+    ? listing.filter((image) => isIndex(image) && !removal.get(image.digest)?.removesImage).map((image) => image.digest)
+    : [];
   const visited = new Set(toVisit);
   while (toVisit.length > 0) {
     const index = toVisit.pop() as string;

@@ -125,6 +125,13 @@ describe('a selection', () => {
     },
   );
 
+  test('reads no manifest when the selection would delete no image', async () => {
+    const registry = await use(new FakeRegistry([...buildxPush('v1', ['v1'], now - DAY), plainImage('fresh', [], now)]));
+    const body = await run('Update', { Select: { Match: 'untagged', OlderThanSeconds: String(7 * 86_400) } });
+    expect(body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '0', KeptReferencedCount: '0' } });
+    expect(registry.manifestReads).toBe(0);
+  });
+
   test('an index of indexes empties too: a refused index is retried in a second round', async () => {
     const inner = buildxPush('inner', [], now - DAY);
     const outer = indexOf([inner[0].digest], ['multi'], now - 2 * DAY);

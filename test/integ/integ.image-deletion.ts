@@ -8,26 +8,36 @@
  * the real API what the handler answered. jsii compiles this file to
  * integ.image-deletion.js next to it; integ-runner runs that with node.
  *
- * Why no image is pushed: a deletion of a real image needs the image in the
- * repository before the custom resource's Create. ECR Public has no API that
- * copies or imports an image; pushing one means uploading a config blob and a
- * layer with InitiateLayerUpload / UploadLayerPart / CompleteLayerUpload and then
- * PutImage with a manifest whose digests match byte for byte: a container client's
- * job (docker, crane), which integ-runner does not run, and a chain of custom
- * resources that could not be checked without an account. So this test keeps to
- * what holds for any repository, and proves the parts that only a real account
- * can: the handler is deployed and called by CloudFormation, its IAM policy lets
- * it call BatchDeleteImage on the repository (AccessDenied would fail the Create),
- * the API answers from us-east-1, ImageNotFound counts as success, the attributes
- * come back, an event left out of `deleteOn` calls nothing, the repository is kept,
- * a selection may list it (DescribeImages), a schedule's rule and invoke permission
- * deploy, and the teardown (the Delete event, before the repository goes) succeeds.
- * Deleting existing images, batching and per-image failures are covered by the
- * tests against the local ECR Public (test/integration, npm run demo).
+ * It also pushes two buildx-shaped images (an OCI index with two platform
+ * manifests and an attestation, the children untagged) through ECR Public's own
+ * upload operations (InitiateLayerUpload, UploadLayerPart, CompleteLayerUpload,
+ * PutImage), from a small function of this test (PushBuildxImage), then runs
+ * `untaggedImages()` on the repository: the assertions check that it deleted
+ * nothing and kept the three children of each index as referenced, reading the
+ * manifests from the real public registry, and that every manifest of the first
+ * index is still there. Then a probe answers the open question of what ECR Public
+ * does: a declared deletion (CLI semantics, sent as given) of a platform image of
+ * the second index. The output ServiceRefusedChildDeletion records the answer:
+ * its Failures list holds ImageReferencedByManifestList if the service refused,
+ * and its DeletedCount is 1 if it deleted the child (the second index is then
+ * broken, which is why the probe uses its own). The repository is emptied on
+ * Delete (emptyOnDelete), so CloudFormation can delete it.
+ *
+ * Only a real account proves these parts: the handler is deployed and called by
+ * CloudFormation, its IAM policy lets it call BatchDeleteImage,
+ * DescribeImages and DescribeRepositories (AccessDenied would fail the Create),
+ * the function reaches public.ecr.aws, the API answers from us-east-1,
+ * ImageNotFound counts as success, the attributes come back, an event left out
+ * of `deleteOn` calls nothing, a schedule's rule and invoke permission deploy,
+ * and the teardown succeeds. Batching and per-image failures at scale are
+ * covered by the tests against the local backends (test/integration, npm run demo).
  */
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnOutput, CustomResource, Duration, Stack } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { ActualResult, ExpectedResult, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
 import { DeletionEvent, EcrPublicImageDeletion, ImageSelection } from '../../lib';
@@ -41,8 +51,111 @@ const app = new App({ stackTraces: false, context: { [cxapi.DISABLE_CREATION_STA
 // AWS::ECR::PublicRepository.
 const stack = new Stack(app, 'EcrPublicImageDeletionInteg');
 
-// A new, empty repository; CloudFormation deletes it at the end (it stays empty).
+// A new repository; emptied on Delete so that CloudFormation can delete it.
 const repo = new ecr.CfnPublicRepository(stack, 'Repository', { repositoryName: REPOSITORY_NAME });
+EcrPublicImageDeletion.emptyOnDelete(stack, 'EmptyOnDelete', repo);
+
+/**
+ * Pushes one buildx-shaped image on Create, as `docker buildx build --push`
+ * leaves it: a config blob and a layer per platform, two platform manifests
+ * and an in-toto attestation manifest, all untagged, then the tagged OCI index.
+ * Returns the digests as attributes. Node 24's runtime ships the AWS SDK v3.
+ */
+const PUSH_CODE = `
+const crypto = require('node:crypto');
+const zlib = require('node:zlib');
+const ecr = require('@aws-sdk/client-ecr-public');
+const client = new ecr.ECRPUBLICClient({ region: 'us-east-1' });
+const sha = (bytes) => 'sha256:' + crypto.createHash('sha256').update(bytes).digest('hex');
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+async function blob(repositoryName, bytes) {
+  const { uploadId } = await client.send(new ecr.InitiateLayerUploadCommand({ repositoryName }));
+  await client.send(new ecr.UploadLayerPartCommand({ repositoryName, uploadId, partFirstByte: 0, partLastByte: bytes.length - 1, layerPartBlob: bytes }));
+  try {
+    await client.send(new ecr.CompleteLayerUploadCommand({ repositoryName, uploadId, layerDigests: [sha(bytes)] }));
+  } catch (error) {
+    if (error.name !== 'LayerAlreadyExistsException') throw error;
+  }
+  return { digest: sha(bytes), size: bytes.length };
+}
+async function manifest(repositoryName, mediaType, body, imageTag) {
+  const text = JSON.stringify(body);
+  await client.send(new ecr.PutImageCommand({ repositoryName, imageManifest: text, imageManifestMediaType: mediaType, imageDigest: sha(text), imageTag }));
+  return { mediaType, digest: sha(text), size: Buffer.byteLength(text) };
+}
+async function image(repositoryName, seed, architecture, layerType, layerBytes) {
+  const layer = await blob(repositoryName, layerBytes);
+  const config = await blob(repositoryName, Buffer.from(JSON.stringify({ architecture, os: 'linux', config: { Labels: { seed } }, rootfs: { type: 'layers', diff_ids: [sha(layerBytes)] } })));
+  return manifest(repositoryName, OCI_MANIFEST, {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+    layers: [{ mediaType: layerType, ...layer }],
+  });
+}
+exports.handler = async (event) => {
+  const { RepositoryName: repositoryName, Tag: tag } = event.ResourceProperties;
+  if (event.RequestType !== 'Create') return { PhysicalResourceId: event.PhysicalResourceId };
+  const tar = zlib.gzipSync(Buffer.alloc(1024));
+  const amd64 = await image(repositoryName, tag, 'amd64', 'application/vnd.oci.image.layer.v1.tar+gzip', tar);
+  const arm64 = await image(repositoryName, tag, 'arm64', 'application/vnd.oci.image.layer.v1.tar+gzip', tar);
+  const statement = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', subject: [{ name: tag, digest: { sha256: amd64.digest.slice(7) } }] }));
+  const attestation = await image(repositoryName, tag, 'unknown', 'application/vnd.in-toto+json', statement);
+  const index = await manifest(repositoryName, OCI_INDEX, {
+    schemaVersion: 2,
+    mediaType: OCI_INDEX,
+    manifests: [
+      { ...amd64, platform: { architecture: 'amd64', os: 'linux' } },
+      { ...arm64, platform: { architecture: 'arm64', os: 'linux' } },
+      { ...attestation, platform: { architecture: 'unknown', os: 'unknown' },
+        annotations: { 'vnd.docker.reference.digest': amd64.digest, 'vnd.docker.reference.type': 'attestation-manifest' } },
+    ],
+  }, tag);
+  return { PhysicalResourceId: 'buildx-' + tag, Data: { Index: index.digest, Amd64: amd64.digest, Arm64: arm64.digest, Attestation: attestation.digest } };
+};
+`;
+const pushFunction = new lambda.Function(stack, 'PushBuildxImage', {
+  runtime: lambda.Runtime.NODEJS_24_X,
+  handler: 'index.handler',
+  code: lambda.Code.fromInline(PUSH_CODE),
+  timeout: Duration.minutes(2),
+});
+pushFunction.addToRolePolicy(
+  new iam.PolicyStatement({
+    actions: ['ecr-public:InitiateLayerUpload', 'ecr-public:UploadLayerPart', 'ecr-public:CompleteLayerUpload', 'ecr-public:PutImage'],
+    resources: [repo.attrArn],
+  }),
+);
+const pushProvider = new cr.Provider(stack, 'PushProvider', { onEventHandler: pushFunction });
+const push = (id: string, tag: string) => {
+  const pushed = new CustomResource(stack, id, { serviceToken: pushProvider.serviceToken, properties: { RepositoryName: repo.ref, Tag: tag } });
+  return pushed;
+};
+const kept = push('PushKept', 'integ-v1');
+const probed = push('PushProbed', 'integ-probe');
+
+// untaggedImages(): every untagged image is a child of a tagged index, so nothing may go.
+const untagged = new EcrPublicImageDeletion(stack, 'UntaggedImages', {
+  repositoryName: repo.ref,
+  select: ImageSelection.untaggedImages(),
+  deleteOn: [DeletionEvent.CREATE],
+});
+untagged.node.addDependency(kept, probed);
+
+// The probe: a declared deletion of a platform image of the second index, after the selection.
+const probe = new EcrPublicImageDeletion(stack, 'ProbeChildDeletion', {
+  repositoryName: repo.ref,
+  imageIds: [{ imageDigest: probed.getAttString('Amd64') }],
+  deleteOn: [DeletionEvent.CREATE],
+  failOnImageFailure: false,
+});
+probe.node.addDependency(untagged);
+new CfnOutput(stack, 'ServiceRefusedChildDeletion', {
+  description:
+    'What ECR Public did with a deletion of a platform image that a tagged index references: Failures (ImageReferencedByManifestList if refused) and DeletedCount (1 if deleted)',
+  value: `deleted=${probe.deletedCount} failures=${probe.failuresJson}`,
+});
 
 // Runs on Create: neither image exists, so both come back as ImageNotFound, a success.
 const absent = new EcrPublicImageDeletion(stack, 'AbsentImages', {
@@ -95,9 +208,18 @@ integ.assertions
   .awsApiCall('ECRPUBLIC', 'DescribeRepositories', { repositoryNames: [REPOSITORY_NAME] })
   .expect(ExpectedResult.objectLike({ repositories: Match.arrayWith([Match.objectLike({ repositoryName: REPOSITORY_NAME })]) }));
 
-// Nothing was pushed, and nothing appeared.
+// untaggedImages() read both indexes from the registry and kept their children without asking ECR Public.
+integ.assertions.expect('UntaggedDeletedNothing', ExpectedResult.exact('0'), attribute(untagged, 'DeletedCount'));
+integ.assertions.expect('UntaggedKeptTheChildren', ExpectedResult.exact('6'), attribute(untagged, 'KeptReferencedCount'));
+integ.assertions.expect('UntaggedReadEveryIndex', ExpectedResult.exact('0'), attribute(untagged, 'KeptUnknownCount'));
+integ.assertions.expect('UntaggedSentNoDeletion', ExpectedResult.exact('0'), attribute(untagged, 'FailureCount'));
+
+// Every manifest the kept index references remains (DescribeImages fails on a missing one).
 integ.assertions
-  .awsApiCall('ECRPUBLIC', 'DescribeImages', { repositoryName: REPOSITORY_NAME })
-  .expect(ExpectedResult.objectLike({ imageDetails: [] }));
+  .awsApiCall('ECRPUBLIC', 'DescribeImages', {
+    repositoryName: REPOSITORY_NAME,
+    imageIds: ['Index', 'Amd64', 'Arm64', 'Attestation'].map((name) => ({ imageDigest: kept.getAttString(name) })),
+  })
+  .expect(ExpectedResult.objectLike({ imageDetails: Match.arrayWith([Match.objectLike({ imageTags: ['integ-v1'] })]) }));
 
 app.synth();

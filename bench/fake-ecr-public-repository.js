@@ -229,7 +229,10 @@ async function startFakeEcrPublicRepository({ describeDelayMs = 100, deleteDelay
       if (target.endsWith('.DescribeRepositories')) {
         const name = (input.repositoryNames ?? [])[0];
         if (!repository || name !== repository.name) answer(response, 400, error('RepositoryNotFoundException', `no repository '${name}'`));
-        else answer(response, 200, { repositories: [{ repositoryName: name, repositoryUri: `public.ecr.aws/a1b2c3d4/${name}`, registryId: REGISTRY_ID }] });
+        else
+          answer(response, 200, {
+            repositories: [{ repositoryName: name, repositoryUri: `public.ecr.aws/a1b2c3d4/${name}`, registryId: REGISTRY_ID }],
+          });
         return;
       }
       if (target.endsWith('.BatchDeleteImage')) {

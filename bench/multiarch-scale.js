@@ -63,7 +63,9 @@ async function multiarchScale({ cases = CASES, describeDelayMs = 100, deleteDela
       const left = new Set(server.remaining.map((image) => image.digest));
       const broken = server.remaining.filter((image) => (image.references ?? []).some((child) => !left.has(child))).length;
       if (result.exitCode !== 0 || response?.Status !== 'SUCCESS' || broken > 0) {
-        throw new Error(`${label} N=${count}: status ${response?.Status}, ${broken} broken indexes: ${handlerLog.reason}\n${result.stderr.slice(0, 2000)}`);
+        throw new Error(
+          `${label} N=${count}: status ${response?.Status}, ${broken} broken indexes: ${handlerLog.reason}\n${result.stderr.slice(0, 2000)}`,
+        );
       }
       const row = {
         label,

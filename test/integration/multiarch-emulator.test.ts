@@ -68,7 +68,7 @@ describe.each<ReferencedImageDeletion>(['refuse', 'allow'])('multi-architecture 
   });
   afterAll(async () => {
     await emulator.close();
-    server.close();
+    await server.close();
   });
   beforeEach(() => emulator.faults.registry.configure({}));
 

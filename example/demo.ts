@@ -19,6 +19,7 @@ import {
   startLocalEcrPublic,
 } from '../test/support/local-ecr-public';
 import { BUNDLE, InvocationResult, LocalCustomResource, ResponseServer } from '../test/support/local-cloudformation';
+import { multiarchAct } from './multiarch-demo';
 
 type Template = { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
 
@@ -141,6 +142,8 @@ async function main(): Promise<void> {
     console.log('5. DELETE (cdk destroy): the preview images of PR 42 go, the rest stays');
     for (const id of [...second.keys()].reverse()) report(id, 'Delete', await resources.get(id)!.delete());
     await showRepository(backend, repositoryName);
+
+    await multiarchAct(server);
   } finally {
     await server.close();
     await backend.stop();

@@ -12,7 +12,19 @@ describeIfLocalBackend('the demo')('npm run demo', () => {
     expect(output).toMatch(/Create WithdrawnReleases\w+ +SUCCESS\n +deleted: +v0\.9\.0-broken/);
     expect(output).toMatch(/Update WithdrawnReleases\w+ +SUCCESS\n +deleted: +v0\.9\.1-bad\n +failures: v0\.9\.0-broken \(ImageNotFound\)/);
     expect(output).toMatch(/Delete PreviewImages\w+ +SUCCESS\n +deleted: +pr-42, pr-42-debug/);
-    const finalState = output.slice(output.lastIndexOf('now holds'));
-    expect(finalState).toMatch(/^now holds 3 images:\n.*latest, v1\.0\.0\n.*v0\.9\.0\n.*pr-41\n/);
+    const beforeAct = output.slice(0, output.indexOf('6. MULTI-ARCHITECTURE'));
+    expect(beforeAct.slice(beforeAct.lastIndexOf('now holds'))).toMatch(/^now holds 3 images:\n.*latest, v1\.0\.0\n.*v0\.9\.0\n.*pr-41\n/);
+    // The multi-architecture act, in both server behaviours: the dry run lists what the real run deletes, no index breaks.
+    for (const behaviour of ['refuse', 'allow']) {
+      const act = output.slice(output.indexOf(`server behaviour "${behaviour}"`));
+      const dry = /dry run would delete: (.*)\n/.exec(act)![1].split(', ').sort();
+      const real = /real run SUCCESS: deleted (.*); kept as referenced 6\n/.exec(act)![1].split(', ').sort();
+      expect(dry).toEqual(real);
+      expect(dry).toHaveLength(10);
+      expect(act).toMatch(/index v2\.0\.0, latest +<- one of the newest 2\n( +\w+ image \(untagged\) +<- child of v2\.0\.0\n){4}/);
+      expect(act).toMatch(/index v1\.0\.0 +<- protected\n +\w+ image v1\.0\.0-amd64 +<- child of v1\.0\.0/);
+      expect(act).toContain('registry down, after pushing an untagged index: SUCCESS, deleted 0, kept because references unknown 11');
+    }
+    expect(output).not.toContain('MISSING');
   });
 });

@@ -1,0 +1,35 @@
+"use strict";
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.PAGE_SIZE = void 0;
+exports.listImages = listImages;
+/**
+ * The repository's listing: DescribeImages, page after page (1,000 images a
+ * page, the API's maximum), kept as compact records so that a repository of
+ * 100,000 images fits easily in the function's memory.
+ */
+const client_ecr_public_1 = require("@aws-sdk/client-ecr-public");
+/** Largest page DescribeImages returns (API model: MaxResults 1 to 1000). */
+exports.PAGE_SIZE = 1000;
+/** Lists every image of the repository, following nextToken. */
+async function listImages(client, request, signal) {
+    const images = [];
+    let nextToken;
+    let pages = 0;
+    do {
+        const page = await client.send(new client_ecr_public_1.DescribeImagesCommand({ repositoryName: request.repositoryName, registryId: request.registryId, maxResults: exports.PAGE_SIZE, nextToken }), { abortSignal: signal });
+        pages++;
+        for (const detail of page.imageDetails ?? []) {
+            if (!detail.imageDigest)
+                continue;
+            images.push({
+                digest: detail.imageDigest,
+                tags: detail.imageTags ?? [],
+                pushedAt: detail.imagePushedAt?.getTime() ?? 0,
+                mediaType: detail.imageManifestMediaType ?? detail.artifactMediaType,
+            });
+        }
+        nextToken = page.nextToken;
+    } while (nextToken);
+    return { images, pages };
+}
+//# sourceMappingURL=data:application/json;base64,eyJ2ZXJzaW9uIjozLCJmaWxlIjoibGlzdC5qcyIsInNvdXJjZVJvb3QiOiIiLCJzb3VyY2VzIjpbImxpc3QudHMiXSwibmFtZXMiOltdLCJtYXBwaW5ncyI6Ijs7O0FBMEJBLGdDQTBCQztBQXBERDs7OztHQUlHO0FBQ0gsa0VBQW9GO0FBWXBGLDZFQUE2RTtBQUNoRSxRQUFBLFNBQVMsR0FBRyxJQUFJLENBQUM7QUFPOUIsZ0VBQWdFO0FBQ3pELEtBQUssVUFBVSxVQUFVLENBQzlCLE1BQXVCLEVBQ3ZCLE9BQW9CLEVBQ3BCLE1BQW9CO0lBRXBCLE1BQU0sTUFBTSxHQUFrQixFQUFFLENBQUM7SUFDakMsSUFBSSxTQUE2QixDQUFDO0lBQ2xDLElBQUksS0FBSyxHQUFHLENBQUMsQ0FBQztJQUNkLEdBQUcsQ0FBQztRQUNGLE1BQU0sSUFBSSxHQUFHLE1BQU0sTUFBTSxDQUFDLElBQUksQ0FDNUIsSUFBSSx5Q0FBcUIsQ0FBQyxFQUFFLGNBQWMsRUFBRSxPQUFPLENBQUMsY0FBYyxFQUFFLFVBQVUsRUFBRSxPQUFPLENBQUMsVUFBVSxFQUFFLFVBQVUsRUFBRSxpQkFBUyxFQUFFLFNBQVMsRUFBRSxDQUFDLEVBQ3ZJLEVBQUUsV0FBVyxFQUFFLE1BQU0sRUFBRSxDQUN4QixDQUFDO1FBQ0YsS0FBSyxFQUFFLENBQUM7UUFDUixLQUFLLE1BQU0sTUFBTSxJQUFJLElBQUksQ0FBQyxZQUFZLElBQUksRUFBRSxFQUFFLENBQUM7WUFDN0MsSUFBSSxDQUFDLE1BQU0sQ0FBQyxXQUFXO2dCQUFFLFNBQVM7WUFDbEMsTUFBTSxDQUFDLElBQUksQ0FBQztnQkFDVixNQUFNLEVBQUUsTUFBTSxDQUFDLFdBQVc7Z0JBQzFCLElBQUksRUFBRSxNQUFNLENBQUMsU0FBUyxJQUFJLEVBQUU7Z0JBQzVCLFFBQVEsRUFBRSxNQUFNLENBQUMsYUFBYSxFQUFFLE9BQU8sRUFBRSxJQUFJLENBQUM7Z0JBQzlDLFNBQVMsRUFBRSxNQUFNLENBQUMsc0JBQXNCLElBQUksTUFBTSxDQUFDLGlCQUFpQjthQUNyRSxDQUFDLENBQUM7UUFDTCxDQUFDO1FBQ0QsU0FBUyxHQUFHLElBQUksQ0FBQyxTQUFTLENBQUM7SUFDN0IsQ0FBQyxRQUFRLFNBQVMsRUFBRTtJQUNwQixPQUFPLEVBQUUsTUFBTSxFQUFFLEtBQUssRUFBRSxDQUFDO0FBQzNCLENBQUMiLCJzb3VyY2VzQ29udGVudCI6WyIvKipcbiAqIFRoZSByZXBvc2l0b3J5J3MgbGlzdGluZzogRGVzY3JpYmVJbWFnZXMsIHBhZ2UgYWZ0ZXIgcGFnZSAoMSwwMDAgaW1hZ2VzIGFcbiAqIHBhZ2UsIHRoZSBBUEkncyBtYXhpbXVtKSwga2VwdCBhcyBjb21wYWN0IHJlY29yZHMgc28gdGhhdCBhIHJlcG9zaXRvcnkgb2ZcbiAqIDEwMCwwMDAgaW1hZ2VzIGZpdHMgZWFzaWx5IGluIHRoZSBmdW5jdGlvbidzIG1lbW9yeS5cbiAqL1xuaW1wb3J0IHsgRGVzY3JpYmVJbWFnZXNDb21tYW5kLCBFQ1JQVUJMSUNDbGllbnQgfSBmcm9tICdAYXdzLXNkay9jbGllbnQtZWNyLXB1YmxpYyc7XG5cbi8qKiBPbmUgaW1hZ2Ugb2YgdGhlIGxpc3Rpbmc6IHdoYXQgYSBzZWxlY3Rpb24gbmVlZHMgYW5kIG5vdGhpbmcgbW9yZS4gKi9cbmV4cG9ydCBpbnRlcmZhY2UgTGlzdGVkSW1hZ2Uge1xuICByZWFkb25seSBkaWdlc3Q6IHN0cmluZztcbiAgcmVhZG9ubHkgdGFnczogcmVhZG9ubHkgc3RyaW5nW107XG4gIC8qKiBFcG9jaCBtaWxsaXNlY29uZHM7IDAgd2hlbiB0aGUgQVBJIGdhdmUgbm9uZS4gKi9cbiAgcmVhZG9ubHkgcHVzaGVkQXQ6IG51bWJlcjtcbiAgLyoqIFRoZSBtYW5pZmVzdCdzIG1lZGlhIHR5cGU6IGFuIGltYWdlIGluZGV4IG9yIG1hbmlmZXN0IGxpc3QgcmVmZXJlbmNlcyBvdGhlciBpbWFnZXMuICovXG4gIHJlYWRvbmx5IG1lZGlhVHlwZT86IHN0cmluZztcbn1cblxuLyoqIExhcmdlc3QgcGFnZSBEZXNjcmliZUltYWdlcyByZXR1cm5zIChBUEkgbW9kZWw6IE1heFJlc3VsdHMgMSB0byAxMDAwKS4gKi9cbmV4cG9ydCBjb25zdCBQQUdFX1NJWkUgPSAxMDAwO1xuXG5leHBvcnQgaW50ZXJmYWNlIExpc3RSZXF1ZXN0IHtcbiAgcmVhZG9ubHkgcmVwb3NpdG9yeU5hbWU6IHN0cmluZztcbiAgcmVhZG9ubHkgcmVnaXN0cnlJZD86IHN0cmluZztcbn1cblxuLyoqIExpc3RzIGV2ZXJ5IGltYWdlIG9mIHRoZSByZXBvc2l0b3J5LCBmb2xsb3dpbmcgbmV4dFRva2VuLiAqL1xuZXhwb3J0IGFzeW5jIGZ1bmN0aW9uIGxpc3RJbWFnZXMoXG4gIGNsaWVudDogRUNSUFVCTElDQ2xpZW50LFxuICByZXF1ZXN0OiBMaXN0UmVxdWVzdCxcbiAgc2lnbmFsPzogQWJvcnRTaWduYWwsXG4pOiBQcm9taXNlPHsgaW1hZ2VzOiBMaXN0ZWRJbWFnZVtdOyBwYWdlczogbnVtYmVyIH0+IHtcbiAgY29uc3QgaW1hZ2VzOiBMaXN0ZWRJbWFnZVtdID0gW107XG4gIGxldCBuZXh0VG9rZW46IHN0cmluZyB8IHVuZGVmaW5lZDtcbiAgbGV0IHBhZ2VzID0gMDtcbiAgZG8ge1xuICAgIGNvbnN0IHBhZ2UgPSBhd2FpdCBjbGllbnQuc2VuZChcbiAgICAgIG5ldyBEZXNjcmliZUltYWdlc0NvbW1hbmQoeyByZXBvc2l0b3J5TmFtZTogcmVxdWVzdC5yZXBvc2l0b3J5TmFtZSwgcmVnaXN0cnlJZDogcmVxdWVzdC5yZWdpc3RyeUlkLCBtYXhSZXN1bHRzOiBQQUdFX1NJWkUsIG5leHRUb2tlbiB9KSxcbiAgICAgIHsgYWJvcnRTaWduYWw6IHNpZ25hbCB9LFxuICAgICk7XG4gICAgcGFnZXMrKztcbiAgICBmb3IgKGNvbnN0IGRldGFpbCBvZiBwYWdlLmltYWdlRGV0YWlscyA/PyBbXSkge1xuICAgICAgaWYgKCFkZXRhaWwuaW1hZ2VEaWdlc3QpIGNvbnRpbnVlO1xuICAgICAgaW1hZ2VzLnB1c2goe1xuICAgICAgICBkaWdlc3Q6IGRldGFpbC5pbWFnZURpZ2VzdCxcbiAgICAgICAgdGFnczogZGV0YWlsLmltYWdlVGFncyA/PyBbXSxcbiAgICAgICAgcHVzaGVkQXQ6IGRldGFpbC5pbWFnZVB1c2hlZEF0Py5nZXRUaW1lKCkgPz8gMCxcbiAgICAgICAgbWVkaWFUeXBlOiBkZXRhaWwuaW1hZ2VNYW5pZmVzdE1lZGlhVHlwZSA/PyBkZXRhaWwuYXJ0aWZhY3RNZWRpYVR5cGUsXG4gICAgICB9KTtcbiAgICB9XG4gICAgbmV4dFRva2VuID0gcGFnZS5uZXh0VG9rZW47XG4gIH0gd2hpbGUgKG5leHRUb2tlbik7XG4gIHJldHVybiB7IGltYWdlcywgcGFnZXMgfTtcbn1cbiJdfQ==

@@ -22,6 +22,7 @@ export default defineConfig(
       '**/*.d.ts',
       'lib/**/*.js',
       'example/**/*.js',
+      'lambda/**/*.js',
       'test/support/**/*.js',
       'local/**/*.js',
       'test/integ/*.js',

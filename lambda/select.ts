@@ -77,6 +77,12 @@ export function globMatcher(patterns: readonly string[]): (tag: string) => boole
 export const isIndex = (image: Pick<ListedImage, 'mediaType'>): boolean =>
   image.mediaType !== undefined && INDEX_MEDIA_TYPES.includes(image.mediaType);
 
+/**
+ * Whether an image may reference others: an index, or an image whose media
+ * type the listing did not give (its manifest is read to know).
+ */
+export const mayReference = (image: Pick<ListedImage, 'mediaType'>): boolean => image.mediaType === undefined || isIndex(image);
+
 const newestFirst = (a: ListedImage, b: ListedImage): number => b.pushedAt - a.pushedAt || (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0);
 
 export function selectImages(
@@ -129,7 +135,7 @@ export function selectImages(
   if (selection.KeepNewest !== undefined) {
     const referenced = new Set<string>();
     for (const image of listing) {
-      if (isIndex(image)) referencesOf(image.digest)?.forEach((child) => referenced.add(child));
+      if (mayReference(image)) referencesOf(image.digest)?.forEach((child) => referenced.add(child));
     }
     const topLevel = matched.filter((image) => !referenced.has(image.digest)).sort(newestFirst);
     const kept = new Set(topLevel.slice(0, Number(selection.KeepNewest)).map((image) => image.digest));
@@ -157,7 +163,7 @@ export function selectImages(
   const referencedBy = new Map<string, string>();
   const anImageGoes = [...removal.values()].some((r) => r.removesImage);
   const toVisit = anImageGoes
-    ? listing.filter((image) => isIndex(image) && !removal.get(image.digest)?.removesImage).map((image) => image.digest)
+    ? listing.filter((image) => mayReference(image) && !removal.get(image.digest)?.removesImage).map((image) => image.digest)
     : [];
   const visited = new Set(toVisit);
   while (toVisit.length > 0) {
@@ -165,7 +171,7 @@ export function selectImages(
     for (const child of referencesOf(index) ?? []) {
       if (!referencedBy.has(child)) referencedBy.set(child, index);
       const childImage = byDigest.get(child);
-      if (childImage && isIndex(childImage) && !visited.has(child)) {
+      if (childImage && mayReference(childImage) && !visited.has(child)) {
         visited.add(child);
         toVisit.push(child);
       }

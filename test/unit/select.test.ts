@@ -90,3 +90,36 @@ describe('selecting images from a listing', () => {
     expect(select(listing, { Match: 'tagged', TagPatterns: ['nope-*'] }).passes).toEqual([]);
   });
 });
+
+describe('images that kept indexes reference', () => {
+  const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+  test('a kept image whose media type the listing did not give is read, and what it lists is kept', () => {
+    const listing = [{ ...image(1, ['v1'], 1), mediaType: undefined }, image(2, [], 1), image(3, [], 1)];
+    const first = select(listing, { Match: 'untagged' });
+    expect(first.needs).toEqual([d(1)]);
+    expect(first.passes).toEqual([]);
+    const decided = selectImages(listing, { Match: 'untagged' }, NOW, new Map([[d(1), { references: [d(2)] }]]));
+    expect(decided.passes.flat()).toEqual([{ imageDigest: d(3) }]);
+    expect(decided).toMatchObject({ keptReferenced: 1, keptUnknown: 0, needs: [] });
+  });
+
+  test('a nested index kept by a kept index is read too, and its children kept', () => {
+    const listing = [image(1, ['multi'], 1, OCI_INDEX), image(2, [], 1, OCI_INDEX), image(3, [], 1), image(4, [], 1)];
+    const references = new Map([[d(1), { references: [d(2)] }]]);
+    expect(selectImages(listing, { Match: 'untagged' }, NOW, references).needs).toEqual([d(2)]);
+    references.set(d(2), { references: [d(3)] });
+    const decided = selectImages(listing, { Match: 'untagged' }, NOW, references);
+    expect(decided.passes.flat()).toEqual([{ imageDigest: d(4) }]);
+    expect(decided.referencedBy.get(d(3))).toBe(d(2));
+  });
+
+  test('an unreadable manifest keeps every image the selection would delete, and says which and why', () => {
+    const listing = [image(1, ['v1'], 1, OCI_INDEX), image(2, [], 1), image(3, ['pr-1', 'main'], 1)];
+    const result = selectImages(listing, { Match: 'all', ProtectTags: ['v1'] }, NOW, new Map([[d(1), { unknown: 'HTTP 503' }]]));
+    expect(result.passes).toEqual([]);
+    expect(result).toMatchObject({ keptUnknown: 2, unknown: [{ digest: d(1), cause: 'HTTP 503' }] });
+    // A tag removal that leaves its image in place still happens.
+    const tagged = selectImages(listing, { Match: 'tagged', TagPatterns: ['pr-*', 'x'] }, NOW, new Map([[d(1), { unknown: 'HTTP 503' }]]));
+    expect(tagged.passes.flat()).toEqual([{ imageTag: 'pr-1' }]);
+  });
+});

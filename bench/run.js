@@ -1,4 +1,4 @@
-// `npm run bench`: runs the four benchmarks (cold start, deletion throughput,
+// `npm run bench`: runs the five benchmarks (cold start, deletion throughput,
 // synth scaling, selection at scale), prints their tables and writes bench/RESULTS.md. Needs
 // `npm run build` first (the handler bundle and lib/*.js). Only loopback
 // traffic: every endpoint is a server this process starts on 127.0.0.1.
@@ -217,7 +217,9 @@ function selectionSection(r) {
     `The shipped handler on a Create event with a selection and no image IDs, against a local ECR Public repository of N images`,
     `(fake-ecr-public-repository.js) that answers each DescribeImages page after ${r.describeDelayMs} ms and each BatchDeleteImage after`,
     `${r.deleteDelayMs} ms, applying the deletions and refusing, as ECR Public does, an image that a remaining index references`,
-    `(ImageReferencedByManifestList). The repositories are buildx pushes: one image index (20% of the images) and its four untagged`,
+    `(ImageReferencedByManifestList), and serving index manifests in 5 ms each: a selection reads those of the indexes it keeps,`,
+    `and "limit" and the estimate at another latency leave those reads out (section 5 measures them).`,
+    `The repositories are buildx pushes: one image index (20% of the images) and its four untagged`,
     `children (platforms, attestations) per push. The handler process runs with the heap limits Lambda's Node.js bootstrap sets for`,
     `a ${r.memoryMiB} MB function (${r.nodeOptions.join(' ')}). Times in seconds, medians of the runs (a fresh process each).`,
     `"limit" is pages × page delay + calls × delete delay / ${r.concurrency}, the time the calls alone take at DEFAULT_CONCURRENCY;`,

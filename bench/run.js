@@ -1,5 +1,5 @@
 // `npm run bench`: runs the five benchmarks (cold start, deletion throughput,
-// synth scaling, selection at scale), prints their tables and writes bench/RESULTS.md. Needs
+// synth scaling, selection at scale, multi-arch reads at scale), prints their tables and writes bench/RESULTS.md. Needs
 // `npm run build` first (the handler bundle and lib/*.js). Only loopback
 // traffic: every endpoint is a server this process starts on 127.0.0.1.
 //

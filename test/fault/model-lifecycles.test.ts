@@ -1,14 +1,15 @@
 /**
  * Model-based lifecycles: random repositories, random declarations and random
- * CloudFormation event sequences, run through the shipped bundle against moto
- * and, side by side, against the reference model (test/support/ecr-model.ts
+ * CloudFormation event sequences, run through the shipped bundle against the
+ * local ECR Public (the emulator) and, side by side, against the reference model (test/support/ecr-model.ts
  * and custom-resource-model.ts). After every event the registry must equal the
  * model, and nothing that no event declared may be gone.
  *
- * tag+digest pairs are not declared in the runs against moto: moto 5.2 deletes
- * the whole image for them (every tag), where ECR Public removes the one tag
- * after checking it points at the digest (see ecr-model.ts). They are covered
- * against the model, with the handler in process, at the end of this file.
+ * tag+digest pairs are declared too: the emulator removes the one tag after
+ * checking it points at the digest, as the model does (see ecr-model.ts; moto
+ * 5.2 deletes the whole image instead, which test/emulator/cross-check-moto.test.ts
+ * names). They are also covered against the model, with the handler in
+ * process, at the end of this file.
  *
  * Set FC_SEED (and FC_PATH) to replay a run; FC_SHRINK=1 to shrink a failure
  * (slow: every shrink step runs the bundle again).
@@ -22,14 +23,12 @@ import { handler } from '../../lambda/index';
 import { CfnEvents } from '../support/cfn-events';
 import { CREATE_FAILED_ID, ModelEvent, ModelOutcome, ModelProperties, RequestType, applyEvent } from '../support/custom-resource-model';
 import { EcrPublicModel, ModelImageId, RegistrySnapshot, undeclaredLosses } from '../support/ecr-model';
-import { FaultProxy } from '../support/fault-proxy';
+import type { FaultInjector } from '../../local/ecr-public';
 import { RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
 import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
-import { LocalRig, describeIfLocalBackend, startLocalRig } from '../support/local-rig';
+import { LocalRig, startLocalRig } from '../support/local-rig';
 
-const describeWithBackend = describeIfLocalBackend('the model-based lifecycles against moto');
-
-/** Sequences run against moto per `npx jest`; each is one to two resource lifecycles. */
+/** Sequences run against the emulator per `npx jest`; each is one to two resource lifecycles. */
 const SEQUENCES = Number(process.env.FC_RUNS ?? 40);
 function fcOptions<T>(numRuns: number): fc.Parameters<T> {
   return {
@@ -112,7 +111,7 @@ const middleArb: fc.Arbitrary<Middle> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('update' as const),
       // null keeps the previous value: an Update that changes only the images, or only deleteOn.
-      decl: fc.option(declarationArb(false), { nil: null }),
+      decl: fc.option(declarationArb(true), { nil: null }),
       deleteOn: fc.option(deleteOnArb, { nil: null }),
       // One Update in four is refused (AccessDenied) and rolled back.
       fails: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
@@ -131,7 +130,7 @@ interface LifecycleSpec {
   readonly end: 'delete' | 'twice' | 'none';
 }
 const lifecycleArb: fc.Arbitrary<LifecycleSpec> = fc.record({
-  create: propsArb(),
+  create: propsArb(true),
   createFailure: fc.constantFrom<CreateFailure>('none', 'none', 'none', 'none', 'accessDenied', 'missingRepository', 'invalid'),
   retryCreate: fc.boolean(),
   middle: fc.array(middleArb, { maxLength: 3 }),
@@ -184,7 +183,7 @@ const figures = {
   pushes: 0,
   undeclaredLosses: 0,
   modelRuns: 0,
-  motoBatchRuns: 0,
+  batchRuns: 0,
 };
 
 afterAll(() => {
@@ -261,22 +260,22 @@ describe('the reference model', () => {
 });
 
 // ---------------------------------------------------------------------------
-// Against moto, through the shipped bundle
+// Against the local ECR Public, through the shipped bundle
 // ---------------------------------------------------------------------------
 
-describeWithBackend('random lifecycles through the shipped bundle: moto equals the model after every event', () => {
+describe('random lifecycles through the shipped bundle: the local ECR Public equals the model after every event', () => {
   let client: ECRPUBLICClient;
   let server: ResponseServer;
-  let proxy: FaultProxy;
+  let injector: FaultInjector;
   let env: Record<string, string>;
   let repoCount = 0;
 
   let rig: LocalRig | undefined;
 
   beforeAll(async () => {
-    // A proxy without faults: it records every request the handler makes.
+    // No faults: the emulator records every request the handler makes.
     rig = await startLocalRig();
-    ({ client, server, proxy, env } = rig);
+    ({ client, server, faults: injector, env } = rig);
   });
   afterAll(async () => {
     await rig?.stop();
@@ -308,11 +307,11 @@ describeWithBackend('random lifecycles through the shipped bundle: moto equals t
       figures.events++;
       const before: RegistrySnapshot = await listImages(client, repo);
       const expected: ModelOutcome = applyEvent(model, modelEvent);
-      const requestsBefore = proxy.requests.length;
+      const requestsBefore = injector.requests.length;
       const stale = server.peek(event.RequestId);
-      if (forced) proxy.forced.push(forced);
+      if (forced) injector.forced.push(forced);
       const result = await invokeHandler(server, event, { env });
-      proxy.forced.length = 0;
+      injector.forced.length = 0;
       const context = `${event.RequestType} ${JSON.stringify(event.ResourceProperties)}`;
 
       expect({ context, exitCode: result.exitCode, stderr: result.stderr }).toEqual({ context, exitCode: 0, stderr: '' });
@@ -346,7 +345,7 @@ describeWithBackend('random lifecycles through the shipped bundle: moto equals t
       }
 
       // What the handler asked of ECR Public: nothing when it must not call; otherwise only declared IDs, each of them.
-      const requests = proxy.requests.slice(requestsBefore);
+      const requests = injector.requests.slice(requestsBefore);
       if (!expected.calls) {
         expect({ context, requests: requests.length }).toEqual({ context, requests: 0 });
       } else {
@@ -479,11 +478,11 @@ describeWithBackend('random lifecycles through the shipped bundle: moto equals t
     });
   }
 
-  test('the model answers BatchDeleteImage as moto does, for tags, digests, missing IDs and repeats', async () => {
+  test('the model answers BatchDeleteImage as the emulator does, for tags, digests, tag+digest pairs, missing IDs and repeats', async () => {
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(repositoryArb, fc.array(declarationArb(false), { minLength: 1, maxLength: 3 }), async (repository, batches) => {
-        figures.motoBatchRuns++;
+      fc.asyncProperty(repositoryArb, fc.array(declarationArb(true), { minLength: 1, maxLength: 3 }), async (repository, batches) => {
+        figures.batchRuns++;
         const repo = `model/batch-${++n}`;
         const model = new EcrPublicModel();
         await createRepository(client, repo);
@@ -512,8 +511,7 @@ describeWithBackend('random lifecycles through the shipped bundle: moto equals t
     );
   }, 60_000);
 
-  test('moto still deletes the whole image for a tag+digest pair, so the runs above declare none', async () => {
-    // If this fails, moto has come to remove only the tag: add pairRef to the declarations against moto.
+  test('a tag+digest pair removes that one tag, as ECR Public documents (moto 5.2 deleted the whole image here)', async () => {
     const repo = 'model/pair-deviation';
     await createRepository(client, repo);
     const digest = await seedImage(client, repo, repo, ['v1', 'stable']);
@@ -523,7 +521,7 @@ describeWithBackend('random lifecycles through the shipped bundle: moto equals t
     for (const tag of ['v1', 'stable']) model.putImage(repo, digest, tag);
     model.batchDeleteImage(repo, [{ imageTag: 'v1', imageDigest: digest }]);
     expect(model.snapshot(repo)).toEqual(new Map([[digest, ['stable']]]));
-    expect(await listImages(client, repo)).toEqual(new Map());
+    expect(await listImages(client, repo)).toEqual(model.snapshot(repo));
   });
 });
 
@@ -532,7 +530,7 @@ describeWithBackend('random lifecycles through the shipped bundle: moto equals t
 // ---------------------------------------------------------------------------
 
 describe('random declarations with tag+digest pairs: the handler against the model', () => {
-  // Mocked here, not at load time: the runs against moto above use real clients.
+  // Mocked here, not at load time: the runs against the emulator above use real clients.
   let ecr: ReturnType<typeof mockClient>;
   let server: ResponseServer;
   beforeAll(async () => {

@@ -15,15 +15,15 @@
  * (slow: every shrink step runs the bundle again).
  */
 import { createHash } from 'node:crypto';
-import { BatchDeleteImageCommand, ECRPUBLICClient, RepositoryNotFoundException } from '@aws-sdk/client-ecr-public';
+import { BatchDeleteImageCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
 import * as fc from 'fast-check';
 import { handler } from '../../lambda/index';
 import { CfnEvents } from '../support/cfn-events';
 import { CREATE_FAILED_ID, ModelEvent, ModelOutcome, ModelProperties, RequestType, applyEvent } from '../support/custom-resource-model';
 import { EcrPublicModel, ModelImageId, RegistrySnapshot, undeclaredLosses } from '../support/ecr-model';
-import type { FaultInjector } from '../../local/ecr-public';
+import { FaultInjector, singleImage } from '../../local/ecr-public';
+import { useEmulatorForHandler } from '../support/in-process-emulator';
 import { RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
 import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
 import { LocalRig, startLocalRig } from '../support/local-rig';
@@ -526,19 +526,16 @@ describe('random lifecycles through the shipped bundle: the local ECR Public equ
 });
 
 // ---------------------------------------------------------------------------
-// tag+digest pairs: the handler in process, ECR Public played by the model
+// tag+digest pairs: the handler in process against the emulator, checked against the model
 // ---------------------------------------------------------------------------
 
-describe('random declarations with tag+digest pairs: the handler against the model', () => {
-  // Mocked here, not at load time: the runs against the emulator above use real clients.
-  let ecr: ReturnType<typeof mockClient>;
+describe('random declarations with tag+digest pairs: the handler in process, the emulator against the model', () => {
+  const local = useEmulatorForHandler();
   let server: ResponseServer;
   beforeAll(async () => {
-    ecr = mockClient(ECRPUBLICClient);
     server = await ResponseServer.start();
   });
   afterAll(async () => {
-    ecr.restore();
     await server.close();
   });
 
@@ -546,33 +543,23 @@ describe('random declarations with tag+digest pairs: the handler against the mod
     const property = fc.asyncProperty(repositoryArb, propsArb(true), fc.constantFrom(...EVENTS), async (repository, spec, requestType) => {
       figures.modelRuns++;
       const repo = 'model/in-process';
-      // `service` answers the handler's calls; `oracle` says what must happen.
-      const service = new EcrPublicModel();
+      // The emulator answers the handler's calls; `oracle` says what must happen.
+      const { emulator } = local;
+      emulator.store.repositories.clear();
+      emulator.resetStats();
       const oracle = new EcrPublicModel();
+      oracle.createRepository(repo);
       const digests: string[] = [];
-      for (const registry of [service, oracle]) registry.createRepository(repo);
       let next = 0;
       repository.tagCounts.forEach((count, index) => {
-        const digest = `sha256:${createHash('sha256').update(`in-process-${index}`).digest('hex')}`;
+        const tags = repository.tagOrder.slice(next, next + count);
+        const [digest] = emulator.seed(repo, [singleImage(`in-process-${index}`, { tags })]);
         digests.push(digest);
-        for (const tag of repository.tagOrder.slice(next, next + count)) {
-          service.putImage(repo, digest, tag);
-          oracle.putImage(repo, digest, tag);
-        }
+        for (const tag of tags) oracle.putImage(repo, digest, tag);
         next += count;
       });
-      const before = service.snapshot(repo);
+      const before = emulator.snapshot(repo);
       const props = toProperties(spec, repo, digests);
-      const sent: ModelImageId[] = [];
-      ecr.reset();
-      ecr.on(BatchDeleteImageCommand).callsFake((input) => {
-        sent.push(...(input.imageIds ?? []));
-        try {
-          return service.batchDeleteImage(input.repositoryName, input.imageIds ?? []);
-        } catch {
-          throw new RepositoryNotFoundException({ message: 'no such repository', $metadata: {} });
-        }
-      });
       const events = new CfnEvents(server);
       const physicalId = 'EcrPublicImageDeletion-ImageDeletion-earlier';
       const event =
@@ -594,6 +581,7 @@ describe('random declarations with tag+digest pairs: the handler against the mod
       expect(body.PhysicalResourceId).toBe(
         expected.physicalResourceId === 'new' ? `EcrPublicImageDeletion-ImageDeletion-${event.RequestId}` : expected.physicalResourceId,
       );
+      const sent = local.calls('BatchDeleteImage').flatMap((input: Record<string, unknown>) => input.imageIds as ModelImageId[]);
       expect(sortedKeys(sent)).toEqual(sortedKeys(expected.sent));
       if (expected.status === 'FAILED') {
         // The only failure a valid declaration can meet here: a tag that points at another image.
@@ -605,8 +593,8 @@ describe('random declarations with tag+digest pairs: the handler against the mod
           DeletionRan: 'true',
         });
       }
-      expect(service.snapshot(repo)).toEqual(oracle.snapshot(repo));
-      const losses = undeclaredLosses(before, service.snapshot(repo), expected.calls ? expected.sent : []);
+      expect(emulator.snapshot(repo)).toEqual(oracle.snapshot(repo));
+      const losses = undeclaredLosses(before, emulator.snapshot(repo), expected.calls ? expected.sent : []);
       figures.undeclaredLosses += losses.length;
       expect(losses).toEqual([]);
     });

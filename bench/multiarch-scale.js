@@ -1,7 +1,8 @@
 // Multi-architecture reads at scale: the shipped handler runs selections that
 // keep image indexes on repositories of 10,000 and 100,000 images, 20% of them
-// indexes (buildx pushes), against the local stand-in (fake-ecr-public-repository.js)
-// with set latencies for the API and for the registry's manifest reads. It
+// indexes (buildx pushes), against the local ECR Public (the emulator, through
+// bench/local-ecr-public.js) with set latencies for the API and for the
+// registry's manifest reads. It
 // reports the manifest reads made, the time they take, the time the calls
 // alone would take at the handler's bounds, and how long ECR Public's
 // documented pull quotas would make those reads last.
@@ -10,7 +11,7 @@ const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const { readFileSync } = require('node:fs');
 const { ImageSelection } = require('../lib');
-const { startFakeEcrPublicRepository, buildxRepositoryImages, OCI_INDEX } = require('./fake-ecr-public-repository');
+const { startBenchEcrPublic, buildxRepositoryImages, OCI_INDEX } = require('./local-ecr-public');
 const { oursSelectionCreateEvent } = require('./events');
 const { parseBench, parseHandlerLog } = require('./handler-output');
 const { limits } = require('./selection-scale');
@@ -38,7 +39,8 @@ async function multiarchScale({ cases = CASES, describeDelayMs = 100, deleteDela
   const readers = readConcurrency();
   // lambda/index.ts: index manifests are read in the first half of the work time.
   const readBudgetMs = Math.floor(workBudgetMs / 2);
-  const server = await startFakeEcrPublicRepository({ describeDelayMs, deleteDelayMs, manifestDelayMs });
+  const server = await startBenchEcrPublic({ delayMs: { DescribeImages: describeDelayMs, BatchDeleteImage: deleteDelayMs } });
+  server.emulator.faults.registry.delayMs.manifests = manifestDelayMs;
   const rows = [];
   try {
     for (const { label, count, select } of cases) {
@@ -47,21 +49,23 @@ async function multiarchScale({ cases = CASES, describeDelayMs = 100, deleteDela
       server.load(REPOSITORY, images);
       const requestId = `multiarch-${count}-${rows.length}`;
       const event = oursSelectionCreateEvent(REPOSITORY, select(), server.responseUrl(requestId), requestId);
+      const referencesOf = new Map(images.map((image) => [image.digest, image.references]));
       const started = performance.now();
       const result = await runNode([...nodeOptions, RUNNER, BUNDLE], {
-        env: lambdaEnv({ AWS_ENDPOINT_URL_ECR_PUBLIC: server.endpoint, ECR_PUBLIC_REGISTRY_ENDPOINT: server.endpoint }),
+        env: lambdaEnv(server.env),
         input: JSON.stringify({ event, remainingMs: timeoutMs }),
         timeoutMs: timeoutMs + 30_000,
       });
       const endToEndMs = performance.now() - started;
       const handlerLog = parseHandlerLog(result.stdout);
-      const response = server.responses.length ? JSON.parse(server.responses[0]) : undefined;
-      const { stats } = server;
+      const response = server.response(requestId);
+      const stats = { manifests: server.stats('manifests'), describe: server.stats('DescribeImages'), delete: server.stats('BatchDeleteImage') };
       const indexes = images.filter((image) => image.mediaType === OCI_INDEX).length;
       const selection = handlerLog.selection ?? {};
       // Safety, whatever the outcome: every remaining index still has every child.
-      const left = new Set(server.remaining.map((image) => image.digest));
-      const broken = server.remaining.filter((image) => (image.references ?? []).some((child) => !left.has(child))).length;
+      const remaining = server.emulator.images(REPOSITORY);
+      const left = new Set(remaining.map((image) => image.digest));
+      const broken = remaining.filter((image) => (referencesOf.get(image.digest) ?? []).some((child) => !left.has(child))).length;
       if (result.exitCode !== 0 || response?.Status !== 'SUCCESS' || broken > 0) {
         throw new Error(
           `${label} N=${count}: status ${response?.Status}, ${broken} broken indexes: ${handlerLog.reason}\n${result.stderr.slice(0, 2000)}`,

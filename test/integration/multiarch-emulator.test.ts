@@ -51,6 +51,7 @@ function repositoryShape() {
     tags: ['pr-7'],
     pushedAt: now - 5 * DAY,
     references: [shared.digest, own.digest],
+    blobs: [],
     role: 'OCI index pr-7',
   };
   const stray = singleImage('stray', { pushedAt: now - 9 * DAY });

@@ -7,7 +7,7 @@
  */
 import { openRegistry } from '../../lambda/registry';
 import { RunningBackend, describeWithBackends, startDockerRegistry } from '../support/backends';
-import { digestOf } from '../support/buildx-fixtures';
+import { digestOf } from '../../local/ecr-public';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';

@@ -12,16 +12,56 @@
  * be read, no image is deleted.
  */
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
-import { mockClient } from 'aws-sdk-client-mock';
 import * as fc from 'fast-check';
 import type { WireImageId, WireSelection } from '../../lib/contract';
 import { OpenReader, executePlan } from '../../lambda/execute';
 import type { DeletePlan } from '../../lambda/plan';
 import type { ReferenceRead } from '../../lambda/select';
-import { DOCKER_MANIFEST_LIST, FixtureImage, OCI_INDEX, OCI_MANIFEST, indexOf } from '../support/buildx-fixtures';
-import { FakeRegistry, ServerBehaviour } from '../support/fake-registry';
+import {
+  EcrPublicEmulator,
+  MEDIA_TYPES,
+  ReferencedImageDeletion,
+  SeedImage,
+  digestOf,
+  singleImage,
+  startEcrPublicEmulator,
+} from '../../local/ecr-public';
 
-const ecr = mockClient(ECRPUBLICClient);
+type ServerBehaviour = ReferencedImageDeletion;
+type FixtureImage = SeedImage & { readonly pushedAt: number };
+const OCI_INDEX = MEDIA_TYPES.ociIndex;
+const DOCKER_MANIFEST_LIST = MEDIA_TYPES.dockerManifestList;
+
+let emulator: EcrPublicEmulator;
+let client: ECRPUBLICClient;
+beforeAll(async () => {
+  emulator = await startEcrPublicEmulator();
+  client = new ECRPUBLICClient({ region: 'us-east-1', endpoint: emulator.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+});
+afterAll(async () => {
+  client.destroy();
+  await emulator.close();
+});
+
+/** An index (OCI index, or Docker manifest list) listing `children`, content-addressed as a registry stores it. */
+function indexOf(children: readonly FixtureImage[], tags: string[], pushedAt: number, mediaType: string = OCI_INDEX): FixtureImage {
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType,
+    manifests: children.map((child) => ({ mediaType: child.mediaType, digest: child.digest, size: Buffer.byteLength(child.manifest) })),
+  });
+  return {
+    manifest,
+    mediaType,
+    digest: digestOf(manifest),
+    tags,
+    pushedAt,
+    references: children.map((child) => child.digest),
+    blobs: [],
+    role: 'index',
+  };
+}
+
 const NOW = Date.UTC(2026, 10, 26, 12);
 const DAY = 86_400_000;
 jest.setTimeout(120_000);
@@ -50,13 +90,13 @@ const unitArb: fc.Arbitrary<Unit> = fc.record(
 /** Builds a repository from units; digests are unique, index digests content-addressed. */
 function repositoryOf(units: readonly Unit[]): FixtureImage[] {
   const images: FixtureImage[] = [];
-  const children: string[] = [];
+  const children: FixtureImage[] = [];
   let counter = 0;
-  const leaf = (pushedAt: number, tags: string[] = []): string => {
-    const digest = `sha256:${(++counter).toString(16).padStart(64, '0')}`;
-    images.push({ digest, tags, mediaType: OCI_MANIFEST, pushedAt });
-    children.push(digest);
-    return digest;
+  const leaf = (pushedAt: number, tags: string[] = []): FixtureImage => {
+    const image = { ...singleImage(`leaf-${++counter}`, { format: 'oci', tags, pushedAt }), pushedAt };
+    images.push(image);
+    children.push(image);
+    return image;
   };
   units.forEach((unit, i) => {
     const pushedAt = NOW - unit.ageDays * DAY - i * 1000;
@@ -80,7 +120,7 @@ function repositoryOf(units: readonly Unit[]): FixtureImage[] {
       case 'nested': {
         const inner = indexOf([leaf(pushedAt - 20), leaf(pushedAt - 20)], [], pushedAt - 10);
         push(inner);
-        push(indexOf([inner.digest, leaf(pushedAt - 10), ...shared], tags, pushedAt));
+        push(indexOf([inner, leaf(pushedAt - 10), ...shared], tags, pushedAt));
         break;
       }
       case 'orphan':
@@ -197,39 +237,46 @@ interface EventRun {
 }
 
 /** Runs a selection through executePlan on a fresh copy of the repository. */
+let repositories = 0;
+
 async function runEvent(
   images: FixtureImage[],
   selection: WireSelection,
   behaviour: ServerBehaviour,
   options: { dryRun?: boolean; unreadable?: (digest: string) => boolean } = {},
 ): Promise<EventRun> {
-  ecr.reset();
-  const registry = new FakeRegistry(images, behaviour);
-  registry.attach(ecr);
+  const repositoryName = `prop/repo-${++repositories}`;
+  emulator.referencedImageDeletion = behaviour;
+  emulator.createRepository(repositoryName);
+  emulator.seed(repositoryName, images);
   const reads: string[] = [];
   const openReader: OpenReader = async () => ({
     stats: { manifests: 0, requests: 0, throttled: 0 },
-    read: async (digests) =>
-      new Map<string, ReferenceRead>(
+    read: async (digests) => {
+      const held = new Map(emulator.images(repositoryName).map((image) => [image.digest, image]));
+      return new Map<string, ReferenceRead>(
         digests.map((digest) => {
           reads.push(digest);
-          const image = registry.images.get(digest);
           if (options.unreadable?.(digest)) return [digest, { unknown: 'HTTP 503' }];
-          return [digest, image?.references ? { references: image.references } : { unknown: 'HTTP 404' }];
+          const image = held.get(digest);
+          return [digest, image ? { references: [...image.references] } : { unknown: 'HTTP 404' }];
         }),
-      ),
+      );
+    },
   });
   const plan: DeletePlan = {
     action: 'delete',
     requestType: 'Update',
-    properties: { RepositoryName: 'app', DeleteOn: ['Update'], FailOnImageFailure: 'true', ApiRegion: 'us-east-1' },
+    properties: { RepositoryName: repositoryName, DeleteOn: ['Update'], FailOnImageFailure: 'true', ApiRegion: 'us-east-1' },
     imageIds: [],
     selection,
     dryRun: options.dryRun ?? false,
     duplicatesCollapsed: 0,
   };
-  const outcome = await executePlan(new ECRPUBLICClient({ region: 'us-east-1' }), plan, { openReader, now: () => NOW });
-  return { after: registry.snapshot(), deleted: outcome.deleted as WireImageId[], reads, keptUnknown: outcome.selection?.keptUnknown ?? 0 };
+  const outcome = await executePlan(client, plan, { openReader, now: () => NOW });
+  const after = emulator.snapshot(repositoryName);
+  emulator.store.repositories.delete(repositoryName);
+  return { after, deleted: outcome.deleted as WireImageId[], reads, keptUnknown: outcome.selection?.keptUnknown ?? 0 };
 }
 
 /** Every manifest that a remaining index references, and that existed before, still exists. */

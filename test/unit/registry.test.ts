@@ -14,7 +14,7 @@ import {
   registryLocation,
   retryAfterMs,
 } from '../../lambda/registry';
-import { buildxPush, digestOf, plainImage } from '../support/buildx-fixtures';
+import { buildxIndex, digestOf, singleImage } from '../../local/ecr-public';
 import { freePort } from '../support/backends';
 
 type Handler = (request: http.IncomingMessage, response: http.ServerResponse) => void;
@@ -29,7 +29,9 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-const [index, amd64] = buildxPush('v1', ['v1'], 0);
+const pushed = buildxIndex('v1', { tags: ['v1'] });
+const index = pushed.index;
+const amd64 = pushed.images[0];
 const location = () => ({ base, path: 'a1b2c3d4/app' });
 /** Waits recorded instead of slept, so that retries take no time. */
 function clock(): Required<Pick<RegistryOptions, 'now' | 'sleep' | 'random'>> & { waits: number[] } {
@@ -129,7 +131,7 @@ describe('reading index manifests', () => {
   });
 
   test('a manifest whose bytes do not hash to the digest asked for is unknown', async () => {
-    handle = (_request, response) => response.writeHead(200).end(index.manifest!.replace(amd64.digest, plainImage('x', [], 0).digest));
+    handle = (_request, response) => response.writeHead(200).end(index.manifest.replace(amd64.digest, singleImage('x').digest));
     const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read([index.digest]);
     expect((reads.get(index.digest) as { unknown: string }).unknown).toContain('served a manifest with digest');
   });
@@ -163,7 +165,7 @@ describe('reading index manifests', () => {
         response.writeHead(404).end();
       }, 20);
     };
-    const digests = Array.from({ length: 12 }, (_, i) => plainImage(`c${i}`, [], 0).digest);
+    const digests = Array.from({ length: 12 }, (_, i) => singleImage(`c${i}`).digest);
     const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read(digests);
     expect(reads.size).toBe(12);
     expect(most).toBe(DEFAULT_READ_CONCURRENCY);

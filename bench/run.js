@@ -285,7 +285,7 @@ function multiarchSection(r) {
     '## 5. Multi-architecture reads at scale',
     '',
     `Selections that keep image indexes, on buildx repositories (20% indexes, every index tagged, four children each), through the`,
-    `shipped handler against the local stand-in: each DescribeImages page answers after ${r.describeDelayMs} ms, each BatchDeleteImage after`,
+    `shipped handler against the local ECR Public (the emulator): each DescribeImages page answers after ${r.describeDelayMs} ms, each BatchDeleteImage after`,
     `${r.deleteDelayMs} ms, each manifest read (GET /v2/…/manifests/<digest>, ECR_PUBLIC_REGISTRY_ENDPOINT) after ${r.manifestDelayMs} ms.`,
     `"calls alone" is pages × page delay + reads × read delay / ${r.readers} (DEFAULT_READ_CONCURRENCY) + calls × delete delay / ${r.concurrency}.`,
     `Reads get the first half of the work time: ${(r.readBudgetMs / 1000).toFixed(0)} s of ${(r.workBudgetMs / 1000).toFixed(0)} s. The last two columns are the`,

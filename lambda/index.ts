@@ -11,7 +11,8 @@ import { clientFor } from './client';
 import { sendResponse } from './cfn-response';
 import { DeadlineExceededError, DeletionProgress, PlanOutcome, executePlan } from './execute';
 import { FAILED_CREATE_PHYSICAL_ID, Plan, isScheduledEvent, physicalResourceIdOf, planEvent, planScheduledRun } from './plan';
-import { ResponseBody, Verdict, buildResponse, cutReason, imageIdsForLog, judge } from './summarize';
+import { IMAGE_NOT_FOUND } from '../lib/contract';
+import { ResponseBody, Verdict, buildResponse, cutReason, formatImageId, imageIdsForLog, judge } from './summarize';
 
 /**
  * Time kept for answering CloudFormation once ECR Public work stops: a quarter
@@ -106,6 +107,7 @@ interface Trigger {
 function logRun(trigger: Trigger, { plan, outcome, verdict }: Run, started: number, truncated: boolean): void {
   const deletion = plan?.action === 'delete' ? plan : undefined;
   const listed = imageIdsForLog(outcome?.deleted ?? []);
+  const notFound = imageIdsForLog((outcome?.failures ?? []).filter((f) => f.failureCode === IMAGE_NOT_FOUND).map((f) => f.imageId ?? {}));
   console.log(
     JSON.stringify({
       message: 'EcrPublicImageDeletion event',
@@ -130,6 +132,9 @@ function logRun(trigger: Trigger, { plan, outcome, verdict }: Run, started: numb
       // What went (in a dry run: what would have), as much as a log line holds.
       deletedImageIds: listed.imageIds,
       deletedImageIdsCut: listed.cut,
+      // Declared images that ECR Public did not find: already gone, or a typo.
+      notFound: notFound.imageIds.map(formatImageId),
+      notFoundCut: notFound.cut,
     }),
   );
 }

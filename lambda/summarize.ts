@@ -107,6 +107,7 @@ function attributes(
     [ATTRIBUTES.TRUNCATED]: String(kept.ids < deleted.length || kept.failures < failures.length),
     [ATTRIBUTES.DELETION_RAN]: String(run.ran),
     [ATTRIBUTES.DRY_RUN]: String(run.dryRun),
+    [ATTRIBUTES.NOT_FOUND_COUNT]: String(failures.filter((f) => f.failureCode === IMAGE_NOT_FOUND).length),
   };
 }
 

@@ -107,6 +107,8 @@ export const ATTRIBUTES = {
   DELETION_RAN: 'DeletionRan',
   /** 'true' when nothing was deleted because of `dryRun`: `ImageIds` then lists what would have been. */
   DRY_RUN: 'DryRun',
+  /** Exact number of failures that are `ImageNotFound`: declared images already gone, or never there. */
+  NOT_FOUND_COUNT: 'NotFoundCount',
 } as const;
 
 /** The `Data` map of a successful response. Every value is a string. */

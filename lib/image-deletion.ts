@@ -1,4 +1,4 @@
-import { Annotations, CfnResource, CustomResource, Token } from 'aws-cdk-lib';
+import { Annotations, CfnDeletionPolicy, CfnResource, CustomResource, Reference, Token, Tokenization } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -16,11 +16,13 @@ import {
 } from './contract';
 import { EcrPublicImageDeletionProvider, SERVICE_TIMEOUT } from './provider';
 import { ImageSelection } from './selection';
-import { collapseDuplicates, propertiesProblems } from './validation';
+import { collapseDuplicates, propertiesProblems, unmatchableTagWarnings } from './validation';
 
 /**
  * An image to delete, in the shape of the ECR Public API's `ImageIdentifier`
  * (and of the CLI's `--image-ids imageTag=…,imageDigest=…`).
+ *
+ * What each form deletes:
  *
  * - `{ imageTag }` removes that tag; the image itself is deleted only when it
  *   was its last tag.
@@ -56,7 +58,7 @@ export enum DeletionEvent {
   DELETE = 'Delete',
 }
 
-/** Properties of an {@link EcrPublicImageDeletion}. */
+/** Properties of an `EcrPublicImageDeletion`. */
 export interface EcrPublicImageDeletionProps {
   /**
    * Name of the ECR Public repository that holds the images: a literal name or
@@ -125,7 +127,7 @@ export interface EcrPublicImageDeletionProps {
    * Whether a per-image failure other than `ImageNotFound` (for example
    * `ImageReferencedByManifestList` or `ImageTagDoesNotMatchDigest`) fails the
    * deployment. With `false` such failures are only reported in
-   * {@link EcrPublicImageDeletion.failuresJson}. `ImageNotFound` never fails it:
+   * `EcrPublicImageDeletion.failuresJson`. `ImageNotFound` never fails it:
    * the image is already gone.
    *
    * @default true
@@ -188,14 +190,14 @@ export class EcrPublicImageDeletion extends Construct {
    * JSON text of the image IDs that ECR Public reported deleted during the last
    * event that ran a deletion (the API's `imageIds` list, e.g.
    * `[{"imageDigest":"sha256:…","imageTag":"pr-42"}]`). Cut to fit the
-   * 4,096-byte response limit when long: see {@link truncated}.
+   * 4,096-byte response limit when long: see `truncated`.
    */
   readonly deletedImageIdsJson: string;
 
   /**
    * JSON text of the per-image failures of that event (the API's `failures`
    * list: `imageId`, `failureCode`, `failureReason`), `ImageNotFound` included.
-   * Cut like {@link deletedImageIdsJson}.
+   * Cut like `deletedImageIdsJson`.
    */
   readonly failuresJson: string;
 
@@ -206,7 +208,7 @@ export class EcrPublicImageDeletion extends Construct {
   readonly failureCount: number;
 
   /**
-   * `"true"` when {@link deletedImageIdsJson} or {@link failuresJson} was cut to
+   * `"true"` when `deletedImageIdsJson` or `failuresJson` was cut to
    * fit CloudFormation's response limit, `"false"` otherwise.
    */
   readonly truncated: string;
@@ -216,6 +218,20 @@ export class EcrPublicImageDeletion extends Construct {
    * it out (then both lists are empty).
    */
   readonly deletionRan: string;
+
+  /**
+   * `"true"` when the event ran as a dry run (`dryRun: true`): nothing was
+   * deleted, and `deletedImageIdsJson` and `deletedCount` describe what would
+   * have been. `"false"` otherwise.
+   */
+  readonly dryRun: string;
+
+  /**
+   * Exact number of declared image IDs that ECR Public did not find
+   * (`ImageNotFound`): already gone, or never there, such as a mistyped tag.
+   * They do not fail the event; the function log names them.
+   */
+  readonly notFoundCount: number;
 
   /** The underlying CloudFormation custom resource, for dependencies. */
   readonly resource: CustomResource;
@@ -268,6 +284,42 @@ export class EcrPublicImageDeletion extends Construct {
     this.failureCount = Token.asNumber(this.resource.getAtt(ATTRIBUTES.FAILURE_COUNT));
     this.truncated = this.resource.getAttString(ATTRIBUTES.TRUNCATED);
     this.deletionRan = this.resource.getAttString(ATTRIBUTES.DELETION_RAN);
+    this.dryRun = this.resource.getAttString(ATTRIBUTES.DRY_RUN);
+    this.notFoundCount = Token.asNumber(this.resource.getAtt(ATTRIBUTES.NOT_FOUND_COUNT));
+
+    for (const warning of unmatchableTagWarnings(properties, (value) => Token.isUnresolved(value))) {
+      Annotations.of(this).addWarningV2('cdk-ecr-public-image-deletion:tagCanNeverExist', warning);
+    }
+    // At synthesis, when the repository's removal policy is final.
+    this.node.addValidation({
+      validate: () => {
+        this.warnIfRepositoryIsRetained(properties);
+        return [];
+      },
+    });
+  }
+
+  /**
+   * Warns when the stack's deletion would delete whole images from a
+   * repository of the app that outlives the stack (RemovalPolicy.RETAIN):
+   * `emptyOnDelete` on it would empty a repository that is kept.
+   */
+  private warnIfRepositoryIsRetained(properties: WireProperties): void {
+    if (properties.DryRun === 'true' || !properties.DeleteOn.includes('Delete')) return;
+    const whole: string[] = [];
+    if (properties.Select?.Match === 'all') whole.push('every image (allImages())');
+    if (properties.Select?.Match === 'untagged') whole.push('untagged images (untaggedImages())');
+    if (properties.ImageIds?.some((id) => id.imageDigest !== undefined)) whole.push('images declared by digest');
+    if (whole.length === 0) return;
+    const repository = repositoryOf(properties.RepositoryName);
+    const policy = repository?.cfnOptions.deletionPolicy;
+    if (repository === undefined || (policy !== CfnDeletionPolicy.RETAIN && policy !== CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE)) return;
+    Annotations.of(this).addWarningV2(
+      'cdk-ecr-public-image-deletion:deletesFromRetainedRepository',
+      `deletes ${whole.join(' and ')} when the stack is deleted, but its repository '${repository.node.path}' is kept ` +
+        `(RemovalPolicy.RETAIN): deleting the stack would empty a repository that outlives it. ` +
+        'Leave DeletionEvent.DELETE out of deleteOn, or let the repository go with the stack (RemovalPolicy.DESTROY).',
+    );
   }
 
   /**
@@ -329,4 +381,12 @@ export class EcrPublicImageDeletion extends Construct {
       ApiRegion: props.apiRegion ?? DEFAULT_API_REGION,
     };
   }
+}
+
+/** The AWS::ECR::PublicRepository that a repository name refers to (its `ref`), if it is one of the app's. */
+function repositoryOf(repositoryName: string): CfnResource | undefined {
+  if (!Token.isUnresolved(repositoryName)) return undefined;
+  const token = Tokenization.reverseString(repositoryName).firstToken;
+  const target = Reference.isReference(token) ? token.target : undefined;
+  return CfnResource.isCfnResource(target) && target.cfnResourceType === 'AWS::ECR::PublicRepository' ? target : undefined;
 }

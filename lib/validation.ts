@@ -306,3 +306,43 @@ export function parseProperties(raw: unknown): WireProperties {
   }
   return raw as WireProperties;
 }
+
+/**
+ * The registry's tag grammar (OCI distribution spec, which ECR Public follows):
+ * a tag outside it can never exist, so declaring it deletes nothing. ECR
+ * Public's API accepts such a tag and answers ImageNotFound, so this is a
+ * warning at synth time, not an error.
+ */
+export const TAG_GRAMMAR = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const TAG_GRAMMAR_TEXT = 'a letter, digit or _, then up to 127 letters, digits, _ . or -';
+
+/** Whether a glob pattern (`*`, `?`) can match some tag of the grammar. */
+function patternCanMatchATag(pattern: string): boolean {
+  return /^[A-Za-z0-9_*?][A-Za-z0-9_.\-*?]*$/.test(pattern) && pattern.replace(/\*/g, '').length <= 128;
+}
+
+/**
+ * Tags and tag patterns that no image can have, in the construct's property
+ * names: they are not errors (the API takes them), but they can never delete
+ * anything. Values that `skip` lets through (tokens) are not judged.
+ */
+export function unmatchableTagWarnings(props: WireProperties, skip: SkipValue = skipNothing): string[] {
+  const warnings: string[] = [];
+  if (Array.isArray(props.ImageIds)) {
+    props.ImageIds.forEach((id, index) => {
+      const tag = id.imageTag;
+      if (typeof tag === 'string' && !skip(tag) && !TAG_GRAMMAR.test(tag)) {
+        warnings.push(`imageIds[${index}]: imageTag ${show(tag)} can never exist (a registry tag is ${TAG_GRAMMAR_TEXT}): nothing will be deleted for it`);
+      }
+    });
+  }
+  const patterns = props.Select?.TagPatterns;
+  if (Array.isArray(patterns) && !skip(patterns)) {
+    patterns.forEach((pattern, index) => {
+      if (typeof pattern === 'string' && !skip(pattern) && !patternCanMatchATag(pattern)) {
+        warnings.push(`select.tagsMatching[${index}] ${show(pattern)} can match no tag (a registry tag is ${TAG_GRAMMAR_TEXT}): nothing will be deleted for it`);
+      }
+    });
+  }
+  return warnings;
+}

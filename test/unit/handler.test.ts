@@ -90,6 +90,26 @@ describe('the handler answers CloudFormation', () => {
     expect(JSON.parse(body.Data!.Failures)[0]).toMatchObject({ failureCode: 'ImageNotFound' });
   });
 
+  test('a declared tag that is not there (a typo) is counted in NotFoundCount and named in the log line', async () => {
+    ecr.on(BatchDeleteImageCommand).resolves({
+      imageIds: [],
+      failures: [
+        { imageId: { imageTag: 'pr-1' }, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' },
+        { imageId: { imageDigest: DIGEST }, failureCode: 'ImageReferencedByManifestList', failureReason: 'referenced' },
+      ],
+    });
+    const body = await run(event('Create', { FailOnImageFailure: 'false' }));
+    expect(body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '0', FailureCount: '2', NotFoundCount: '1' } });
+    expect(JSON.parse(logs[0])).toMatchObject({ notFound: ['imageTag=pr-1'], notFoundCut: false });
+  });
+
+  test('NotFoundCount is 0 when everything declared was found', async () => {
+    deletesEverything();
+    const body = await run(event('Create'));
+    expect(body.Data).toMatchObject({ NotFoundCount: '0' });
+    expect(JSON.parse(logs[0])).toMatchObject({ notFound: [] });
+  });
+
   test.each([
     'ImageReferencedByManifestList',
     'ImageTagDoesNotMatchDigest',

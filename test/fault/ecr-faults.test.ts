@@ -18,6 +18,8 @@
  *
  * Throttling and 5xx are answered by the proxy without forwarding, so only
  * `dropAfter` loses an applied answer.
+ *
+ * @jest-environment ./test/support/failure-aware-environment.ts
  */
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
@@ -25,6 +27,7 @@ import { CfnEvents } from '../support/cfn-events';
 import { CREATE_FAILED_ID, ModelEvent, ModelProperties, RequestType, applyEvent } from '../support/custom-resource-model';
 import { EcrPublicModel, ModelImageId, undeclaredLosses } from '../support/ecr-model';
 import { FAULT_KINDS, FaultKind, FaultProxy, FaultRates } from '../support/fault-proxy';
+import { failedTestCount } from '../support/figures';
 import { CfnResponseBody, RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
 import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
 import { LocalRig, describeIfLocalBackend, startLocalRig } from '../support/local-rig';
@@ -116,7 +119,7 @@ describeWithBackend('fault injection between the handler and ECR Public', () => 
   afterAll(async () => {
     for (const kind of FAULT_KINDS) totals.injected[kind] += proxy?.injected[kind] ?? 0;
     totals.requests += proxy?.requests.length ?? 0;
-    console.log(`ECR-side fault injection: ${JSON.stringify(totals, null, 1)}`);
+    if (failedTestCount() > 0) console.log(`ECR-side fault injection (printed because a test failed): ${JSON.stringify(totals, null, 1)}`);
     await rig?.stop();
   });
 

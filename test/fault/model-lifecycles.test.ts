@@ -12,6 +12,8 @@
  *
  * Set FC_SEED (and FC_PATH) to replay a run; FC_SHRINK=1 to shrink a failure
  * (slow: every shrink step runs the bundle again).
+ *
+ * @jest-environment ./test/support/failure-aware-environment.ts
  */
 import { createHash } from 'node:crypto';
 import { BatchDeleteImageCommand, ECRPUBLICClient, RepositoryNotFoundException } from '@aws-sdk/client-ecr-public';
@@ -23,6 +25,7 @@ import { CfnEvents } from '../support/cfn-events';
 import { CREATE_FAILED_ID, ModelEvent, ModelOutcome, ModelProperties, RequestType, applyEvent } from '../support/custom-resource-model';
 import { EcrPublicModel, ModelImageId, RegistrySnapshot, undeclaredLosses } from '../support/ecr-model';
 import { FaultProxy } from '../support/fault-proxy';
+import { printFiguresOnFailure } from '../support/figures';
 import { RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
 import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
 import { LocalRig, describeIfLocalBackend, startLocalRig } from '../support/local-rig';
@@ -187,9 +190,7 @@ const figures = {
   motoBatchRuns: 0,
 };
 
-afterAll(() => {
-  console.log(`model-based lifecycles: ${JSON.stringify(figures)}`);
-});
+printFiguresOnFailure('model-based lifecycles', () => figures);
 
 // ---------------------------------------------------------------------------
 // The reference model itself, on the documented cases

@@ -26,7 +26,9 @@ describe('a declared tag that no image can have', () => {
   test("warns at synth time for 'pr 42', naming the property, the value and the grammar", () => {
     const warnings = deletionWarnings({ repositoryName: 'my-app', imageIds: [{ imageTag: 'pr-41' }, { imageTag: 'pr 42' }] });
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^\/TestStack\/Deletion: imageIds\[1\]: imageTag "pr 42" can never exist \(a registry tag is a letter, digit or _, then up to 127 letters, digits, _ \. or -\): nothing will be deleted for it/);
+    expect(warnings[0]).toMatch(
+      /^\/TestStack\/Deletion: imageIds\[1\]: imageTag "pr 42" can never exist \(a registry tag is a letter, digit or _, then up to 127 letters, digits, _ \. or -\): nothing will be deleted for it/,
+    );
     expect(warnings[0]).toContain('[ack: cdk-ecr-public-image-deletion:tagCanNeverExist]');
   });
 
@@ -81,7 +83,13 @@ describe('a declared tag that no image can have', () => {
       fc.property(
         fc.string({ minLength: 1, maxLength: 300 }).filter((tag) => !TAG_GRAMMAR.test(tag)),
         (tag) => {
-          const warnings = unmatchableTagWarnings({ RepositoryName: 'r', ImageIds: [{ imageTag: tag }], DeleteOn: ['Create'], FailOnImageFailure: 'true', ApiRegion: 'us-east-1' });
+          const warnings = unmatchableTagWarnings({
+            RepositoryName: 'r',
+            ImageIds: [{ imageTag: tag }],
+            DeleteOn: ['Create'],
+            FailOnImageFailure: 'true',
+            ApiRegion: 'us-east-1',
+          });
           expect(warnings).toEqual([expect.stringContaining('can never exist')]);
         },
       ),
@@ -114,24 +122,42 @@ describe('a stack deletion that deletes whole images from a repository that outl
     ['allImages() narrowed, on DELETE', () => ({ select: ImageSelection.allImages().protectTags('latest'), deleteOn: [DeletionEvent.DELETE] })],
   ])('warns for %s', (_, props) => {
     for (const policy of [RemovalPolicy.RETAIN, RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE]) {
-      const warnings = withRepository(policy, (stack, repo) => new EcrPublicImageDeletion(stack, 'Deletion', { repositoryName: repo.ref, ...props(repo) }));
+      const warnings = withRepository(
+        policy,
+        (stack, repo) => new EcrPublicImageDeletion(stack, 'Deletion', { repositoryName: repo.ref, ...props(repo) }),
+      );
       expect(warnings).toEqual([expect.stringContaining("but its repository 'TestStack/Repository' is kept")]);
     }
   });
 
   test.each<[string, RemovalPolicy | undefined, Omit<EcrPublicImageDeletionProps, 'repositoryName'>]>([
-    ['emptyOnDelete on a repository the stack deletes', RemovalPolicy.DESTROY, { select: ImageSelection.allImages(), deleteOn: [DeletionEvent.DELETE] }],
+    [
+      'emptyOnDelete on a repository the stack deletes',
+      RemovalPolicy.DESTROY,
+      { select: ImageSelection.allImages(), deleteOn: [DeletionEvent.DELETE] },
+    ],
     ['emptyOnDelete on a repository with no removal policy', undefined, { select: ImageSelection.allImages(), deleteOn: [DeletionEvent.DELETE] }],
-    ['tags on DELETE (the per-PR case)', RemovalPolicy.RETAIN, { imageIds: [{ imageTag: 'pr-42' }], select: ImageSelection.tagsMatching('pr-42-*'), deleteOn: [DeletionEvent.DELETE] }],
-    ['whole images at deployments only', RemovalPolicy.RETAIN, { select: ImageSelection.allImages(), deleteOn: [DeletionEvent.CREATE, DeletionEvent.UPDATE] }],
+    [
+      'tags on DELETE (the per-PR case)',
+      RemovalPolicy.RETAIN,
+      { imageIds: [{ imageTag: 'pr-42' }], select: ImageSelection.tagsMatching('pr-42-*'), deleteOn: [DeletionEvent.DELETE] },
+    ],
+    [
+      'whole images at deployments only',
+      RemovalPolicy.RETAIN,
+      { select: ImageSelection.allImages(), deleteOn: [DeletionEvent.CREATE, DeletionEvent.UPDATE] },
+    ],
     ['a dry run', RemovalPolicy.RETAIN, { select: ImageSelection.allImages(), deleteOn: [DeletionEvent.DELETE], dryRun: true }],
   ])('stays silent for %s', (_, policy, props) => {
-    expect(withRepository(policy, (stack, repo) => new EcrPublicImageDeletion(stack, 'Deletion', { repositoryName: repo.ref, ...props }))).toEqual([]);
+    expect(withRepository(policy, (stack, repo) => new EcrPublicImageDeletion(stack, 'Deletion', { repositoryName: repo.ref, ...props }))).toEqual(
+      [],
+    );
   });
 
   test('stays silent for a repository named literally: its removal policy is not known', () => {
-    const warnings = withRepository(RemovalPolicy.RETAIN, (stack) =>
-      new EcrPublicImageDeletion(stack, 'Deletion', { repositoryName: 'my-app', select: ImageSelection.allImages() }),
+    const warnings = withRepository(
+      RemovalPolicy.RETAIN,
+      (stack) => new EcrPublicImageDeletion(stack, 'Deletion', { repositoryName: 'my-app', select: ImageSelection.allImages() }),
     );
     expect(warnings).toEqual([]);
   });

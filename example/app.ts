@@ -1,5 +1,6 @@
 /**
- * The example app of cdk.json: registry hygiene for one ECR Public repository.
+ * The example app of cdk.json: registry hygiene for a release repository that
+ * outlives the stack, and a pull request's own repository that goes with it.
  *
  *   npx cdk synth                                   # offline, no account needed
  *   npx cdk deploy -c pr=42                         # with AWS credentials

@@ -364,8 +364,8 @@ async function main(): Promise<void> {
       const tick: ScheduledEvent = { Source: SCHEDULED_EVENT_SOURCE, LogicalResourceId: deletion.logicalId, ResourceProperties: selection };
       const before = await listRepository(backend.client, deletion.properties.RepositoryName);
       const result = await invokeHandler(server, tick, { env });
-      const line = result.stdout.split('\n').find((l) => l.includes('"requestType":"Scheduled"'));
-      const logged = line ? (JSON.parse(line) as { status: string; deletedImageIds: WireImageId[] }) : undefined;
+      const logLine = result.stdout.split('\n').find((l) => l.includes('"requestType":"Scheduled"'));
+      const logged = logLine ? (JSON.parse(logLine) as { status: string; deletedImageIds: WireImageId[] }) : undefined;
       if (!logged || logged.status !== 'SUCCESS') {
         console.log(`   Scheduled ${deletion.path}: FAILED (exit ${result.exitCode})\n${result.stdout}${result.stderr}`);
         process.exitCode = 1;

@@ -6,12 +6,11 @@
  * failed. Either way, one structured log line tells what the event did.
  */
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
-import type { ScheduledEvent } from '../lib/contract';
+import { IMAGE_NOT_FOUND, type ScheduledEvent } from '../lib/contract';
 import { clientFor } from './client';
 import { sendResponse } from './cfn-response';
 import { DeadlineExceededError, DeletionProgress, PlanOutcome, executePlan } from './execute';
 import { FAILED_CREATE_PHYSICAL_ID, Plan, isScheduledEvent, physicalResourceIdOf, planEvent, planScheduledRun } from './plan';
-import { IMAGE_NOT_FOUND } from '../lib/contract';
 import { ResponseBody, Verdict, buildResponse, cutReason, formatImageId, imageIdsForLog, judge } from './summarize';
 
 /**

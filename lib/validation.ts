@@ -332,7 +332,9 @@ export function unmatchableTagWarnings(props: WireProperties, skip: SkipValue = 
     props.ImageIds.forEach((id, index) => {
       const tag = id.imageTag;
       if (typeof tag === 'string' && !skip(tag) && !TAG_GRAMMAR.test(tag)) {
-        warnings.push(`imageIds[${index}]: imageTag ${show(tag)} can never exist (a registry tag is ${TAG_GRAMMAR_TEXT}): nothing will be deleted for it`);
+        warnings.push(
+          `imageIds[${index}]: imageTag ${show(tag)} can never exist (a registry tag is ${TAG_GRAMMAR_TEXT}): nothing will be deleted for it`,
+        );
       }
     });
   }
@@ -340,7 +342,9 @@ export function unmatchableTagWarnings(props: WireProperties, skip: SkipValue = 
   if (Array.isArray(patterns) && !skip(patterns)) {
     patterns.forEach((pattern, index) => {
       if (typeof pattern === 'string' && !skip(pattern) && !patternCanMatchATag(pattern)) {
-        warnings.push(`select.tagsMatching[${index}] ${show(pattern)} can match no tag (a registry tag is ${TAG_GRAMMAR_TEXT}): nothing will be deleted for it`);
+        warnings.push(
+          `select.tagsMatching[${index}] ${show(pattern)} can match no tag (a registry tag is ${TAG_GRAMMAR_TEXT}): nothing will be deleted for it`,
+        );
       }
     });
   }

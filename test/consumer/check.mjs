@@ -57,7 +57,9 @@ function section(readme, title) {
 
 /** The fenced blocks of a text whose info string starts with `lang`: `{ info, body }`. */
 function blocks(text, lang) {
-  return [...text.matchAll(/^```([^\n]*)\n([\s\S]*?)^```/gm)].filter(([, info]) => info.split(' ')[0] === lang).map(([, info, body]) => ({ info, body }));
+  return [...text.matchAll(/^```([^\n]*)\n([\s\S]*?)^```/gm)]
+    .filter(([, info]) => info.split(' ')[0] === lang)
+    .map(([, info, body]) => ({ info, body }));
 }
 
 function expectLine(body, line, where) {
@@ -77,11 +79,14 @@ function readmeSteps() {
   expectLine(commands, 'npx aws-cdk@2 init app --language typescript', 'the Quick start');
   const tarball = /^npm install (\.\.\/\S+\.tgz)$/m.exec(commands)?.[1] ?? fail('the Quick start does not `npm install ../<clone>/<tarball>.tgz`');
 
-  const libFile = /Replace the whole of `(lib\/[\w-]+\.ts)` with:/.exec(quick)?.[1] ?? fail('the Quick start does not say which lib/ file to replace');
+  const libFile =
+    /Replace the whole of `(lib\/[\w-]+\.ts)` with:/.exec(quick)?.[1] ?? fail('the Quick start does not say which lib/ file to replace');
   if (libFile !== `lib/${appName}-stack.ts`) fail(`the Quick start replaces ${libFile}, but cdk init in ${appName}/ writes lib/${appName}-stack.ts`);
   const source = blocks(quick, 'ts')[0]?.body ?? fail('the Quick start has no ```ts block');
   const className = /export class (\w+)/.exec(source)?.[1] ?? fail('the quick start exports no class');
-  const binEdit = new RegExp('In `(bin/[\\w-]+\\.ts)`, replace the statement `(new ' + className + '\\(app, [^`]+)` \\(with the comments inside it\\) by `([^`]+)`').exec(quick);
+  const binEdit = new RegExp(
+    'In `(bin/[\\w-]+\\.ts)`, replace the statement `(new ' + className + '\\(app, [^`]+)` \\(with the comments inside it\\) by `([^`]+)`',
+  ).exec(quick);
   if (!binEdit) fail(`the Quick start does not say how to change the \`new ${className}(app, ...)\` statement of bin/`);
   const [, binFile, , creation] = binEdit;
   if (binFile !== `bin/${appName}.ts`) fail(`the Quick start edits ${binFile}, but cdk init in ${appName}/ writes bin/${appName}.ts`);
@@ -101,7 +106,11 @@ function importedNames(source) {
     const m = IMPORT.exec(line);
     if (!m) continue;
     if (m[2]) names.add(m[2]);
-    for (const name of (m[1] ?? '').split(',').map((n) => n.trim()).filter(Boolean)) names.add(name);
+    for (const name of (m[1] ?? '')
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean))
+      names.add(name);
   }
   return names;
 }
@@ -125,17 +134,32 @@ function withRecipes(source, recipes) {
         names.add(m[2]);
         continue;
       }
-      const fresh = m[1].split(',').map((n) => n.trim()).filter((n) => n && !names.has(n));
+      const fresh = m[1]
+        .split(',')
+        .map((n) => n.trim())
+        .filter((n) => n && !names.has(n));
       fresh.forEach((n) => names.add(n));
       if (fresh.length > 0) imports.push(`import { ${fresh.join(', ')} } from '${m[3]}';`);
     }
-    bodies.push(lines.slice(firstCode).map((line) => (line ? `    ${line}` : line)).join('\n'));
+    bodies.push(
+      lines
+        .slice(firstCode)
+        .map((line) => (line ? `    ${line}` : line))
+        .join('\n'),
+    );
   }
   const end = source.lastIndexOf('\n  }\n}');
-  if (end < 0) fail('the quick start has no constructor that ends with `  }` before the class\'s `}`');
+  if (end < 0) fail("the quick start has no constructor that ends with `  }` before the class's `}`");
   const lastImport = source.lastIndexOf('\nimport ');
   const afterImports = source.indexOf('\n', lastImport + 1) + 1;
-  return source.slice(0, afterImports) + imports.map((i) => `${i}\n`).join('') + source.slice(afterImports, end) + '\n' + bodies.join('\n') + source.slice(end);
+  return (
+    source.slice(0, afterImports) +
+    imports.map((i) => `${i}\n`).join('') +
+    source.slice(afterImports, end) +
+    '\n' +
+    bodies.join('\n') +
+    source.slice(end)
+  );
 }
 
 const keep = process.env.KEEP_CONSUMER_APP === '1';
@@ -144,11 +168,15 @@ try {
   const steps = readmeSteps();
 
   step('npm pack');
-  const packed = JSON.parse(execFileSync(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', work, root], { cwd: root, encoding: 'utf8', env }))[0];
-  if (path.basename(steps.tarball) !== packed.filename) fail(`the Quick start installs ${path.basename(steps.tarball)}, but npm pack writes ${packed.filename}`);
+  const packed = JSON.parse(
+    execFileSync(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', work, root], { cwd: root, encoding: 'utf8', env }),
+  )[0];
+  if (path.basename(steps.tarball) !== packed.filename)
+    fail(`the Quick start installs ${path.basename(steps.tarball)}, but npm pack writes ${packed.filename}`);
   const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
   for (const script of ['preinstall', 'install', 'postinstall', 'prepare']) {
-    if (manifest.scripts?.[script]) fail(`package.json has an install-time script "${script}": every user would be warned about it (npm install-scripts)`);
+    if (manifest.scripts?.[script])
+      fail(`package.json has an install-time script "${script}": every user would be warned about it (npm install-scripts)`);
   }
   // The README's `npm install ../<clone>/<tarball>` from the app's folder: the clone sits next to the app.
   const clone = path.join(work, path.basename(path.dirname(steps.tarball)));
@@ -177,7 +205,8 @@ try {
   writeFileSync(path.join(app, steps.libFile), withRecipes(steps.source, steps.recipes));
   const bin = readFileSync(path.join(app, steps.binFile), 'utf8');
   const statement = new RegExp(`^new ${steps.className}\\(app, '${steps.className}', \\{[\\s\\S]*?^\\}\\);$`, 'm');
-  if (!statement.test(bin)) fail(`${steps.binFile} of cdk init has no \`new ${steps.className}(app, '${steps.className}', { … });\` statement to replace:\n${bin}`);
+  if (!statement.test(bin))
+    fail(`${steps.binFile} of cdk init has no \`new ${steps.className}(app, '${steps.className}', { … });\` statement to replace:\n${bin}`);
   writeFileSync(path.join(app, steps.binFile), bin.replace(statement, steps.creation));
 
   step('npx cdk synth');
@@ -193,7 +222,8 @@ try {
   const declared = (steps.source + steps.recipes.join('\n')).match(/new EcrPublicImageDeletion\(|EcrPublicImageDeletion\.emptyOnDelete\(/g).length;
   if (count('Custom::EcrPublicImageDeletion') !== declared) fail(`expected ${declared} Custom::EcrPublicImageDeletion, got ${types.join(', ')}`);
   if (count('AWS::Lambda::Function') !== 1) fail(`expected 1 AWS::Lambda::Function, got ${types.join(', ')}`);
-  if (count('AWS::Events::Rule') !== (steps.recipes.join('\n').match(/schedule: /g) ?? []).length) fail(`expected a rule per schedule, got ${types.join(', ')}`);
+  if (count('AWS::Events::Rule') !== (steps.recipes.join('\n').match(/schedule: /g) ?? []).length)
+    fail(`expected a rule per schedule, got ${types.join(', ')}`);
 
   // The function's code is the bundle shipped in the package, staged by synth.
   const shipped = readFileSync(path.join(library, 'assets/handler/index.js'));
@@ -202,7 +232,9 @@ try {
     .filter((file) => path.basename(path.dirname(file)).startsWith('asset.') && existsSync(file));
   if (!staged.some((file) => readFileSync(file).equals(shipped))) fail('no staged asset holds the shipped handler bundle');
 
-  step(`ok: ${templateFile} has ${types.length} resources (${declared} deletions); ${packed.filename} is ${packed.size} bytes, ${packed.entryCount} files`);
+  step(
+    `ok: ${templateFile} has ${types.length} resources (${declared} deletions); ${packed.filename} is ${packed.size} bytes, ${packed.entryCount} files`,
+  );
 } finally {
   if (keep) {
     console.log(`kept in ${work}`);

@@ -172,7 +172,8 @@ export class EcrPublicImageDeletion extends Construct {
    * that CloudFormation can then delete the repository (`AWS::ECR::PublicRepository`
    * has no EmptyOnDelete). Every image goes, image indexes first; the deletion
    * references the repository, so CloudFormation runs it before deleting the
-   * repository.
+   * repository. On a repository with `RemovalPolicy.RETAIN`, which outlives
+   * the stack, synth warns (`deletesFromRetainedRepository`).
    *
    * @param scope the construct to add the deletion to
    * @param id the construct ID, unique within `scope`
@@ -314,10 +315,12 @@ export class EcrPublicImageDeletion extends Construct {
     const repository = repositoryOf(properties.RepositoryName);
     const policy = repository?.cfnOptions.deletionPolicy;
     if (repository === undefined || (policy !== CfnDeletionPolicy.RETAIN && policy !== CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE)) return;
+    const outcome =
+      properties.Select?.Match === 'all' ? 'empty a repository that outlives it' : 'delete whole images from a repository that outlives it';
     Annotations.of(this).addWarningV2(
       'cdk-ecr-public-image-deletion:deletesFromRetainedRepository',
-      `deletes ${whole.join(' and ')} when the stack is deleted, but its repository '${repository.node.path}' is kept ` +
-        `(RemovalPolicy.RETAIN): deleting the stack would empty a repository that outlives it. ` +
+      `EcrPublicImageDeletion '${this.node.path}' deletes ${whole.join(' and ')} when the stack is deleted, ` +
+        `but its repository '${repository.node.path}' is kept (RemovalPolicy.RETAIN): deleting the stack would ${outcome}. ` +
         'Leave DeletionEvent.DELETE out of deleteOn, or let the repository go with the stack (RemovalPolicy.DESTROY).',
     );
   }

@@ -69,3 +69,9 @@ test('carries no install-time script: installing the tarball runs nothing and np
   const installTime = ['preinstall', 'install', 'postinstall', 'prepare'].filter((name) => manifest.scripts?.[name] !== undefined);
   expect(installTime).toEqual([]);
 });
+
+test('the README states the Node.js range that engines declares', () => {
+  const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { engines: { node: string } };
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+  expect(readme).toContain(`\`engines\` in package.json says \`${manifest.engines.node}\``);
+});

@@ -23,16 +23,17 @@ function warningsOf(build: (stack: Stack) => void): string[] {
 const deletionWarnings = (props: EcrPublicImageDeletionProps) => warningsOf((stack) => new EcrPublicImageDeletion(stack, 'Deletion', props));
 
 describe('a declared tag that no image can have', () => {
-  test("warns at synth time for 'pr 42', naming the property, the value and the grammar", () => {
-    const warnings = deletionWarnings({ repositoryName: 'my-app', imageIds: [{ imageTag: 'pr-41' }, { imageTag: 'pr 42' }] });
+  // Whitespace and control characters are errors (validation.ts); the rest of the grammar is a warning.
+  test("warns at synth time for 'pr/42', naming the property, the value and the grammar", () => {
+    const warnings = deletionWarnings({ repositoryName: 'my-app', imageIds: [{ imageTag: 'pr-41' }, { imageTag: 'pr/42' }] });
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(
-      /^\/TestStack\/Deletion: imageIds\[1\]: imageTag "pr 42" can never exist \(a registry tag is a letter, digit or _, then up to 127 letters, digits, _ \. or -\): nothing will be deleted for it/,
+      /^\/TestStack\/Deletion: imageIds\[1\]: imageTag "pr\/42" can never exist \(a registry tag is a letter, digit or _, then up to 127 letters, digits, _ \. or -\): nothing will be deleted for it/,
     );
     expect(warnings[0]).toContain('[ack: cdk-ecr-public-image-deletion:tagCanNeverExist]');
   });
 
-  test.each(['-rc1', '.hidden', 'v1+build', 'ü', 'a'.repeat(129), 'pr/42'])('warns for %j', (imageTag) => {
+  test.each(['-rc1', '.hidden', 'v1+build', 'ü', 'a'.repeat(129), 'pr:42'])('warns for %j', (imageTag) => {
     expect(deletionWarnings({ repositoryName: 'my-app', imageIds: [{ imageTag }] })).toEqual([expect.stringContaining('can never exist')]);
   });
 
@@ -41,9 +42,9 @@ describe('a declared tag that no image can have', () => {
   });
 
   test('warns for a tagsMatching pattern that can match no tag, not for one that can', () => {
-    const warnings = deletionWarnings({ repositoryName: 'my-app', select: ImageSelection.tagsMatching('pr-*', 'pr *', '-x*', '*.rc?') });
+    const warnings = deletionWarnings({ repositoryName: 'my-app', select: ImageSelection.tagsMatching('pr-*', 'pr/*', '-x*', '*.rc?') });
     expect(warnings).toEqual([
-      expect.stringContaining('select.tagsMatching[1] "pr *" can match no tag'),
+      expect.stringContaining('select.tagsMatching[1] "pr/*" can match no tag'),
       expect.stringContaining('select.tagsMatching[2] "-x*" can match no tag'),
     ]);
   });

@@ -229,7 +229,8 @@ function report(deletion: Deletion, requestType: string, result: InvocationResul
     return;
   }
   const selection = /\(selection: ([^)]*)\)/.exec(body.Reason)?.[1];
-  console.log(`${head}: SUCCESS${data.DryRun === 'true' ? ' (dry run)' : ''}${selection ? `; selection: ${selection}` : ''}`);
+  const notFound = Number(data.NotFoundCount ?? '0') > 0 ? `; NotFoundCount ${data.NotFoundCount}` : '';
+  console.log(`${head}: SUCCESS${data.DryRun === 'true' ? ' (dry run)' : ''}${notFound}${selection ? `; selection: ${selection}` : ''}`);
   const byDigest = deletesByDigest(deletion.properties);
   const reported = parse(data.ImageIds);
   const lines = [
@@ -381,8 +382,10 @@ async function main(): Promise<void> {
     }
     await show(backend, releases);
 
-    console.log('\n5. UPDATE (cdk deploy -c withdrawn=v0.9.0-broken,v0.9.1-bad): only the deletions whose properties changed get an Update');
-    const updated = synthesize({ pr: '42', withdrawn: 'v0.9.0-broken,v0.9.1-bad' });
+    // The new list has a typo, v0.9.2-bda, a tag no image ever had: NotFoundCount and the reason show it.
+    const withdrawn = 'v0.9.0-broken,v0.9.1-bad,v0.9.2-bda';
+    console.log(`\n5. UPDATE (cdk deploy -c withdrawn=${withdrawn}, with a typo): only the deletions whose properties changed get an Update`);
+    const updated = synthesize({ pr: '42', withdrawn });
     for (const deletion of updated) {
       const previous = deletions.find((d) => d.logicalId === deletion.logicalId);
       if (JSON.stringify(previous?.properties) !== JSON.stringify(deletion.properties)) await play(deletion, 'Update', deletion.properties);

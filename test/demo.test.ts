@@ -53,10 +53,12 @@ describeIfLocalBackend('the demo')('npm run demo', () => {
     );
   });
 
-  test('Update: only the changed deletion runs; its image already gone is "nothing to do"', () => {
+  test('Update: only the changed deletion runs; an image already gone is "nothing to do", a typo is counted in NotFoundCount', () => {
     const update = step(5);
     expect(update.match(/^ {3}Update /gm)).toHaveLength(1);
+    expect(update).toContain('Update EcrPublicImageDeletionExample/WithdrawnReleases: SUCCESS; NotFoundCount 2\n');
     expect(update).toContain('v0.9.1-bad: tag removed; image deleted: it was its last tag\n      v0.9.0-broken: already gone: nothing to do\n');
+    expect(update).toContain('v0.9.2-bda: not found: no image ever had this tag (a typo?); counted in NotFoundCount\n');
   });
 
   test('Delete: the preview tags go, the preview repository is emptied, and each image that stays says why', () => {

@@ -1,13 +1,17 @@
 /**
  * `npm run demo`: the example app's whole lifecycle, locally, with no AWS account.
  *
- * Synthesizes example/app.ts, starts a local ECR Public backend, seeds two
+ * Synthesizes example/app.ts, starts a local ECR Public (the project's
+ * emulator, local/ecr-public, in this process: Node only), seeds two
  * repositories, then plays Create → a scheduled tick → Update → Delete through
  * the shipped handler bundle exactly as CloudFormation and EventBridge would:
  * the synthesized properties, an event per custom resource, and a ResponseURL
  * that records the answers. For every deletion it says what was declared, in
  * words, and what each event did to each image, and why; at the end, why each
  * image that stays is still there.
+ *
+ *   npm run demo                    against the emulator
+ *   npm run demo -- --backend moto  against moto (needs `npm run setup:backends`)
  */
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
@@ -17,8 +21,8 @@ import { buildApp } from './app';
 import { EcrPublicImageDeletion } from '../lib';
 import { SCHEDULED_EVENT_SOURCE, ScheduledEvent, WireImageId, WireProperties, WireSelection } from '../lib/contract';
 import {
+  LocalBackend,
   LocalEcrPublic,
-  MOTO_INSTALL_HINT,
   createRepository,
   localBackendMissing,
   seedImage,
@@ -301,9 +305,15 @@ async function show(backend: LocalEcrPublic, repositoryName: string, deletions?:
 async function main(): Promise<void> {
   // The SDK warns that Node 20 support ends; irrelevant to a local demo (Lambda runs Node 24).
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const missing = localBackendMissing();
+  const backendArgument = process.argv.indexOf('--backend');
+  const backendName = backendArgument >= 0 ? process.argv[backendArgument + 1] : 'emulator';
+  if (backendName !== 'emulator' && backendName !== 'moto') {
+    console.error(`--backend must be emulator (the default) or moto, got '${backendName}'`);
+    process.exit(2);
+  }
+  const missing = localBackendMissing(backendName as LocalBackend);
   if (missing) {
-    console.error(`The demo needs a local ECR Public backend: ${missing}.\n  ${MOTO_INSTALL_HINT}`);
+    console.error(`--backend ${backendName}: ${missing}`);
     process.exit(2);
   }
   if (!existsSync(BUNDLE)) {
@@ -320,16 +330,17 @@ async function main(): Promise<void> {
   const repositories = [...new Set(deletions.map((d) => d.properties.RepositoryName))];
   const [releases, preview] = repositories;
 
-  const backend = await startLocalEcrPublic();
+  const backend = await startLocalEcrPublic({ backend: backendName as LocalBackend });
   const server = await ResponseServer.start();
-  const env = { AWS_ENDPOINT_URL_ECR_PUBLIC: backend.endpoint };
+  const env = backend.env;
   try {
-    console.log(`\n2. A local ECR Public at ${backend.endpoint}, seeded with images pushed in this order (oldest first)`);
+    console.log(`\n2. A local ECR Public (${backend.backend}) at ${backend.endpoint}, seeded with images pushed in this order (oldest first)`);
     for (const repositoryName of repositories) await createRepository(backend.client, repositoryName);
-    // One release a second: ECR Public orders by push time (keepNewest), which moto keeps in whole seconds.
+    // keepNewest orders by push time, which moto keeps in whole seconds: one release a second there.
+    const pause = backend.backend === 'moto' ? 1_050 : 5;
     for (const version of ['0.6.0', '0.7.0', '0.8.0']) {
       await push(backend.client, releases, `release-${version}`, [`v${version}`]);
-      await new Promise((resolve) => setTimeout(resolve, 1_050));
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
     await push(backend.client, releases, 'release-0.9.0', ['v0.9.0', 'v0.9.0-broken']);
     await push(backend.client, releases, 'release-0.9.1', ['v0.9.1-bad']);

@@ -5,7 +5,7 @@
  *   npx cdk synth                                   # offline, no account needed
  *   npx cdk deploy -c pr=42                         # with AWS credentials
  *   npx cdk deploy -c withdrawn=v0.9.0-broken,v0.9.1-bad
- *   npm run demo                                    # the whole lifecycle locally, against moto
+ *   npm run demo                                    # the whole lifecycle locally, against the local ECR Public
  */
 import { App, CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';

@@ -24,6 +24,8 @@ export default defineConfig(
       'test/support/**/*.js',
       'test/integ/*.js',
       'test/integ/*.snapshot/',
+      // npm run test:languages: pip, Maven and Go caches, the venv, the cloud assemblies.
+      '.cache/',
     ],
   },
   eslint.configs.recommended,

@@ -14,6 +14,7 @@ export default defineConfig(
     // Build outputs: jsii writes .js and .d.ts next to each .ts; esbuild writes assets/.
     ignores: [
       'node_modules/',
+      '.venv/',
       'dist/',
       'assets/',
       'cdk.out/',
@@ -22,6 +23,7 @@ export default defineConfig(
       'lib/**/*.js',
       'example/**/*.js',
       'test/support/**/*.js',
+      'local/**/*.js',
       'test/integ/*.js',
       'test/integ/*.snapshot/',
       // npm run test:languages: pip, Maven and Go caches, the venv, the cloud assemblies.

@@ -15,8 +15,9 @@
 //
 // Closing line: `languages: N passed, M failed`; the exit code is non-zero on any
 // failure. Everything downloaded or built is cached in .cache/languages/ (pip,
-// Maven and Go caches, the venv) and dist/, both gitignored; a package is rebuilt
-// only when its inputs changed. Options:
+// Maven and Go caches, the venv, the jsii runtimes' unpacked packages) and dist/,
+// both gitignored; a package is rebuilt only when its inputs changed, and one
+// jsii-pacmak run builds the packages in parallel. Options:
 //   --clean           remove those caches and the packages first (a cold run, as in CI)
 //   --only=python,go  check these languages only (typescript always runs: it is the reference)
 // A missing toolchain fails in CI (CI=true) and is a loud skip elsewhere.
@@ -126,27 +127,80 @@ function sha256(...files) {
   return hash.digest('hex');
 }
 
+/** What jsii-pacmak builds for each target, and how to tell that it is there. */
+const PACKAGES = {
+  js: { what: 'the npm tarball', built: () => filesIn(path.join(dist, 'js'), /\.tgz$/).length === 1 },
+  python: { what: 'the wheel (setuptools, build, twine from PyPI)', built: () => filesIn(path.join(dist, 'python'), /\.whl$/).length === 1 },
+  java: { what: 'the jar (Maven Central)', built: () => existsSync(path.join(dist, 'java', 'io', 'github', 'cdk-ecr-public-image-deletion')) },
+  go: { what: 'the Go module (go build of it included)', built: () => existsSync(path.join(dist, 'go', 'cdkecrpublicimagedeletion', 'go.mod')) },
+  dotnet: {
+    what: 'the .NET sources (not built: no .NET SDK here)',
+    built: () => existsSync(path.join(dist, 'dotnet', 'CdkEcrPublicImageDeletion', 'CdkEcrPublicImageDeletion.csproj')),
+    codeOnly: true,
+  },
+};
+
 /**
- * Runs jsii-pacmak for one target unless its package in dist/ was built from the
- * same .jsii, rosetta tablet and jsii-pacmak version (recorded in a stamp file).
+ * Builds the packages of `targets` with jsii-pacmak, each unless its package in
+ * dist/ was built from the same .jsii, rosetta tablet and jsii-pacmak version
+ * (recorded in a stamp file). One jsii-pacmak run builds the targets in parallel
+ * (the .NET sources in a second, code-only run). Records one check per target
+ * and returns the targets whose package is there.
  */
-function pacmak(target, artifactExists, extraArgs = []) {
-  const stampFile = path.join(cache, 'stamps', target);
-  const stamp = `${sha256(path.join(root, '.jsii'), path.join(root, '.jsii.tabl.json'))} jsii-pacmak@${pacmakVersion} ${extraArgs.join(' ')}`;
-  if (artifactExists() && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) {
-    return 'unchanged, not rebuilt';
+function buildPackages(targets) {
+  const stampOf = (target) =>
+    `${sha256(path.join(root, '.jsii'), path.join(root, '.jsii.tabl.json'))} jsii-pacmak@${pacmakVersion}${PACKAGES[target].codeOnly ? ' --code-only' : ''}`;
+  const stampFile = (target) => path.join(cache, 'stamps', target);
+  const fresh = (target) => PACKAGES[target].built() && existsSync(stampFile(target)) && readFileSync(stampFile(target), 'utf8') === stampOf(target);
+  const stale = targets.filter((target) => !fresh(target));
+  const failures = {};
+  for (const codeOnly of [false, true]) {
+    const batch = stale.filter((target) => Boolean(PACKAGES[target].codeOnly) === codeOnly);
+    if (batch.length === 0) continue;
+    for (const target of batch) {
+      rmSync(stampFile(target), { force: true });
+      rmSync(path.join(dist, target), { recursive: true, force: true });
+    }
+    const stamps = Object.fromEntries(batch.map((target) => [target, stampOf(target)]));
+    const t0 = Date.now();
+    try {
+      run(
+        'npx',
+        [
+          'jsii-pacmak',
+          '--no-npmignore',
+          ...batch.flatMap((target) => ['--target', target]),
+          ...(codeOnly ? ['--code-only'] : []),
+          '--maven-local-repository',
+          path.relative(root, path.join(cache, 'm2')),
+        ],
+        // jsii-pacmak's `npm pack` would run the prepare script, a whole build, once per target: the build is done.
+        { env: { npm_config_ignore_scripts: 'true' } },
+      );
+    } catch (error) {
+      for (const target of batch) failures[target] = error.message;
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    timings.push({ language: batch.join('+'), step: 'package', seconds });
+    log(`jsii-pacmak ${batch.join(', ')}${codeOnly ? ' (code only)' : ''}: ${seconds.toFixed(1)}s`);
+    for (const target of batch) {
+      if (PACKAGES[target].built()) {
+        mkdirSync(path.dirname(stampFile(target)), { recursive: true });
+        writeFileSync(stampFile(target), stamps[target]);
+      }
+    }
   }
-  rmSync(stampFile, { force: true });
-  run(
-    'npx',
-    ['jsii-pacmak', '--no-npmignore', '--target', target, '--maven-local-repository', path.relative(root, path.join(cache, 'm2')), ...extraArgs],
-    // jsii-pacmak's `npm pack` would run the prepare script, a whole build, once per target: the build is done.
-    { env: { npm_config_ignore_scripts: 'true' } },
-  );
-  if (!artifactExists()) throw new Error(`jsii-pacmak --target ${target} succeeded but its package is not in dist/${target}`);
-  mkdirSync(path.dirname(stampFile), { recursive: true });
-  writeFileSync(stampFile, stamp);
-  return 'built';
+  const ready = [];
+  for (const target of targets) {
+    const name = `${target === 'js' ? 'typescript' : target}: jsii-pacmak builds ${PACKAGES[target].what}`;
+    if (PACKAGES[target].built()) {
+      record(name, true, stale.includes(target) ? 'built' : 'unchanged, not rebuilt');
+      ready.push(target);
+    } else {
+      record(name, false, failures[target] ?? `jsii-pacmak left no package in dist/${target}`);
+    }
+  }
+  return ready;
 }
 
 const filesIn = (dir, pattern) => (existsSync(dir) ? readdirSync(dir).filter((f) => pattern.test(f)) : []);
@@ -179,9 +233,6 @@ function synth(language, command, cwd) {
 /** TypeScript: the npm tarball unpacked as an installed package, next to the project's aws-cdk-lib and constructs. */
 function typescript() {
   const app = path.join(cache, 'typescript');
-  stage('typescript', 'package', 'typescript: jsii-pacmak builds the npm tarball', () =>
-    pacmak('js', () => filesIn(path.join(dist, 'js'), /\.tgz$/).length === 1),
-  );
   const installed = stage('typescript', 'install', 'typescript: the tarball installs', () => {
     const modules = path.join(app, 'node_modules');
     rmSync(app, { recursive: true, force: true });
@@ -221,12 +272,6 @@ function typescript() {
 
 /** Python: the wheel, aws-cdk-lib and constructs from PyPI, in a venv of the project. */
 function python() {
-  if (!toolchain('python', 'python3 with venv', () => hasCommand('python3', ['-c', 'import venv, ensurepip']), 'apt-get install python3-venv'))
-    return;
-  const built = stage('python', 'package', 'python: jsii-pacmak builds the wheel (setuptools, build, twine from PyPI)', () =>
-    pacmak('python', () => filesIn(path.join(dist, 'python'), /\.whl$/).length === 1),
-  );
-  if (!built) return;
   const venv = path.join(cache, 'python', 'venv');
   const py = path.join(venv, 'bin', 'python');
   const installed = stage('python', 'install', 'python: the wheel installs with aws-cdk-lib and constructs from PyPI', () => {
@@ -271,20 +316,7 @@ function rosettaPython() {
 
 /** Java: the jar from dist/java (a Maven repository), aws-cdk-lib and constructs from Maven Central. */
 function java() {
-  if (
-    !toolchain(
-      'java',
-      'Maven and a JDK',
-      () => hasCommand('mvn', ['--version']) && hasCommand('javac', ['-version']),
-      'apt-get install maven openjdk-17-jdk-headless',
-    )
-  )
-    return;
   const m2 = path.join(cache, 'm2');
-  const built = stage('java', 'package', 'java: jsii-pacmak builds the jar (Maven Central)', () =>
-    pacmak('java', () => existsSync(path.join(dist, 'java', 'io', 'github', 'cdk-ecr-public-image-deletion'))),
-  );
-  if (!built) return;
   const pom = path.join(here, 'java', 'pom.xml');
   const classpathFile = path.join(cache, 'java', 'classpath.txt');
   const compiled = stage('java', 'install', 'java: the app compiles against the jar, aws-cdk-lib and constructs', () => {
@@ -323,11 +355,6 @@ function java() {
 
 /** Go: the module jsii-pacmak generated (a replace directive in go.mod), aws-cdk-go from the module proxy. */
 function go() {
-  if (!toolchain('go', 'Go', () => hasCommand('go', ['version']), 'https://go.dev/doc/install')) return;
-  const built = stage('go', 'package', 'go: jsii-pacmak builds the Go module (go build of it included)', () =>
-    pacmak('go', () => existsSync(path.join(dist, 'go', 'cdkecrpublicimagedeletion', 'go.mod'))),
-  );
-  if (!built) return;
   const binary = path.join(cache, 'go', 'registry-hygiene');
   const compiled = stage('go', 'install', 'go: the app builds against the module and aws-cdk-go', () => {
     const goMod = readFileSync(path.join(here, 'go', 'go.mod'), 'utf8');
@@ -344,8 +371,7 @@ function go() {
 
 /** .NET: sources only. */
 function dotnet() {
-  stage('dotnet', 'package', 'dotnet: jsii-pacmak generates the sources (not built: no .NET SDK here)', () => {
-    pacmak('dotnet', () => existsSync(path.join(dist, 'dotnet', 'CdkEcrPublicImageDeletion', 'CdkEcrPublicImageDeletion.csproj')), ['--code-only']);
+  stage('dotnet', 'sources', 'dotnet: the generated sources hold the construct', () => {
     const sources = readdirSync(path.join(dist, 'dotnet', 'CdkEcrPublicImageDeletion'), { recursive: true }).filter((f) => String(f).endsWith('.cs'));
     if (!sources.some((f) => String(f).endsWith('EcrPublicImageDeletion.cs')))
       throw new Error(`no EcrPublicImageDeletion.cs among ${sources.length} .cs files`);
@@ -494,18 +520,32 @@ function main() {
     run('npx', ['jsii-rosetta', 'extract', '--strict']);
   });
 
-  const languages = ['typescript', ...['python', 'java', 'go'].filter(wanted)];
-  typescript();
-  if (languages.includes('python')) {
+  const toolchains = {
+    python: () =>
+      toolchain('python', 'python3 with venv', () => hasCommand('python3', ['-c', 'import venv, ensurepip']), 'apt-get install python3-venv'),
+    java: () =>
+      toolchain(
+        'java',
+        'Maven and a JDK',
+        () => hasCommand('mvn', ['--version']) && hasCommand('javac', ['-version']),
+        'apt-get install maven openjdk-17-jdk-headless',
+      ),
+    go: () => toolchain('go', 'Go', () => hasCommand('go', ['version']), 'https://go.dev/doc/install'),
+  };
+  const languages = ['typescript', ...['python', 'java', 'go'].filter(wanted).filter((language) => toolchains[language]())];
+  const ready = buildPackages(['js', ...languages.slice(1), ...(wanted('dotnet') ? ['dotnet'] : [])]);
+
+  if (ready.includes('js')) typescript();
+  if (ready.includes('python')) {
     python();
     if (existsSync(path.join(outDir('python'), `${STACK}.template.json`))) {
       rosettaPython();
       languages.push('python-rosetta');
     }
   }
-  if (languages.includes('java')) java();
-  if (languages.includes('go')) go();
-  if (wanted('dotnet')) dotnet();
+  if (ready.includes('java')) java();
+  if (ready.includes('go')) go();
+  if (ready.includes('dotnet')) dotnet();
 
   checkReadmeSnippets(languages);
 

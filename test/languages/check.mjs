@@ -60,8 +60,8 @@ const env = {
   GOMODCACHE: path.join(cache, 'go', 'mod'),
   GOCACHE: path.join(cache, 'go', 'build'),
   GOPATH: path.join(cache, 'go', 'path'),
-  // Module cache files writable, so that --clean (rm -rf) can remove them.
-  GOFLAGS: '-modcacherw',
+  // Module cache files writable, so that --clean (rm -rf) can remove them; no VCS stamp (git may refuse a clone owned by another user).
+  GOFLAGS: '-modcacherw -buildvcs=false',
   GOTOOLCHAIN: 'local',
   // Where the jsii runtimes of Python, Java and Go unpack aws-cdk-lib and the other npm tarballs they embed.
   JSII_RUNTIME_PACKAGE_CACHE_ROOT: path.join(cache, 'jsii-package-cache'),
@@ -134,7 +134,7 @@ const PACKAGES = {
   java: { what: 'the jar (Maven Central)', built: () => existsSync(path.join(dist, 'java', 'io', 'github', 'cdk-ecr-public-image-deletion')) },
   go: { what: 'the Go module (go build of it included)', built: () => existsSync(path.join(dist, 'go', 'cdkecrpublicimagedeletion', 'go.mod')) },
   dotnet: {
-    what: 'the .NET sources (not built: no .NET SDK here)',
+    what: 'the .NET sources (not compiled: no .NET SDK here)',
     built: () => existsSync(path.join(dist, 'dotnet', 'CdkEcrPublicImageDeletion', 'CdkEcrPublicImageDeletion.csproj')),
     codeOnly: true,
   },
@@ -192,7 +192,7 @@ function buildPackages(targets) {
   }
   const ready = [];
   for (const target of targets) {
-    const name = `${target === 'js' ? 'typescript' : target}: jsii-pacmak builds ${PACKAGES[target].what}`;
+    const name = `${target === 'js' ? 'typescript' : target}: jsii-pacmak ${PACKAGES[target].codeOnly ? 'generates' : 'builds'} ${PACKAGES[target].what}`;
     if (PACKAGES[target].built()) {
       record(name, true, stale.includes(target) ? 'built' : 'unchanged, not rebuilt');
       ready.push(target);

@@ -421,6 +421,17 @@ function normalize({ template, assets }) {
   return normalized;
 }
 
+/** The first place where two JSON values differ, as a path (`.Properties.Select.KeepNewest`). */
+function firstDifference(a, b, where) {
+  if (a && b && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b)) {
+    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      if (JSON.stringify(a[key]) !== JSON.stringify(b[key]))
+        return firstDifference(a[key], b[key], Array.isArray(a) ? `${where}[${key}]` : `${where}.${key}`);
+    }
+  }
+  return { where: where || '(the whole value)', expected: a, actual: b };
+}
+
 function describeDifferences(reference, other) {
   const differences = [];
   for (const section of new Set([...Object.keys(reference), ...Object.keys(other)])) {
@@ -434,8 +445,9 @@ function describeDifferences(reference, other) {
     if (!a) differences.push(`${id} (${b.Type}): only in this template`);
     else if (!b) differences.push(`${id} (${a.Type}): missing (TypeScript has it)`);
     else if (JSON.stringify(a) !== JSON.stringify(b)) {
+      const { where, expected, actual } = firstDifference(a, b, '');
       differences.push(
-        `${id} (${a.Type}) differs:\n  TypeScript: ${JSON.stringify(a).slice(0, 600)}\n  this:       ${JSON.stringify(b).slice(0, 600)}`,
+        `${id} (${a.Type}) differs at ${where}:\n  TypeScript: ${JSON.stringify(expected)?.slice(0, 400)}\n  this:       ${JSON.stringify(actual)?.slice(0, 400)}`,
       );
     }
   }

@@ -1,4 +1,4 @@
-import { Annotations, CfnResource, CustomResource, Token } from 'aws-cdk-lib';
+import { Annotations, CfnResource, CustomResource, Lazy, Stack, Token } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -166,11 +166,19 @@ export interface EcrPublicImageDeletionProps {
  */
 export class EcrPublicImageDeletion extends Construct {
   /**
-   * Empties a public repository of the stack when the stack is deleted, so
-   * that CloudFormation can then delete the repository (`AWS::ECR::PublicRepository`
-   * has no EmptyOnDelete). Every image goes, image indexes first; the deletion
-   * references the repository, so CloudFormation runs it before deleting the
-   * repository.
+   * Empties a public repository of the stack when CloudFormation deletes the
+   * repository, so that the deletion of the repository can succeed
+   * (`AWS::ECR::PublicRepository` has no EmptyOnDelete). Every image goes,
+   * image indexes first; the deletion references the repository, so
+   * CloudFormation runs it before deleting the repository.
+   *
+   * Emptying happens only when the handler, reading the stack's state
+   * (DescribeStacks, GetTemplate), finds that CloudFormation is deleting the
+   * repository itself: the stack is being deleted (or its creation rolled
+   * back), or an update removed the repository from the template; and the
+   * repository's DeletionPolicy lets it go. Removing, renaming or moving this
+   * deletion, or a rollback that removes it, leaves every image in place, as
+   * does a stack state that cannot be read.
    *
    * @param scope the construct to add the deletion to
    * @param id the construct ID, unique within `scope`
@@ -280,7 +288,7 @@ export class EcrPublicImageDeletion extends Construct {
     provider: EcrPublicImageDeletionProvider,
     policy: iam.Policy,
   ): events.Rule {
-    const { ImageIds: _deletedAtDeployments, ...selectionProperties } = properties;
+    const { ImageIds: _deletedAtDeployments, RepositoryLogicalId: _id, RepositoryDeletionPolicy: _policy, ...selectionProperties } = properties;
     const event: ScheduledEvent = {
       Source: SCHEDULED_EVENT_SOURCE,
       LogicalResourceId: (this.resource.node.defaultChild as CfnResource).logicalId,
@@ -327,6 +335,33 @@ export class EcrPublicImageDeletion extends Construct {
       FailOnImageFailure: props.failOnImageFailure === false ? 'false' : 'true',
       DryRun: props.dryRun === true ? 'true' : 'false',
       ApiRegion: props.apiRegion ?? DEFAULT_API_REGION,
+      ...(props.select?._toWire().Match === 'all' ? this.repositoryInStack(props.repositoryName) : {}),
+    };
+  }
+
+  /**
+   * The repository's logical ID and DeletionPolicy, when `repositoryName` is
+   * a `Ref` to an `AWS::ECR::PublicRepository` of this stack; resolved at
+   * synth time, after the app has set removal policies. With them, the
+   * handler's Delete guard tells "the repository is being deleted" from "only
+   * this deletion leaves the stack"; without them (a name), it empties only
+   * when the stack itself is deleted.
+   */
+  private repositoryInStack(repositoryName: string): Pick<WireProperties, 'RepositoryLogicalId' | 'RepositoryDeletionPolicy'> {
+    const stack = Stack.of(this);
+    const repository = (): CfnResource | undefined => {
+      const resolved = stack.resolve(repositoryName) as { Ref?: unknown } | undefined;
+      if (typeof resolved?.Ref !== 'string') return undefined;
+      return stack.node
+        .findAll()
+        .find(
+          (c): c is CfnResource =>
+            CfnResource.isCfnResource(c) && c.cfnResourceType === 'AWS::ECR::PublicRepository' && stack.resolve(c.logicalId) === resolved.Ref,
+        );
+    };
+    return {
+      RepositoryLogicalId: Lazy.string({ produce: () => (repository() ? (stack.resolve(repositoryName) as { Ref: string }).Ref : undefined) }),
+      RepositoryDeletionPolicy: Lazy.string({ produce: () => repository()?.cfnOptions.deletionPolicy ?? (repository() ? 'Delete' : undefined) }),
     };
   }
 }

@@ -7,6 +7,7 @@
 import { BatchDeleteImageCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { StackStateMock, mockStackState } from '../support/stack-state-mock';
 import { handler } from '../../lambda/index';
 import { CfnEvents } from '../support/cfn-events';
 import { CREATE_FAILED_ID } from '../support/custom-resource-model';
@@ -141,18 +142,21 @@ const matches = (reason: string, expected: string | RegExp) => (typeof expected 
 
 describe('bad input at run time, through the handler (SDK mocked)', () => {
   let ecr: ReturnType<typeof mockClient>;
+  let cfn: StackStateMock;
   let server: ResponseServer;
   let events: CfnEvents;
   let logs: string[];
 
   beforeAll(async () => {
     ecr = mockClient(ECRPUBLICClient);
+    cfn = mockStackState('UPDATE_IN_PROGRESS');
     ecr.on(BatchDeleteImageCommand).resolves({ imageIds: [], failures: [] });
     server = await ResponseServer.start();
     events = new CfnEvents(server, 'BadInput');
   });
   afterAll(async () => {
     ecr.restore();
+    cfn.restore();
     await server.close();
   });
   beforeEach(() => {

@@ -11,6 +11,7 @@ import {
   RepositoryNotFoundException,
 } from '@aws-sdk/client-ecr-public';
 import { mockClient } from 'aws-sdk-client-mock';
+import { mockStackState } from '../support/stack-state-mock';
 import { SCHEDULED_EVENT_SOURCE, ScheduledEvent } from '../../lib/contract';
 import * as cfnResponse from '../../lambda/cfn-response';
 import { handler, responseReserveMs } from '../../lambda/index';
@@ -18,6 +19,8 @@ import { plainImage } from '../support/buildx-fixtures';
 import { FakeRegistry } from '../support/fake-registry';
 
 const ecr = mockClient(ECRPUBLICClient);
+// The stack's state, which the handler reads for a Delete of allImages() and for a FAILED verdict.
+mockStackState('UPDATE_IN_PROGRESS');
 const DAY = 86_400_000;
 const now = Date.now();
 let logs: string[];

@@ -6,12 +6,15 @@
 import { BatchDeleteImageCommand, DescribeImagesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { mockStackState } from '../support/stack-state-mock';
 import { handler } from '../../lambda/index';
 import { buildxPush, plainImage, OCI_INDEX } from '../support/buildx-fixtures';
 import { FakeRegistry } from '../support/fake-registry';
 import { ResponseServer } from '../support/local-cloudformation';
 
 const ecr = mockClient(ECRPUBLICClient);
+// The stack's state, which the handler reads for a Delete of allImages() and for a FAILED verdict.
+mockStackState('DELETE_IN_PROGRESS');
 let server: ResponseServer;
 let requests = 0;
 const DAY = 86_400_000;

@@ -7,7 +7,14 @@
 import type { WireProperties } from '../lib/contract';
 
 /** Error names the SDK gives to throttling answers (its own list of throttling codes, in part). */
-const THROTTLING = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded', 'ThrottledException', 'SlowDown']);
+const THROTTLING = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ThrottledException',
+  'SlowDown',
+]);
 
 interface SdkErrorShape {
   readonly name?: string;

@@ -137,7 +137,14 @@ async function run(planOf: () => Plan, started: number, workDeadline: number): P
         : deleted.length > 0
           ? `. Before the failure, ${deleted.length} image IDs were deleted (the function log lists them)`
           : '. Nothing was deleted before the failure';
-    const partial: PlanOutcome = { deleted: [...deleted], failures: [], repositoryMissing: false, calls: progress.batchesDone, tolerated: [], dryRun: false };
+    const partial: PlanOutcome = {
+      deleted: [...deleted],
+      failures: [],
+      repositoryMissing: false,
+      calls: progress.batchesDone,
+      tolerated: [],
+      dryRun: false,
+    };
     return { plan, teardown, outcome: deleted.length > 0 ? partial : undefined, verdict: { status: 'FAILED', reason: `${reason}${record}` } };
   }
 }
@@ -162,7 +169,10 @@ async function duringRollback(stackId: string, verdict: Verdict, deadline: numbe
     if (!ROLLBACK_STATUSES.includes(status)) return { verdict, stackStatus: status };
     return {
       stackStatus: status,
-      verdict: { status: 'SUCCESS', reason: `reported, not failed, because the stack is ${status} (a failure would stop the rollback): ${verdict.reason}` },
+      verdict: {
+        status: 'SUCCESS',
+        reason: `reported, not failed, because the stack is ${status} (a failure would stop the rollback): ${verdict.reason}`,
+      },
     };
   } catch (error) {
     return { verdict: { ...verdict, reason: `${verdict.reason} (the stack's state could not be read to tell a rollback: ${explainError(error)})` } };
@@ -236,7 +246,8 @@ export async function handler(
   const result: Run = { ...ran, verdict };
   const { outcome } = result;
   // A failed Create gets the marker ID, so that the Delete of its rollback does nothing.
-  const physicalResourceId = ran.verdict.status === 'FAILED' && event.RequestType === 'Create' ? FAILED_CREATE_PHYSICAL_ID : physicalResourceIdOf(event);
+  const physicalResourceId =
+    ran.verdict.status === 'FAILED' && event.RequestType === 'Create' ? FAILED_CREATE_PHYSICAL_ID : physicalResourceIdOf(event);
   const body: ResponseBody = buildResponse(
     {
       Status: verdict.status,

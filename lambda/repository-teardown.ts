@@ -71,12 +71,18 @@ export function repositoryTeardown(state: StackState | { readonly unreadable: st
     return { empties: false, why: `the stack is ${status}: CloudFormation deletes no repository then` };
   }
   if (state.templateResources === undefined) {
-    return { empties: false, why: `the stack's template could not be read (${state.templateProblem ?? 'not read'}), so ${which} is not known to leave` };
+    return {
+      empties: false,
+      why: `the stack's template could not be read (${state.templateProblem ?? 'not read'}), so ${which} is not known to leave`,
+    };
   }
   if (state.templateResources.has(repository.logicalId)) {
-    return { empties: false, why: `${which} stays in the stack's template (${status}): only the deletion resource leaves (removed, renamed or moved)` };
+    return {
+      empties: false,
+      why: `${which} stays in the stack's template (${status}): only the deletion resource leaves (removed, renamed or moved)`,
+    };
   }
   return deletedByPolicy(policy, status)
     ? { empties: true, why: `${which} has left the stack's template and CloudFormation deletes it (${status})` }
-    : { empties: false, why: `${which} has left the stack's template, but its DeletionPolicy ${policy} keeps it` };
+    : { empties: false, why: `${which} has left the stack's template (${status}), but its DeletionPolicy ${policy} keeps it` };
 }

@@ -64,7 +64,10 @@ export function templateResourceIds(body: string | undefined): { ids?: Set<strin
  * logical IDs of its current template (GetTemplate, after transforms). Throws
  * what the SDK throws: the caller treats an unreadable state as unknown.
  */
-export async function readStackState(stackId: string, options: { readonly withTemplate: boolean; readonly signal?: AbortSignal }): Promise<StackState> {
+export async function readStackState(
+  stackId: string,
+  options: { readonly withTemplate: boolean; readonly signal?: AbortSignal },
+): Promise<StackState> {
   const client = clientFor(stackRegion(stackId) ?? process.env.AWS_REGION ?? 'us-east-1');
   const described = await client.send(new DescribeStacksCommand({ StackName: stackId }), { abortSignal: options.signal });
   const status = described.Stacks?.[0]?.StackStatus;

@@ -309,12 +309,16 @@ export function propertiesProblems(raw: unknown, skip: SkipValue = skipNothing):
   check(props.FailOnImageFailure, (v) => (v === 'true' || v === 'false' ? undefined : `failOnImageFailure must be true or false, got ${show(v)}`));
   if (props.RepositoryLogicalId !== undefined) {
     check(props.RepositoryLogicalId, (v) =>
-      typeof v === 'string' && LOGICAL_ID_PATTERN.test(v) ? undefined : `RepositoryLogicalId ${show(v)} is not a logical ID (expected 1 to 255 letters and digits)`,
+      typeof v === 'string' && LOGICAL_ID_PATTERN.test(v)
+        ? undefined
+        : `RepositoryLogicalId ${show(v)} is not a logical ID (expected 1 to 255 letters and digits)`,
     );
   }
   if (props.RepositoryDeletionPolicy !== undefined) {
     check(props.RepositoryDeletionPolicy, (v) =>
-      DELETION_POLICIES.includes(v as string) ? undefined : `RepositoryDeletionPolicy ${show(v)} is not a DeletionPolicy (allowed: ${DELETION_POLICIES.join(', ')})`,
+      DELETION_POLICIES.includes(v as string)
+        ? undefined
+        : `RepositoryDeletionPolicy ${show(v)} is not a DeletionPolicy (allowed: ${DELETION_POLICIES.join(', ')})`,
     );
   }
   return problems;

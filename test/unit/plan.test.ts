@@ -81,7 +81,9 @@ describe('planning an event', () => {
     // Properties accepted by an older version (a tag with a space) can break a rule of this one.
     const plan = planEvent(del({ ImageIds: [{ imageTag: 'pr 1' }] }));
     expect(plan.action).toBe('skip');
-    expect(plan.action === 'skip' && plan.why).toMatch(/^the properties break a rule, so nothing is deleted \(invalid properties: imageIds\[0\]: imageTag "pr 1" has U\+0020 at index 2/);
+    expect(plan.action === 'skip' && plan.why).toMatch(
+      /^the properties break a rule, so nothing is deleted \(invalid properties: imageIds\[0\]: imageTag "pr 1" has U\+0020 at index 2/,
+    );
   });
 });
 

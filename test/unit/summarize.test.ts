@@ -7,7 +7,16 @@
 import * as vm from 'node:vm';
 import type { ImageFailure, ImageIdentifier } from '@aws-sdk/client-ecr-public';
 import * as fc from 'fast-check';
-import { CUT_MARKER, MAX_REASON_BYTES, MAX_RESPONSE_BYTES, ResponseBody, Verdict, buildResponse, cutReason, jsonTextBytes } from '../../lambda/summarize';
+import {
+  CUT_MARKER,
+  MAX_REASON_BYTES,
+  MAX_RESPONSE_BYTES,
+  ResponseBody,
+  Verdict,
+  buildResponse,
+  cutReason,
+  jsonTextBytes,
+} from '../../lambda/summarize';
 
 /** Runs `work` and fails if it does not end within `ms` (a synchronous loop included). */
 function within<T>(ms: number, work: () => T): T {
@@ -16,7 +25,8 @@ function within<T>(ms: number, work: () => T): T {
 
 const base = {
   PhysicalResourceId: 'EcrPublicImageDeletion-PrImages-6f1c2b0e-0000-4000-8000-000000000000',
-  StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/a-stack-with-a-long-name-of-128-characters-at-most/4f5d2a10-0000-11ef-0000-0a0b0c0d0e0f',
+  StackId:
+    'arn:aws:cloudformation:eu-west-1:123456789012:stack/a-stack-with-a-long-name-of-128-characters-at-most/4f5d2a10-0000-11ef-0000-0a0b0c0d0e0f',
   RequestId: '6f1c2b0e-0000-4000-8000-000000000000',
   LogicalResourceId: 'EmptierOfTheRepositoryWithAVeryLongLogicalIdThatCdkGeneratesFromTheConstructPath0A1B2C3D',
 };
@@ -27,7 +37,10 @@ const hardChar = fc.constantFrom('\u0000', '\u0007', '\u001f', '\u007f', '"', '\
 const hardText = (maxLength: number) =>
   fc.oneof(fc.string({ unit: hardChar, maxLength }), fc.string({ unit: 'binary', maxLength }), fc.string({ unit: 'grapheme', maxLength }));
 
-const imageIdArb: fc.Arbitrary<ImageIdentifier> = fc.record({ imageTag: hardText(300), imageDigest: fc.constant(`sha256:${'a'.repeat(64)}`) }, { requiredKeys: [] });
+const imageIdArb: fc.Arbitrary<ImageIdentifier> = fc.record(
+  { imageTag: hardText(300), imageDigest: fc.constant(`sha256:${'a'.repeat(64)}`) },
+  { requiredKeys: [] },
+);
 const failureArb: fc.Arbitrary<ImageFailure> = fc.record({
   imageId: imageIdArb,
   failureCode: fc.constantFrom('ImageNotFound', 'ImageTagDoesNotMatchDigest', 'InvalidImageTag'),
@@ -88,7 +101,10 @@ describe('buildResponse', () => {
     fc.assert(
       fc.property(
         verdictArb,
-        fc.option(fc.record({ deleted: fc.array(imageIdArb, { maxLength: 300 }), failures: fc.array(failureArb, { maxLength: 300 }), dryRun: fc.boolean() }), { nil: undefined }),
+        fc.option(
+          fc.record({ deleted: fc.array(imageIdArb, { maxLength: 300 }), failures: fc.array(failureArb, { maxLength: 300 }), dryRun: fc.boolean() }),
+          { nil: undefined },
+        ),
         (verdict, outcome) => {
           figures.runs++;
           const body = within(5000, () => buildResponse({ ...base, Status: verdict.status }, verdict, outcome));

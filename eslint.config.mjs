@@ -14,6 +14,7 @@ export default defineConfig(
     // Build outputs: jsii writes .js and .d.ts next to each .ts; esbuild writes assets/.
     ignores: [
       'node_modules/',
+      '.venv/',
       'dist/',
       'assets/',
       'cdk.out/',

@@ -4,43 +4,16 @@
  * `ecr-public` to it, on a free loopback port. The unmodified SDK client
  * reaches it through AWS_ENDPOINT_URL_ECR_PUBLIC.
  */
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import * as net from 'node:net';
-import * as path from 'node:path';
 import { CreateRepositoryCommand, DescribeImagesCommand, ECRPUBLICClient, ImageDetail, PutImageCommand } from '@aws-sdk/client-ecr-public';
+import { INSTALL_HINTS, backendMissing, startMoto } from './backends';
 
-const LAUNCHER = path.join(__dirname, 'moto_ecr_public.py');
-export const MOTO_INSTALL_HINT = 'pip install "moto[server]"';
+export { freePort } from './backends';
+export const MOTO_INSTALL_HINT = INSTALL_HINTS.moto;
 
 /** Why the local backend cannot start here, or undefined when it can. */
 export function localBackendMissing(): string | undefined {
-  const probe = spawnSync('python3', ['-c', 'import moto.server, flask'], { encoding: 'utf8' });
-  if (probe.error) return `python3 was not found (${probe.error.message}); install Python 3 and then ${MOTO_INSTALL_HINT}`;
-  if (probe.status !== 0) return `moto's server is not installed for python3; install it with ${MOTO_INSTALL_HINT}`;
-  return undefined;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+  return backendMissing('moto');
 }
 
 export interface LocalEcrPublic {
@@ -53,42 +26,19 @@ export interface LocalEcrPublic {
 
 /** Starts moto on a free loopback port and waits until it accepts connections. */
 export async function startLocalEcrPublic(options: { startTimeoutMs?: number } = {}): Promise<LocalEcrPublic> {
-  const missing = localBackendMissing();
-  if (missing) throw new Error(`cannot start the local ECR Public backend: ${missing}`);
-  const port = await freePort();
-  const child: ChildProcess = spawn('python3', [LAUNCHER, String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  let exited = false;
-  child.once('exit', () => {
-    exited = true;
-  });
-  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
-  while (!(await canConnect(port))) {
-    if (exited || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`the local ECR Public backend did not start on port ${port}:\n${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const endpoint = `http://127.0.0.1:${port}`;
+  const moto = await startMoto(options);
   const client = new ECRPUBLICClient({
     region: 'us-east-1',
-    endpoint,
+    endpoint: moto.endpoint,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
   return {
-    endpoint,
+    endpoint: moto.endpoint,
     client,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        client.destroy();
-        if (exited) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: async () => {
+      client.destroy();
+      await moto.stop();
+    },
   };
 }
 

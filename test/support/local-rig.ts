@@ -8,16 +8,12 @@ import { existsSync } from 'node:fs';
 import type { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { FaultProxy, FaultProxyOptions } from './fault-proxy';
 import { BUNDLE, ResponseServer } from './local-cloudformation';
-import { LocalEcrPublic, localBackendMissing, startLocalEcrPublic } from './local-ecr-public';
+import { describeWithBackends } from './backends';
+import { LocalEcrPublic, startLocalEcrPublic } from './local-ecr-public';
 
-/** `describe`, or `describe.skip` with a loud warning when the local ECR Public cannot start here. */
+/** `describe` when the local ECR Public can start here; a loud skip otherwise, and a failure in CI. */
 export function describeIfLocalBackend(what: string): jest.Describe {
-  const missing = localBackendMissing();
-  if (missing) {
-    console.warn(`\n*** SKIPPING ${what}: ${missing} ***\n`);
-    return describe.skip;
-  }
-  return describe;
+  return describeWithBackends(['moto'], what);
 }
 
 export interface LocalRig {

@@ -12,7 +12,7 @@ import { handler } from '../../lambda/index';
 import { CfnEvents } from '../support/cfn-events';
 import { CREATE_FAILED_ID } from '../support/custom-resource-model';
 import { FaultProxy } from '../support/fault-proxy';
-import { BUNDLE, RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
+import { BUNDLE, LocalStackState, RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
 
 const DIGEST = `sha256:${'c'.repeat(64)}`;
 const valid = {
@@ -229,15 +229,19 @@ describe('bad input at run time, through the handler (SDK mocked)', () => {
 describe('bad input at run time, through the shipped bundle', () => {
   let server: ResponseServer;
   let proxy: FaultProxy;
+  let stack: LocalStackState;
   let events: CfnEvents;
 
   beforeAll(async () => {
     server = await ResponseServer.start();
     // Any call would reach the proxy (and fail: nothing listens behind it); none may.
     proxy = await FaultProxy.start({ target: 'http://127.0.0.1:9' });
+    // A FAILED verdict asks whether the stack is rolling back.
+    stack = await LocalStackState.start();
     events = new CfnEvents(server, 'BadInput');
   });
   afterAll(async () => {
+    await stack.close();
     await proxy.close();
     await server.close();
   });
@@ -247,7 +251,7 @@ describe('bad input at run time, through the shipped bundle', () => {
     async ({ change, reason }) => {
       const result = await invokeHandler(server, events.create(withChange(change)), {
         bundle: BUNDLE,
-        env: { AWS_ENDPOINT_URL_ECR_PUBLIC: proxy.endpoint },
+        env: { AWS_ENDPOINT_URL_ECR_PUBLIC: proxy.endpoint, ...stack.env },
       });
       expect(result.exitCode).toBe(0);
       expect(result.stderr).toBe('');

@@ -73,7 +73,7 @@ export class ScheduledRunFailedError extends Error {
 /** What one run did: its plan (none when planning failed), its outcome (none when nothing ran) and its verdict. */
 interface Run {
   readonly plan?: Plan;
-  /** On a failure, what had been deleted before it (for the log). */
+  /** On a failure during the work, what had been deleted before it (for the log, and the attributes of a reported rollback failure). */
   readonly outcome?: PlanOutcome;
   readonly verdict: Verdict;
   /** The teardown guard's answer, when the plan needed one. */
@@ -131,12 +131,13 @@ async function run(planOf: () => Plan, started: number, workDeadline: number): P
   } catch (error) {
     const deleted = progress.deletedIds;
     const reason = explainError(error, plan?.action === 'delete' ? plan.properties : undefined);
+    // The record first, so that no cut of the reason loses it.
     const record =
       plan?.action !== 'delete'
         ? ''
         : deleted.length > 0
-          ? `. Before the failure, ${deleted.length} image IDs were deleted (the function log lists them)`
-          : '. Nothing was deleted before the failure';
+          ? `${deleted.length} image IDs deleted before the failure (the function log lists them): `
+          : 'nothing deleted: ';
     const partial: PlanOutcome = {
       deleted: [...deleted],
       failures: [],
@@ -145,7 +146,8 @@ async function run(planOf: () => Plan, started: number, workDeadline: number): P
       tolerated: [],
       dryRun: false,
     };
-    return { plan, teardown, outcome: deleted.length > 0 ? partial : undefined, verdict: { status: 'FAILED', reason: `${reason}${record}` } };
+    // The work had started when the plan was a deletion: the partial outcome says so (DeletionRan), and what went.
+    return { plan, teardown, outcome: plan?.action === 'delete' ? partial : undefined, verdict: { status: 'FAILED', reason: `${record}${reason}` } };
   }
 }
 

@@ -52,7 +52,12 @@ export enum DeletionEvent {
   CREATE = 'Create',
   /** When any of the resource's properties change in a deployment. */
   UPDATE = 'Update',
-  /** When the resource is removed from the stack, or the stack is deleted. */
+  /**
+   * When the resource leaves the stack: removed, renamed or moved (a new
+   * logical ID), removed by a rollback, or the stack is deleted. A selection
+   * that starts from `allImages()` runs on Delete only when CloudFormation is
+   * deleting the repository itself (see `emptyOnDelete`).
+   */
   DELETE = 'Delete',
 }
 
@@ -79,6 +84,10 @@ export interface EcrPublicImageDeletionProps {
    * event runs (after `imageIds`, if both are given), and at every tick of
    * `schedule`. Adds
    * `ecr-public:DescribeImages` on the repository to the handler's permissions.
+   * On Delete, a selection that starts from `allImages()` empties the
+   * repository only when CloudFormation is deleting it (as `emptyOnDelete`).
+   * An image without a push time counts as the newest under `olderThan` and
+   * `keepNewest`.
    *
    * @default - no selection: only `imageIds` are deleted
    */

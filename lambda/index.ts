@@ -250,17 +250,24 @@ export async function handler(
   // A failed Create gets the marker ID, so that the Delete of its rollback does nothing.
   const physicalResourceId =
     ran.verdict.status === 'FAILED' && event.RequestType === 'Create' ? FAILED_CREATE_PHYSICAL_ID : physicalResourceIdOf(event);
-  const body: ResponseBody = buildResponse(
-    {
-      Status: verdict.status,
-      PhysicalResourceId: physicalResourceId,
-      StackId: event.StackId,
-      RequestId: event.RequestId,
-      LogicalResourceId: event.LogicalResourceId,
-    },
-    verdict,
-    outcome,
-  );
+  const base = {
+    Status: verdict.status,
+    PhysicalResourceId: physicalResourceId,
+    StackId: event.StackId,
+    RequestId: event.RequestId,
+    LogicalResourceId: event.LogicalResourceId,
+  };
+  let body: ResponseBody;
+  try {
+    body = buildResponse(base, verdict, outcome);
+  } catch (error) {
+    // buildResponse is total (a property test says so); should it ever throw, the stack still gets an answer and the log its line.
+    body = {
+      ...base,
+      Status: 'FAILED',
+      Reason: `the response could not be built (${String(error).slice(0, 200)}); the function log has the outcome`,
+    };
+  }
   logRun(
     { requestType: event.RequestType, logicalResourceId: event.LogicalResourceId, properties: event.ResourceProperties },
     result,

@@ -23,6 +23,7 @@ export default defineConfig(
       'lib/**/*.js',
       'example/**/*.js',
       'test/support/**/*.js',
+      'local/**/*.js',
       'test/integ/*.js',
       'test/integ/*.snapshot/',
     ],

@@ -1,0 +1,329 @@
+/**
+ * The local ECR Public: one HTTP server on a loopback port that serves ECR
+ * Public's JSON API (POST with X-Amz-Target, for AWS_ENDPOINT_URL_ECR_PUBLIC)
+ * and the public registry's manifest API (GET /v2/…, GET /token, for
+ * ECR_PUBLIC_REGISTRY_ENDPOINT), with fault switches per API, a recorder of
+ * every request and seeding helpers. Start it in-process with
+ * `startEcrPublicEmulator()`, or as a child process with cli.js.
+ */
+import * as http from 'node:http';
+import type * as net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { FaultInjector, FaultOptions, RecordedRequest } from './faults';
+import { handleJsonRequest } from './json-api';
+import { ApiError } from './model';
+import { RegistryApi, RegistryAnswer } from './registry-api';
+import { SeedImage } from './seed';
+import { EcrPublicStore, ReferencedImageDeletion, StoredImage, StoreOptions } from './store';
+
+export interface EmulatorOptions extends StoreOptions {
+  /** The port to listen on (loopback only). @default 0 (a free port) */
+  readonly port?: number;
+  /** Fault switches of the JSON API. */
+  readonly apiFaults?: FaultOptions;
+  /** Fault switches of the registry API. */
+  readonly registryFaults?: FaultOptions;
+}
+
+/** Calls of one operation: how many, how many at once at most, and the time with at least one in flight. */
+export interface OperationStats {
+  calls: number;
+  inFlight: number;
+  inFlightPeak: number;
+  busyMs: number;
+  busySince: number;
+}
+
+/** One image as a test sees it. */
+export interface ImageSummary {
+  readonly digest: string;
+  readonly tags: string[];
+  readonly mediaType: string;
+  readonly pushedAt: number;
+  readonly references: readonly string[];
+}
+
+export interface EcrPublicEmulator {
+  /** http://127.0.0.1:PORT: AWS_ENDPOINT_URL_ECR_PUBLIC. */
+  readonly endpoint: string;
+  /** The same server, as ECR_PUBLIC_REGISTRY_ENDPOINT (replaces the scheme and host of `public.ecr.aws/<alias>/<name>`). */
+  readonly registryEndpoint: string;
+  readonly port: number;
+  readonly store: EcrPublicStore;
+  /** Fault switches and request recorders, one per API. */
+  readonly faults: { readonly api: FaultInjector; readonly registry: FaultInjector };
+  /** Refuse (ImageReferencedByManifestList) or allow deleting an image that a remaining index lists. */
+  referencedImageDeletion: ReferencedImageDeletion;
+  /** Calls per operation (JSON API: `DescribeImages`…; registry: `manifests`, `token`). */
+  stats(operation: string): OperationStats;
+  /** Clears the statistics and both recorders. */
+  resetStats(): void;
+  /** Every request of both APIs, in arrival order. */
+  requests(): RecordedRequest[];
+  /** Creates the repository if it does not exist. */
+  createRepository(name: string): void;
+  /** Pushes manifests (children first) straight into the store, with their tags and push times. Returns their digests. */
+  seed(repositoryName: string, images: readonly SeedImage[]): string[];
+  /** The repository's images in push order. */
+  images(repositoryName: string): ImageSummary[];
+  /** `digest -> sorted tags`, for assertions. */
+  snapshot(repositoryName: string): Map<string, string[]>;
+  close(): Promise<void>;
+}
+
+const emptyStats = (): OperationStats => ({ calls: 0, inFlight: 0, inFlightPeak: 0, busyMs: 0, busySince: 0 });
+
+export function seedInto(store: EcrPublicStore, repositoryName: string, images: readonly SeedImage[]): string[] {
+  if (!store.repositories.has(repositoryName)) store.createRepository(repositoryName);
+  const digests: string[] = [];
+  for (const image of images) {
+    const tags = image.tags.length > 0 ? image.tags : [undefined];
+    let stored: StoredImage | undefined;
+    for (const tag of tags) {
+      const existing = store.repositories.get(repositoryName)!.images.get(image.digest);
+      if (existing && (tag === undefined || existing.tags.includes(tag))) {
+        stored = existing;
+        continue;
+      }
+      stored = store.putImage(repositoryName, image.manifest, { mediaType: image.mediaType, tag, pushedAt: image.pushedAt });
+    }
+    digests.push(stored!.digest);
+  }
+  return digests;
+}
+
+export function summarize(store: EcrPublicStore, repositoryName: string): ImageSummary[] {
+  return [...store.repository(repositoryName).images.values()].map((image) => ({
+    digest: image.digest,
+    tags: [...image.tags],
+    mediaType: image.mediaType,
+    pushedAt: image.pushedAt,
+    references: image.references,
+  }));
+}
+
+/** Starts the emulator on a loopback port. */
+export async function startEcrPublicEmulator(options: EmulatorOptions = {}): Promise<EcrPublicEmulator> {
+  const store = new EcrPublicStore(options);
+  const registry = new RegistryApi(store);
+  const faults = { api: new FaultInjector('api', options.apiFaults), registry: new FaultInjector('registry', options.registryFaults) };
+  const stats = new Map<string, OperationStats>();
+  const statsOf = (operation: string) => {
+    let entry = stats.get(operation);
+    if (!entry) stats.set(operation, (entry = emptyStats()));
+    return entry;
+  };
+  const sockets = new Set<net.Socket>();
+  let endpoint = '';
+
+  const server = http.createServer((request, response) => {
+    const arrivedAt = performance.now();
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const path = (request.url ?? '/').split('?')[0];
+      if (path.startsWith('/__emulator/')) {
+        answerControl(emulator, path.slice('/__emulator/'.length), body, response);
+        return;
+      }
+      const isRegistry = RegistryApi.serves(path) && request.method !== 'POST';
+      const injector = isRegistry ? faults.registry : faults.api;
+      const target = String(request.headers['x-amz-target'] ?? '');
+      const operationKey = isRegistry
+        ? path === '/token'
+          ? 'token'
+          : path.includes('/manifests/')
+            ? 'manifests'
+            : 'v2'
+        : target.split('.').pop() || 'unknown';
+      const decision = injector.decide(isRegistry ? `${request.method} ${path}` : target, body, request.headers, arrivedAt, operationKey);
+      const operationStats = statsOf(operationKey);
+      if (operationStats.inFlight++ === 0) operationStats.busySince = arrivedAt;
+      operationStats.inFlightPeak = Math.max(operationStats.inFlightPeak, operationStats.inFlight);
+      operationStats.calls++;
+      const done = () => {
+        if (--operationStats.inFlight === 0) operationStats.busyMs += performance.now() - operationStats.busySince;
+      };
+
+      const act = () => {
+        const retryAfter = String(injector.retryAfterSeconds);
+        switch (decision.fault) {
+          case 'dropBefore':
+            done();
+            request.socket.destroy();
+            return;
+          case 'hang':
+            // Never applied, never answered: the socket stays open until the client gives up or the emulator closes.
+            return;
+          case 'throttle':
+          case 'tooManyRequests':
+            done();
+            if (isRegistry)
+              send(response, {
+                status: 429,
+                headers: { 'retry-after': retryAfter, 'content-type': 'application/json' },
+                body: Buffer.from(JSON.stringify({ errors: [{ code: 'TOOMANYREQUESTS', message: 'Rate exceeded' }] })),
+              });
+            else if (decision.fault === 'throttle') sendJson(response, new ApiError('ThrottlingException', 'Rate exceeded'));
+            else sendJson(response, new ApiError('ThrottlingException', 'Rate exceeded', 429), { 'retry-after': retryAfter });
+            return;
+          case 'serverError':
+            done();
+            if (isRegistry)
+              send(response, {
+                status: 503,
+                headers: { 'content-type': 'application/json' },
+                body: Buffer.from(JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'service unavailable (injected)' }] })),
+              });
+            else sendJson(response, new ApiError('ServerException', 'We encountered an internal error (injected)', 500));
+            return;
+          default:
+        }
+        let answer: RegistryAnswer;
+        if (decision.forced === 'accessDenied') {
+          answer = isRegistry
+            ? {
+                status: 403,
+                headers: { 'content-type': 'application/json' },
+                body: Buffer.from(JSON.stringify({ errors: [{ code: 'DENIED', message: 'access denied (injected)' }] })),
+              }
+            : jsonAnswer(new ApiError('AccessDeniedException', `User is not authorized to perform: ecr-public:${operationKey} (injected)`, 400));
+        } else if (isRegistry) {
+          answer = registry.handle(request, endpoint);
+        } else {
+          try {
+            answer = jsonAnswer(handleJsonRequest(store, target, request.headers.authorization, body));
+          } catch (error) {
+            answer = jsonAnswer(error instanceof ApiError ? error : new ApiError('ServerException', `emulator error: ${String(error)}`, 500));
+          }
+        }
+        done();
+        if (decision.fault === 'dropAfter') {
+          // Applied; the answer is lost on the way back.
+          request.socket.destroy();
+          return;
+        }
+        send(
+          response,
+          request.method === 'HEAD'
+            ? { ...answer, headers: { ...answer.headers, 'content-length': String(answer.body.length) }, body: Buffer.alloc(0) }
+            : answer,
+        );
+      };
+      if (decision.latencyMs > 0) setTimeout(act, decision.latencyMs);
+      else act();
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  endpoint = `http://127.0.0.1:${port}`;
+
+  const emulator: EcrPublicEmulator = {
+    endpoint,
+    registryEndpoint: endpoint,
+    port,
+    store,
+    faults,
+    get referencedImageDeletion() {
+      return store.referencedImageDeletion;
+    },
+    set referencedImageDeletion(value: ReferencedImageDeletion) {
+      store.referencedImageDeletion = value;
+    },
+    stats: statsOf,
+    resetStats() {
+      stats.clear();
+      faults.api.reset();
+      faults.registry.reset();
+    },
+    requests: () => [...faults.api.requests, ...faults.registry.requests].sort((a, b) => a.arrivedAt - b.arrivedAt),
+    createRepository(name) {
+      if (!store.repositories.has(name)) store.createRepository(name);
+    },
+    seed: (repositoryName, images) => seedInto(store, repositoryName, images),
+    images: (repositoryName) => summarize(store, repositoryName),
+    snapshot: (repositoryName) => new Map(summarize(store, repositoryName).map((image) => [image.digest, [...image.tags].sort()])),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  return emulator;
+}
+
+function jsonAnswer(result: unknown): RegistryAnswer {
+  const requestId = `emulator-${Math.random().toString(16).slice(2, 14)}`;
+  if (result instanceof ApiError) {
+    return {
+      status: result.status,
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId, 'x-amzn-errortype': result.code },
+      body: Buffer.from(JSON.stringify({ __type: result.code, message: result.message })),
+    };
+  }
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId },
+    body: Buffer.from(JSON.stringify(result)),
+  };
+}
+
+function sendJson(response: http.ServerResponse, error: ApiError, headers: Record<string, string> = {}): void {
+  const answer = jsonAnswer(error);
+  send(response, { ...answer, headers: { ...answer.headers, ...headers } });
+}
+
+function send(response: http.ServerResponse, answer: RegistryAnswer): void {
+  if (response.destroyed) return;
+  response.writeHead(answer.status, { 'content-length': String(answer.body.length), ...answer.headers });
+  response.end(answer.body);
+}
+
+/**
+ * The control API of a child-process emulator (POST /__emulator/<action>, JSON):
+ * `configure` {referencedImageDeletion?, api?, registry?: {rates?, seed?, forced?, delayMs?, retryAfterSeconds?}},
+ * `seed` {repositoryName, images}, `images` {repositoryName}, `requests`, `reset`.
+ */
+function answerControl(emulator: EcrPublicEmulator, action: string, text: string, response: http.ServerResponse): void {
+  const reply = (status: number, value: unknown) =>
+    send(response, { status, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(value ?? null)) });
+  try {
+    const input = text ? JSON.parse(text) : {};
+    switch (action) {
+      case 'configure': {
+        if (input.referencedImageDeletion) emulator.referencedImageDeletion = input.referencedImageDeletion;
+        for (const api of ['api', 'registry'] as const) {
+          const settings = input[api];
+          if (!settings) continue;
+          const injector = emulator.faults[api];
+          if (settings.rates) injector.configure(settings.rates, settings.seed, settings);
+          if (settings.forced) injector.forced.push(...settings.forced);
+          if (settings.delayMs) injector.delayMs = { ...settings.delayMs };
+          if (settings.retryAfterSeconds !== undefined) injector.retryAfterSeconds = settings.retryAfterSeconds;
+        }
+        return reply(200, {});
+      }
+      case 'seed':
+        return reply(200, { digests: emulator.seed(input.repositoryName, input.images) });
+      case 'images':
+        return reply(200, { images: emulator.images(input.repositoryName) });
+      case 'requests':
+        return reply(200, { requests: emulator.requests().map(({ headers: _headers, ...rest }) => rest) });
+      case 'reset':
+        emulator.resetStats();
+        return reply(200, {});
+      default:
+        return reply(404, { message: `unknown control action '${action}'` });
+    }
+  } catch (error) {
+    return reply(400, { message: error instanceof Error ? error.message : String(error) });
+  }
+}

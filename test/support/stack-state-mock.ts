@@ -27,9 +27,7 @@ export function mockStackState(status: string, resources: readonly string[] = []
 export function answerStackState(cfn: StackStateMock, status: string, resources: readonly string[] = []): void {
   cfn.reset();
   cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 's', StackStatus: status as StackStatus, CreationTime: new Date(0) }] });
-  cfn
-    .on(GetTemplateCommand)
-    .resolves({
-      TemplateBody: JSON.stringify({ Resources: Object.fromEntries(resources.map((id) => [id, { Type: 'AWS::ECR::PublicRepository' }])) }),
-    });
+  cfn.on(GetTemplateCommand).resolves({
+    TemplateBody: JSON.stringify({ Resources: Object.fromEntries(resources.map((id) => [id, { Type: 'AWS::ECR::PublicRepository' }])) }),
+  });
 }

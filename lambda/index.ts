@@ -23,8 +23,21 @@ import {
   withoutSelection,
 } from './plan';
 import { ROLLBACK_STATUSES, TeardownDecision, repositoryTeardown } from './repository-teardown';
-import { readStackState } from './stack-state';
+import type { StackState } from './stack-state';
 import { ResponseBody, Verdict, buildResponse, cutReason, imageIdsForLog, judge } from './summarize';
+
+/**
+ * Reads the stack's state. stack-state.ts is a file of its own in the bundle
+ * (lambda/bundle.mjs), loaded on first use: only a failure or a Delete of
+ * allImages() reads the state, so the cold start of every other event does
+ * not pay for the CloudFormation client.
+ */
+async function readStackState(stackId: string, options: { readonly withTemplate: boolean; readonly signal?: AbortSignal }): Promise<StackState> {
+  // require, not import(): the bundle is CommonJS, and Node's import() would want the file's extension.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { readStackState: read } = require('./stack-state') as typeof import('./stack-state');
+  return read(stackId, options);
+}
 
 /** Longest wait for CloudFormation's answer about the stack's state. */
 export const STACK_STATE_WAIT_MS = 10_000;

@@ -53,3 +53,22 @@ test('of the CloudFormation client, the bundle keeps the two commands the handle
   );
   expect(kept.sort()).toEqual(['DescribeStacksCommand', 'GetTemplateCommand']);
 });
+
+test('the CloudFormation client sits in stack-state.js, which the handler requires only when it reads the stack state', () => {
+  const metafile = JSON.parse(readFileSync(metafilePath, 'utf8')) as {
+    outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
+  };
+  const packagesOf = (output: string) =>
+    new Set(
+      Object.entries(metafile.outputs[output].inputs)
+        .filter(([, { bytesInOutput }]) => bytesInOutput > 0)
+        .map(([input]) => input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1] ?? input.split('/')[0]),
+    );
+  const handler = packagesOf('assets/handler/index.js');
+  const stackState = packagesOf('assets/handler/stack-state.js');
+  expect(handler).not.toContain('@aws-sdk/client-cloudformation');
+  expect(stackState).toContain('@aws-sdk/client-cloudformation');
+  expect(stackState).not.toContain('@aws-sdk/client-ecr-public');
+  expect(stackState).not.toContain('@aws-sdk/credential-provider-node');
+  expect(readFileSync(path.join(__dirname, '..', 'assets', 'handler', 'index.js'), 'utf8')).toContain('require("./stack-state")');
+});

@@ -157,7 +157,7 @@ async function run(planOf: () => Plan, started: number, workDeadline: number): P
       repositoryMissing: false,
       calls: progress.batchesDone,
       tolerated: [],
-      dryRun: false,
+      dryRun: plan?.action === 'delete' && plan.dryRun,
     };
     // The work had started when the plan was a deletion: the partial outcome says so (DeletionRan), and what went.
     return { plan, teardown, outcome: plan?.action === 'delete' ? partial : undefined, verdict: { status: 'FAILED', reason: `${record}${reason}` } };

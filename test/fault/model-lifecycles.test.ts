@@ -617,7 +617,7 @@ describeWithBackend('random lifecycles through the shipped bundle: moto equals t
     await fc.assert(fc.asyncProperty(sequenceArb, runSequence), fcOptions(SEQUENCES));
     expect(figures.sequences).toBeGreaterThanOrEqual(SEQUENCES);
     expect(figures.undeclaredLosses).toBe(0);
-  }, 170_000);
+  }, Math.max(170_000, SEQUENCES * 5_000));
 
   // Seeds of failures found while writing these tests, kept as regressions.
   const REGRESSIONS: Array<{ seed: number; path: string; what: string }> = [

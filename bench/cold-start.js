@@ -1,6 +1,6 @@
 // Cold start: from spawning a fresh Node process that runs a handler on a
-// Create event to the arrival of its first BatchDeleteImage request at a local
-// endpoint. Four handlers, interleaved in every repetition: (a) our bundle,
+// Create event to the arrival of its first BatchDeleteImage request at the
+// local ECR Public (the emulator, bench/local-ecr-public.js). Four handlers, interleaved in every repetition: (a) our bundle,
 // (b) aws-cdk-lib's AwsCustomResource handler with the installed
 // @aws-sdk/client-ecr-public, (c) a floor that sends one plain HTTP POST, and
 // (d) the SDK floor: one client and one call, bundled like (a).
@@ -15,7 +15,7 @@ const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const { pathToFileURL } = require('node:url');
 const { build } = require('esbuild');
-const { startFakeEcrPublic } = require('./fake-ecr-public');
+const { startBenchEcrPublic, benchTaggedImages } = require('./local-ecr-public');
 const { oursCreateEvent, awsCustomResourceCreateEvent } = require('./events');
 const { median, runNode, lambdaEnv } = require('./stats');
 
@@ -54,8 +54,9 @@ async function measureOnce(server, variant, repetition) {
     event: { ...variant.event, RequestId: requestId, ResponseURL: server.responseUrl(requestId) },
     remainingMs: 300_000,
   });
-  const env = lambdaEnv({ AWS_ENDPOINT_URL_ECR_PUBLIC: server.endpoint });
-  const arrival = server.waitForCall();
+  const env = lambdaEnv(server.env);
+  server.load(REPOSITORY, benchTaggedImages(IMAGES));
+  const arrival = server.nextDelete();
   const started = performance.now();
   const run = runNode([RUNNER, variant.file], { env, input, timeoutMs: 30_000 });
   const first = await Promise.race([arrival, run.then(() => undefined)]);
@@ -68,7 +69,7 @@ async function measureOnce(server, variant, repetition) {
 
 async function coldStart({ repetitions = 15, otherBundles = [], log = () => {} } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-cold-start-'));
-  const server = await startFakeEcrPublic();
+  const server = await startBenchEcrPublic();
   try {
     const sdkFloor = await bundleSdkFloor(dir);
     const oursEvent = oursCreateEvent(REPOSITORY, IMAGES, 'http://127.0.0.1/unset', 'unset');

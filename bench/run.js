@@ -215,7 +215,7 @@ function selectionSection(r) {
     '## 4. Selection at scale',
     '',
     `The shipped handler on a Create event with a selection and no image IDs, against a local ECR Public repository of N images`,
-    `(fake-ecr-public-repository.js) that answers each DescribeImages page after ${r.describeDelayMs} ms and each BatchDeleteImage after`,
+    `(the emulator in local/ecr-public) that answers each DescribeImages page after ${r.describeDelayMs} ms and each BatchDeleteImage after`,
     `${r.deleteDelayMs} ms, applying the deletions and refusing, as ECR Public does, an image that a remaining index references`,
     `(ImageReferencedByManifestList). The repositories are buildx pushes: one image index (20% of the images) and its four untagged`,
     `children (platforms, attestations) per push. The handler process runs with the heap limits Lambda's Node.js bootstrap sets for`,

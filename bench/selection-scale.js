@@ -1,7 +1,8 @@
 // Selection at scale: the shipped handler, on a Create event with a selection
 // and no image IDs, works through repositories of 1,000 to 100,000 images (ECR
-// Public's default quota per repository) held by a local stand-in that pages
-// DescribeImages and applies each deletion (fake-ecr-public-repository.js).
+// Public's default quota per repository) held by the local ECR Public (the
+// emulator, bench/local-ecr-public.js), which pages DescribeImages and applies
+// each deletion after a fixed delay per call.
 // Compared with the time the calls alone take at the concurrency
 // (pages x page delay + calls x delete delay / concurrency) and with the
 // function's limits: its timeout and its memory size (lib/provider.ts).
@@ -11,7 +12,7 @@ const { readFileSync } = require('node:fs');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const { ImageSelection } = require('../lib');
-const { startFakeEcrPublicRepository, buildxRepositoryImages, OCI_INDEX } = require('./fake-ecr-public-repository');
+const { startBenchEcrPublic, buildxRepositoryImages, OCI_INDEX } = require('./local-ecr-public');
 const { oursSelectionCreateEvent } = require('./events');
 const { median, runNode, lambdaEnv } = require('./stats');
 
@@ -68,32 +69,33 @@ async function runHandler(server, { match, count, images, event, remainingMs, la
   server.load(REPOSITORY, images);
   const started = performance.now();
   const result = await runNode([...nodeOptions, RUNNER, OUR_BUNDLE], {
-    env: lambdaEnv({ AWS_ENDPOINT_URL_ECR_PUBLIC: server.endpoint }),
+    env: lambdaEnv(server.env),
     input: JSON.stringify({ event: { ...event, RequestId: requestId, ResponseURL: server.responseUrl(requestId) }, remainingMs }),
     timeoutMs: remainingMs + 30_000,
   });
   const endToEndMs = performance.now() - started;
   const log = parseHandlerLog(result.stdout);
-  const remaining = server.remaining.length;
-  const response = server.responses.length ? JSON.parse(server.responses[0]) : undefined;
+  const remaining = server.remaining(REPOSITORY);
+  const response = server.response(requestId);
   if (result.exitCode !== 0 || log.status !== 'SUCCESS' || response?.Status !== 'SUCCESS' || remaining !== expectedRemaining(match, images)) {
     throw new Error(
       `selection ${match} N=${count}: ${remaining} images left (expected ${expectedRemaining(match, images)}), status ${log.status}, ` +
         `response ${response?.Status}: ${log.reason}\n${result.stderr.slice(0, 2000)}`,
     );
   }
-  const { stats } = server;
+  const describe = server.stats('DescribeImages');
+  const deletes = server.stats('BatchDeleteImage');
   const bench = parseBench(result.stderr);
   return {
     durationMs: log.durationMs,
     endToEndMs,
-    pages: stats.describe.calls,
-    calls: stats.delete.calls,
+    pages: describe.calls,
+    calls: deletes.calls,
     handlerCalls: log.calls,
-    listBusyMs: stats.describe.busyMs,
-    deleteBusyMs: stats.delete.busyMs,
-    deleteInFlightPeak: stats.delete.inFlightPeak,
-    refused: stats.refused,
+    listBusyMs: describe.busyMs,
+    deleteBusyMs: deletes.busyMs,
+    deleteInFlightPeak: deletes.inFlightPeak,
+    refused: server.emulator.store.refused,
     deleted: log.deleted,
     failures: log.failures,
     remaining,
@@ -121,7 +123,7 @@ const CASES = [
 
 async function selectionScale({ cases = CASES, describeDelayMs = 100, deleteDelayMs = 50, scaledLatencyMs = 300, log = () => {} } = {}) {
   const { timeoutMs, workBudgetMs, memoryMiB, concurrency, nodeOptions, cpuShare } = limits();
-  const server = await startFakeEcrPublicRepository({ describeDelayMs, deleteDelayMs });
+  const server = await startBenchEcrPublic({ delayMs: { DescribeImages: describeDelayMs, BatchDeleteImage: deleteDelayMs } });
   const events = Object.fromEntries(
     Object.entries(SELECTIONS).map(([match, select]) => [match, oursSelectionCreateEvent(REPOSITORY, select(), 'unset', 'unset')]),
   );

@@ -1,6 +1,7 @@
-// Deletion throughput: the shipped handler deletes N declared images against a
-// local endpoint whose BatchDeleteImage answers after a fixed delay, reporting
-// every ID deleted. Compared, in the same run, with the limit set by the
+// Deletion throughput: the shipped handler deletes N declared images from the
+// local ECR Public (the emulator, bench/local-ecr-public.js), whose
+// BatchDeleteImage answers after a fixed delay; the repository is seeded with
+// the N images before each run. Compared, in the same run, with the limit set by the
 // concurrency (ceil(N/100) x delay / concurrency) and with deleteImages at
 // concurrency 1 (one batch at a time), run from lambda/execute.ts itself.
 'use strict';
@@ -11,7 +12,7 @@ const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const { pathToFileURL } = require('node:url');
 const { build } = require('esbuild');
-const { startFakeEcrPublic } = require('./fake-ecr-public');
+const { startBenchEcrPublic, benchTaggedImages } = require('./local-ecr-public');
 const { oursCreateEvent } = require('./events');
 const { median, runNode, lambdaEnv } = require('./stats');
 
@@ -19,6 +20,7 @@ const ROOT = path.join(__dirname, '..');
 const RUNNER = path.join(__dirname, 'invoke.js');
 const OUR_BUNDLE = path.join(ROOT, 'assets', 'handler', 'index.js');
 const IDS_PER_CALL = 100;
+const REPOSITORY = 'bench/repo';
 
 /** lambda/execute.ts's DEFAULT_CONCURRENCY, read from the source so the bench follows it. */
 function defaultConcurrency() {
@@ -38,16 +40,16 @@ async function bundleExecuteRunner(dir) {
 
 /** The handler's Create event for `count` images, built once per count (synth validates every ID). */
 function eventFor(count) {
-  return oursCreateEvent('bench/repo', count, 'http://127.0.0.1/unset', 'unset');
+  return oursCreateEvent(REPOSITORY, count, 'http://127.0.0.1/unset', 'unset');
 }
 
 async function runHandler(server, baseEvent, count, repetition) {
   const requestId = `throughput-${count}-${repetition}`;
   const event = { ...baseEvent, RequestId: requestId, ResponseURL: server.responseUrl(requestId) };
-  server.reset();
+  server.load(REPOSITORY, benchTaggedImages(count));
   const started = performance.now();
   const result = await runNode([RUNNER, OUR_BUNDLE], {
-    env: lambdaEnv({ AWS_ENDPOINT_URL_ECR_PUBLIC: server.endpoint }),
+    env: lambdaEnv(server.env),
     input: JSON.stringify({ event, remainingMs: 300_000 }),
   });
   const endToEndMs = performance.now() - started;
@@ -55,32 +57,32 @@ async function runHandler(server, baseEvent, count, repetition) {
   if (result.exitCode !== 0 || log.status !== 'SUCCESS' || log.deleted !== count) {
     throw new Error(`throughput N=${count}: handler did not delete everything: ${result.stdout}\n${result.stderr}`);
   }
-  const calls = server.calls;
+  const calls = server.deleteArrivals();
   return {
     durationMs: log.durationMs,
     endToEndMs,
     callsSpanMs: calls.length ? calls[calls.length - 1] - calls[0] : 0,
     calls: calls.length,
-    inFlightPeak: server.inFlightPeak,
+    inFlightPeak: server.stats('BatchDeleteImage').inFlightPeak,
     maxRssKiB: parseBench(result.stderr).maxRssKiB,
   };
 }
 
 async function runExecute(server, runner, count, concurrency) {
-  server.reset();
-  const result = await runNode([runner, 'bench/repo', String(count), String(concurrency)], {
-    env: lambdaEnv({ AWS_ENDPOINT_URL_ECR_PUBLIC: server.endpoint }),
+  server.load(REPOSITORY, benchTaggedImages(count));
+  const result = await runNode([runner, REPOSITORY, String(count), String(concurrency)], {
+    env: lambdaEnv(server.env),
   });
   if (result.exitCode !== 0) throw new Error(`deleteImages runner failed: ${result.stderr}`);
   const report = JSON.parse(result.stdout.trim().split('\n').pop());
   if (report.deleted !== count) throw new Error(`deleteImages runner deleted ${report.deleted} of ${count}`);
-  return { ...report, inFlightPeak: server.inFlightPeak };
+  return { ...report, inFlightPeak: server.stats('BatchDeleteImage').inFlightPeak };
 }
 
 async function throughput({ counts = [100, 1_000, 10_000], delayMs = 50, repetitions = 7, log = () => {} } = {}) {
   const concurrency = defaultConcurrency();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-throughput-'));
-  const server = await startFakeEcrPublic({ delayMs });
+  const server = await startBenchEcrPublic({ delayMs: { BatchDeleteImage: delayMs } });
   const rows = [];
   try {
     const runner = await bundleExecuteRunner(dir);

@@ -1,17 +1,21 @@
 /**
  * `npm run demo`: the example app's whole lifecycle, locally, with no AWS account.
  *
- * Synthesizes example/app.ts, starts a local ECR Public backend (moto), seeds a
- * few images, then plays Create → Update → Delete through the shipped handler
- * bundle exactly as CloudFormation would: the synthesized properties, an event
- * per custom resource, and a ResponseURL that records the answers.
+ * Synthesizes example/app.ts, starts a local ECR Public (the project's
+ * emulator, local/ecr-public, in this process: Node only), seeds a few images,
+ * then plays Create → Update → Delete through the shipped handler bundle
+ * exactly as CloudFormation would: the synthesized properties, an event per
+ * custom resource, and a ResponseURL that records the answers.
+ *
+ *   npm run demo                    against the emulator
+ *   npm run demo -- --backend moto  against moto (needs `npm run setup:backends`)
  */
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
 import { buildApp } from './app';
 import {
+  LocalBackend,
   LocalEcrPublic,
-  MOTO_INSTALL_HINT,
   createRepository,
   listImages,
   localBackendMissing,
@@ -95,9 +99,15 @@ async function showRepository(backend: LocalEcrPublic, repositoryName: string): 
 async function main(): Promise<void> {
   // The SDK warns that Node 20 support ends; irrelevant to a local demo (Lambda runs Node 24).
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const missing = localBackendMissing();
+  const backendArgument = process.argv.indexOf('--backend');
+  const backendName = backendArgument >= 0 ? process.argv[backendArgument + 1] : 'emulator';
+  if (backendName !== 'emulator' && backendName !== 'moto') {
+    console.error(`--backend must be emulator (the default) or moto, got '${backendName}'`);
+    process.exit(2);
+  }
+  const missing = localBackendMissing(backendName as LocalBackend);
   if (missing) {
-    console.error(`The demo needs a local ECR Public backend: ${missing}.\n  ${MOTO_INSTALL_HINT}`);
+    console.error(`--backend ${backendName}: ${missing}`);
     process.exit(2);
   }
   if (!existsSync(BUNDLE)) {
@@ -111,11 +121,11 @@ async function main(): Promise<void> {
   const repositoryName = String([...deletions.values()][0].RepositoryName);
   for (const [id, props] of deletions) console.log(`   ${id}: ${JSON.stringify(props)}`);
 
-  const backend = await startLocalEcrPublic();
+  const backend = await startLocalEcrPublic({ backend: backendName as LocalBackend });
   const server = await ResponseServer.start();
-  const env = { AWS_ENDPOINT_URL_ECR_PUBLIC: backend.endpoint };
+  const env = backend.env;
   try {
-    console.log(`\n2. local ECR Public at ${backend.endpoint}: seeding ${repositoryName}`);
+    console.log(`\n2. local ECR Public (${backend.backend}) at ${backend.endpoint}: seeding ${repositoryName}`);
     await createRepository(backend.client, repositoryName);
     await seedImage(backend.client, repositoryName, 'release-1.0.0', ['v1.0.0', 'latest']);
     await seedImage(backend.client, repositoryName, 'release-0.9.0', ['v0.9.0-broken', 'v0.9.0']);

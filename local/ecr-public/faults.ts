@@ -95,7 +95,8 @@ export interface Decision {
   readonly latencyMs: number;
   readonly fault?: ReplacingFault;
   readonly forced?: ForcedAnswer;
-  readonly record: RecordedRequest;
+  /** Absent for a request that bypassed the switches. */
+  readonly record?: RecordedRequest;
 }
 
 export class FaultInjector {

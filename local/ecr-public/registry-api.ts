@@ -5,16 +5,21 @@
  * - `GET|HEAD /v2/<alias>/<repository>/manifests/<digest|tag>`: the exact bytes
  *   pushed, with Content-Type and Docker-Content-Digest; 404 MANIFEST_UNKNOWN
  *   for an unknown reference, 404 NAME_UNKNOWN for an unknown repository;
- * - a media type is served only when the Accept header lists it (as the
- *   distribution registry does for OCI types; there is no schema 1
- *   conversion: a Docker manifest that Accept does not admit is MANIFEST_UNKNOWN too);
+ * - Accept negotiation as the CNCF distribution registry (2.8) does it, which
+ *   test/emulator/cross-check-distribution.test.ts compares: an OCI index or
+ *   manifest only when Accept lists its exact type (else 404 MANIFEST_UNKNOWN;
+ *   `*\/*` admits nothing); Docker types by digest whatever Accept says; a
+ *   Docker manifest list by tag, to a client that does not accept lists, as
+ *   its linux/amd64 image if Accept lists Docker v2 manifests, else 400
+ *   MANIFEST_INVALID (the registry's failed conversion to schema 1);
  * - the bearer challenge: without a token, 401 with
  *   `WWW-Authenticate: Bearer realm="<endpoint>/token",service="public.ecr.aws",scope="aws"`;
  *   `GET /token` answers `{"token": …}`, which the emulator then accepts.
  */
 import { randomBytes } from 'node:crypto';
 import type * as http from 'node:http';
-import { EcrPublicStore } from './store';
+import { DIGEST_PATTERN, MEDIA_TYPES } from './model';
+import { EcrPublicStore, StoredImage, StoredRepository } from './store';
 
 export const REGISTRY_SERVICE = 'public.ecr.aws';
 
@@ -40,10 +45,20 @@ export function acceptedTypes(accept: string | string[] | undefined): Set<string
   );
 }
 
+const OCI_TYPES: readonly string[] = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.ociManifest];
+
 export class RegistryApi {
   private readonly tokens = new Set<string>();
 
   constructor(private readonly store: EcrPublicStore) {}
+
+  private linuxAmd64Child(manifest: Buffer, repository: StoredRepository): StoredImage | undefined {
+    const list = JSON.parse(manifest.toString('utf8')) as {
+      manifests?: Array<{ digest: string; platform?: { os?: string; architecture?: string } }>;
+    };
+    const entry = list.manifests?.find((m) => m.platform?.os === 'linux' && m.platform?.architecture === 'amd64');
+    return entry ? repository.images.get(entry.digest) : undefined;
+  }
 
   /** `/token` or `/v2/…`: the registry's paths. */
   static serves(path: string): boolean {
@@ -76,10 +91,22 @@ export class RegistryApi {
     const prefix = `${this.store.alias}/`;
     const repository = name.startsWith(prefix) ? this.store.repositories.get(name.slice(prefix.length)) : undefined;
     if (!repository) return errorAnswer(404, 'NAME_UNKNOWN', 'repository name not known to registry', { name });
-    const image = this.store.find(repository, decodeURIComponent(reference));
+    const byTag = !DIGEST_PATTERN.test(decodeURIComponent(reference));
+    let image = this.store.find(repository, decodeURIComponent(reference));
     if (!image) return errorAnswer(404, 'MANIFEST_UNKNOWN', 'manifest unknown', { reference });
-    if (!acceptedTypes(request.headers.accept).has(image.mediaType)) {
-      return errorAnswer(404, 'MANIFEST_UNKNOWN', `${image.mediaType} found, but the Accept header does not admit it`, { reference });
+    const accepted = acceptedTypes(request.headers.accept);
+    if (OCI_TYPES.includes(image.mediaType) && !accepted.has(image.mediaType)) {
+      const what =
+        image.mediaType === MEDIA_TYPES.ociIndex
+          ? 'OCI index found, but accept header does not support OCI indexes'
+          : 'OCI manifest found, but accept header does not support OCI manifests';
+      return errorAnswer(404, 'MANIFEST_UNKNOWN', what, { reference });
+    }
+    if (byTag && image.mediaType === MEDIA_TYPES.dockerManifestList && !accepted.has(MEDIA_TYPES.dockerManifestList)) {
+      // A client that predates manifest lists gets the linux/amd64 image, as the distribution registry gives it.
+      const amd64 = this.linuxAmd64Child(image.manifest, repository);
+      if (!amd64 || !accepted.has(MEDIA_TYPES.dockerManifest)) return errorAnswer(400, 'MANIFEST_INVALID', 'manifest invalid', {});
+      image = amd64;
     }
     return {
       status: 200,

@@ -11,6 +11,13 @@ import { createHash } from 'node:crypto';
 import { MEDIA_TYPES } from './model';
 import { digestOf } from './store';
 
+/** A blob (config or layer) that a manifest names: a registry that checks blobs needs it uploaded first. */
+export interface SeedBlob {
+  readonly digest: string;
+  /** The blob's bytes, as UTF-8 text (small: a config, a stand-in layer). */
+  readonly content: string;
+}
+
 /** One manifest to push: exact text, media type, digest, and the tags and push time to give it. */
 export interface SeedImage {
   readonly manifest: string;
@@ -21,6 +28,8 @@ export interface SeedImage {
   readonly pushedAt?: number;
   /** For an index: the digests it lists. */
   readonly references: readonly string[];
+  /** For an image manifest: its config and layers, with their content (the emulator does not keep blobs; the distribution registry does). */
+  readonly blobs: readonly SeedBlob[];
   /** What this manifest is, for people reading a test: `linux/amd64 of v1`, `attestation of …`. */
   readonly role: string;
 }
@@ -45,15 +54,17 @@ export const parsePlatform = (text: string): Platform => {
 };
 const platformName = (p: Platform) => [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 
-const blobDigest = (seed: string) => `sha256:${createHash('sha256').update(seed).digest('hex')}`;
-const sizeOf = (seed: string, min: number, spread: number) =>
-  min + (parseInt(createHash('sha256').update(`size:${seed}`).digest('hex').slice(0, 8), 16) % spread);
+/** A blob of `content`, and its descriptor fields (digest and size of the exact bytes). */
+function blob(content: string): { blob: SeedBlob; digest: string; size: number } {
+  const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
+  return { blob: { digest, content }, digest, size: Buffer.byteLength(content) };
+}
 
-function image(manifest: object, role: string, tags: readonly string[] = [], pushedAt?: number): SeedImage {
+function image(manifest: object, role: string, tags: readonly string[] = [], pushedAt?: number, blobs: readonly SeedBlob[] = []): SeedImage {
   const text = JSON.stringify(manifest);
   const mediaType = (manifest as { mediaType: string }).mediaType;
   const references = ((manifest as { manifests?: Array<{ digest: string }> }).manifests ?? []).map((m) => m.digest);
-  return { manifest: text, mediaType, digest: digestOf(text), tags, ...(pushedAt !== undefined ? { pushedAt } : {}), references, role };
+  return { manifest: text, mediaType, digest: digestOf(text), tags, ...(pushedAt !== undefined ? { pushedAt } : {}), references, blobs, role };
 }
 
 const descriptor = (child: SeedImage, extra: object = {}) => ({
@@ -74,43 +85,61 @@ export interface ImageOptions {
   readonly platform?: string;
 }
 
-/** A single-platform image manifest whose config and layer digests derive from `seed`: one seed, one digest. */
+/**
+ * A single-platform image manifest with a config and two small stand-in
+ * layers, all derived from `seed` and `platform`: one seed, one digest.
+ */
 export function singleImage(seed: string, options: ImageOptions = {}): SeedImage {
   const oci = options.format === 'oci';
-  const platform = options.platform ?? 'linux/amd64';
+  const platform = parsePlatform(options.platform ?? 'linux/amd64');
+  const layers = [1, 2].map((n) => blob(`layer ${n} of ${seed} for ${platformName(platform)}\n`));
+  const config = blob(
+    JSON.stringify({ ...platform, config: { Labels: { seed } }, rootfs: { type: 'layers', diff_ids: layers.map((layer) => layer.digest) } }),
+  );
   const manifest = {
     schemaVersion: 2,
     mediaType: oci ? MEDIA_TYPES.ociManifest : MEDIA_TYPES.dockerManifest,
     config: {
       mediaType: oci ? 'application/vnd.oci.image.config.v1+json' : 'application/vnd.docker.container.image.v1+json',
-      size: sizeOf(`${seed}:config`, 1200, 6000),
-      digest: blobDigest(`${seed}:config:${platform}`),
+      size: config.size,
+      digest: config.digest,
     },
-    layers: [1, 2].map((n) => ({
+    layers: layers.map((layer) => ({
       mediaType: oci ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-      size: sizeOf(`${seed}:layer${n}`, 1_000_000, 30_000_000),
-      digest: blobDigest(`${seed}:layer${n}:${platform}`),
+      size: layer.size,
+      digest: layer.digest,
     })),
   };
-  return image(manifest, `${platform} image ${seed}`, options.tags, options.pushedAt);
+  return image(manifest, `${platformName(platform)} image ${seed}`, options.tags, options.pushedAt, [config.blob, ...layers.map((l) => l.blob)]);
 }
 
-/** A BuildKit attestation manifest (SLSA provenance) for the image `subject`. */
+/** A BuildKit attestation manifest (an in-toto SLSA provenance statement) for the image `subject`. */
 export function attestationManifest(seed: string, subject: SeedImage, pushedAt?: number): SeedImage {
+  const statement = blob(
+    JSON.stringify({
+      _type: 'https://in-toto.io/Statement/v0.1',
+      predicateType: 'https://slsa.dev/provenance/v0.2',
+      subject: [{ name: `pkg:docker/${seed}`, digest: { sha256: subject.digest.slice('sha256:'.length) } }],
+      predicate: { builder: { id: '' }, buildType: 'https://mobyproject.org/buildkit@v1' },
+    }),
+  );
+  const config = blob(
+    JSON.stringify({ architecture: 'unknown', os: 'unknown', config: {}, rootfs: { type: 'layers', diff_ids: [statement.digest] } }),
+  );
   const manifest = {
     schemaVersion: 2,
     mediaType: MEDIA_TYPES.ociManifest,
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: blobDigest(`${seed}:attestation-config:${subject.digest}`), size: 167 },
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config.digest, size: config.size },
     layers: [
       {
         mediaType: 'application/vnd.in-toto+json',
-        digest: blobDigest(`${seed}:provenance:${subject.digest}`),
-        size: sizeOf(`${seed}:provenance:${subject.digest}`, 1500, 4000),
+        digest: statement.digest,
+        size: statement.size,
         annotations: { 'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v0.2' },
       },
     ],
   };
-  return image(manifest, `attestation of ${subject.role}`, [], pushedAt);
+  return image(manifest, `attestation of ${subject.role}`, [], pushedAt, [config.blob, statement.blob]);
 }
 
 export interface IndexOptions {

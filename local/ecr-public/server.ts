@@ -9,7 +9,7 @@
 import * as http from 'node:http';
 import type * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { FaultInjector, FaultOptions, RecordedRequest } from './faults';
+import { Decision, FaultInjector, FaultOptions, RecordedRequest } from './faults';
 import { handleJsonRequest } from './json-api';
 import { ApiError } from './model';
 import { RegistryApi, RegistryAnswer } from './registry-api';
@@ -70,6 +70,13 @@ export interface EcrPublicEmulator {
   snapshot(repositoryName: string): Map<string, string[]>;
   close(): Promise<void>;
 }
+
+/**
+ * The header (value `faults`) that a test's own client sets on its requests
+ * (seeding, inspecting) so that they bypass the fault switches and the recorder,
+ * which then hold only what the code under test sent.
+ */
+export const BYPASS_HEADER = 'x-emulator-bypass';
 
 const emptyStats = (): OperationStats => ({ calls: 0, inFlight: 0, inFlightPeak: 0, busyMs: 0, busySince: 0 });
 
@@ -137,8 +144,12 @@ export async function startEcrPublicEmulator(options: EmulatorOptions = {}): Pro
             ? 'manifests'
             : 'v2'
         : target.split('.').pop() || 'unknown';
-      const decision = injector.decide(isRegistry ? `${request.method} ${path}` : target, body, request.headers, arrivedAt, operationKey);
-      const operationStats = statsOf(operationKey);
+      // A test's own seeding and inspecting client marks its requests: no faults, not recorded, not counted.
+      const bypass = request.headers[BYPASS_HEADER] === 'faults';
+      const decision: Decision = bypass
+        ? { latencyMs: 0 }
+        : injector.decide(isRegistry ? `${request.method} ${path}` : target, body, request.headers, arrivedAt, operationKey);
+      const operationStats = bypass ? emptyStats() : statsOf(operationKey);
       if (operationStats.inFlight++ === 0) operationStats.busySince = arrivedAt;
       operationStats.inFlightPeak = Math.max(operationStats.inFlightPeak, operationStats.inFlight);
       operationStats.calls++;

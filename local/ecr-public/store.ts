@@ -70,6 +70,8 @@ export class EcrPublicStore {
   readonly registryId: string;
   readonly alias: string;
   referencedImageDeletion: ReferencedImageDeletion;
+  /** Deletions refused with ImageReferencedByManifestList so far (for benchmarks). */
+  refused = 0;
   readonly repositories = new Map<string, StoredRepository>();
   private readonly now: () => number;
   private sequence = 0;
@@ -252,18 +254,15 @@ export class EcrPublicStore {
       return fail('InvalidImageDigest', "Invalid request parameters: image digest should satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'");
     if (imageTag !== undefined && !isValidTag(imageTag))
       return fail('InvalidImageTag', `Invalid request parameters: image tag '${imageTag}' is not valid`);
-    const image =
-      imageDigest !== undefined
-        ? repository.images.get(imageDigest)
-        : repository.tags.has(imageTag!)
-          ? repository.images.get(repository.tags.get(imageTag!)!)
-          : undefined;
+    // A tag (with or without a digest) names the image the tag is on; a digest given with it must be that image's.
+    const holder = imageTag !== undefined ? repository.tags.get(imageTag) : imageDigest;
+    const image = holder === undefined ? undefined : repository.images.get(holder);
     if (!image) return fail('ImageNotFound', 'Requested image not found');
-    if (imageTag !== undefined && !image.tags.includes(imageTag)) {
-      // Only reachable with a digest: the tag is unknown, or names another image.
-      return repository.tags.has(imageTag)
-        ? fail('ImageTagDoesNotMatchDigest', `Invalid request parameters: given tag '${imageTag}' does not match given digest '${imageDigest}'`)
-        : fail('ImageNotFound', 'Requested image not found');
+    if (imageTag !== undefined && imageDigest !== undefined && imageDigest !== image.digest) {
+      return fail(
+        'ImageTagDoesNotMatchDigest',
+        `Invalid request parameters: given tag '${imageTag}' does not map to the given digest '${imageDigest}'`,
+      );
     }
     if (imageTag !== undefined && image.tags.length > 1) {
       image.tags = image.tags.filter((t) => t !== imageTag);
@@ -271,6 +270,7 @@ export class EcrPublicStore {
       return [{ imageDigest: image.digest, imageTag }];
     }
     if (this.referencedImageDeletion === 'refuse' && (repository.referencedBy.get(image.digest) ?? 0) > 0) {
+      this.refused++;
       return fail('ImageReferencedByManifestList', 'Requested image is referenced by a manifest list in the repository');
     }
     repository.images.delete(image.digest);

@@ -342,6 +342,20 @@ describe('the registry API', () => {
     expect(forged.status).toBe(401);
   });
 
+  test('ECR_PUBLIC_REGISTRY_ENDPOINT replaces the scheme and host of the repository URI; the path stays', async () => {
+    const repositoryName = await newRepository();
+    const group = buildxIndex('contract', { tags: ['v1'] });
+    emulator.seed(repositoryName, group.images);
+    const { repositories } = await client.send(new DescribeRepositoriesCommand({ repositoryNames: [repositoryName] }));
+    const uri = repositories![0].repositoryUri!;
+    const [host, ...path] = uri.split('/');
+    expect(host).toBe('public.ecr.aws');
+    const url = `${emulator.registryEndpoint}/v2/${path.join('/')}/manifests/v1`;
+    const challenge = (await fetch(url, { headers: { accept: ACCEPT_ALL } })).headers.get('www-authenticate')!;
+    const answer = await fetch(url, { headers: { accept: ACCEPT_ALL, authorization: `Bearer ${await token(challenge)}` } });
+    expect(answer.headers.get('docker-content-digest')).toBe(group.index.digest);
+  });
+
   test('a nested index and a manifest list are served with their own media types', async () => {
     const repositoryName = await newRepository();
     const list = dockerManifestList('reg2');

@@ -11,7 +11,7 @@ import { StackStateMock, mockStackState } from '../support/stack-state-mock';
 import { handler } from '../../lambda/index';
 import { CfnEvents } from '../support/cfn-events';
 import { CREATE_FAILED_ID } from '../support/custom-resource-model';
-import { FaultProxy } from '../support/fault-proxy';
+import { EcrPublicEmulator, startEcrPublicEmulator } from '../../local/ecr-public';
 import { BUNDLE, LocalStackState, RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
 
 const DIGEST = `sha256:${'c'.repeat(64)}`;
@@ -228,21 +228,21 @@ describe('bad input at run time, through the handler (SDK mocked)', () => {
 
 describe('bad input at run time, through the shipped bundle', () => {
   let server: ResponseServer;
-  let proxy: FaultProxy;
+  let emulator: EcrPublicEmulator;
   let stack: LocalStackState;
   let events: CfnEvents;
 
   beforeAll(async () => {
     server = await ResponseServer.start();
-    // Any call would reach the proxy (and fail: nothing listens behind it); none may.
-    proxy = await FaultProxy.start({ target: 'http://127.0.0.1:9' });
+    // Any call would reach the emulator (and fail: it holds no repository); none may.
+    emulator = await startEcrPublicEmulator();
     // A FAILED verdict asks whether the stack is rolling back.
     stack = await LocalStackState.start();
     events = new CfnEvents(server, 'BadInput');
   });
   afterAll(async () => {
     await stack.close();
-    await proxy.close();
+    await emulator.close();
     await server.close();
   });
 
@@ -251,14 +251,14 @@ describe('bad input at run time, through the shipped bundle', () => {
     async ({ change, reason }) => {
       const result = await invokeHandler(server, events.create(withChange(change)), {
         bundle: BUNDLE,
-        env: { AWS_ENDPOINT_URL_ECR_PUBLIC: proxy.endpoint, ...stack.env },
+        env: { AWS_ENDPOINT_URL_ECR_PUBLIC: emulator.endpoint, ECR_PUBLIC_REGISTRY_ENDPOINT: emulator.registryEndpoint, ...stack.env },
       });
       expect(result.exitCode).toBe(0);
       expect(result.stderr).toBe('');
       expect(result.response?.body).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED_ID });
       expect(matches(result.response!.body.Reason, reason)).toBe(true);
       expect(result.response!.bytes).toBeLessThan(4096);
-      expect(proxy.requests).toHaveLength(0);
+      expect(emulator.requests()).toHaveLength(0);
       expect(result.stdout).not.toContain(RESPONSE_URL_SECRET);
     },
     30_000,

@@ -1,6 +1,6 @@
 /**
  * The shipped bundle through whole Create → Update → Update → Delete lifecycles
- * with faults injected between it and ECR Public (moto behind FaultProxy):
+ * with faults injected by the local ECR Public (its fault switches):
  * throttling, 5xx, dropped connections, latency spikes and hangs.
  *
  * What "the same outcome as the fault-free run" means here:
@@ -9,14 +9,14 @@
  *   DeletionRan;
  * - when no answer was lost after moto applied it, the attributes are equal,
  *   byte for byte;
- * - when an answer was lost (a connection dropped after moto deleted the
- *   batch), the SDK retries the call and moto reports what the lost call
+ * - when an answer was lost (a connection dropped after the emulator deleted the
+ *   batch), the SDK retries the call and the emulator reports what the lost call
  *   deleted as ImageNotFound: DeletedCount may then be lower and FailureCount
  *   higher. The declared IDs reported deleted plus those reported ImageNotFound
  *   are still every declared ID, the ones reported deleted are a subset of the
  *   fault-free run's, and every failure is ImageNotFound.
  *
- * Throttling and 5xx are answered by the proxy without forwarding, so only
+ * Throttling and 5xx are answered without applying the request, so only
  * `dropAfter` loses an applied answer.
  */
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
@@ -24,12 +24,10 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { CfnEvents } from '../support/cfn-events';
 import { CREATE_FAILED_ID, ModelEvent, ModelProperties, RequestType, applyEvent, expectedReason } from '../support/custom-resource-model';
 import { EcrPublicModel, ModelImageId, undeclaredLosses } from '../support/ecr-model';
-import { FAULT_KINDS, FaultKind, FaultProxy, FaultRates } from '../support/fault-proxy';
+import { FAULT_KINDS, FaultInjector, FaultKind, FaultRates } from '../../local/ecr-public';
 import { CfnResponseBody, RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
 import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
-import { LocalRig, describeIfLocalBackend, startLocalRig } from '../support/local-rig';
-
-const describeWithBackend = describeIfLocalBackend('the fault-injection tests');
+import { LocalRig, startLocalRig } from '../support/local-rig';
 
 /** The Lambda timeout the hang tests give the handler (context.getRemainingTimeInMillis at the start). */
 const SHORT_LAMBDA_MS = 8_000;
@@ -99,10 +97,10 @@ const totals = {
   byTest: {} as Record<string, Partial<Record<FaultKind | 'requests', number>>>,
 };
 
-describeWithBackend('fault injection between the handler and ECR Public', () => {
+describe('fault injection between the handler and ECR Public', () => {
   let client: ECRPUBLICClient;
   let server: ResponseServer;
-  let proxy: FaultProxy;
+  let injector: FaultInjector;
   let env: Record<string, string>;
   let repoCount = 0;
 
@@ -111,11 +109,11 @@ describeWithBackend('fault injection between the handler and ECR Public', () => 
   beforeAll(async () => {
     // Never more than 5 faults for one call: the client's 8 attempts always absorb them.
     rig = await startLocalRig({ maxFaultsPerCall: 5, latencyMs: [200, 1200] });
-    ({ client, server, proxy, env } = rig);
+    ({ client, server, faults: injector, env } = rig);
   });
   afterAll(async () => {
-    for (const kind of FAULT_KINDS) totals.injected[kind] += proxy?.injected[kind] ?? 0;
-    totals.requests += proxy?.requests.length ?? 0;
+    for (const kind of FAULT_KINDS) totals.injected[kind] += injector?.injected[kind] ?? 0;
+    totals.requests += injector?.requests.length ?? 0;
     console.log(`ECR-side fault injection: ${JSON.stringify(totals, null, 1)}`);
     await rig?.stop();
   });
@@ -134,16 +132,16 @@ describeWithBackend('fault injection between the handler and ECR Public', () => 
     return { repo, digests };
   }
 
-  const injectedNow = (): Record<FaultKind, number> => ({ ...proxy.injected });
+  const injectedNow = (): Record<FaultKind, number> => ({ ...injector.injected });
   let testStart = { injected: {} as Record<FaultKind, number>, requests: 0 };
   beforeEach(() => {
-    testStart = { injected: injectedNow(), requests: proxy.requests.length };
+    testStart = { injected: injectedNow(), requests: injector.requests.length };
   });
   afterEach(() => {
     const name = (expect.getState().currentTestName ?? '?').replace('fault injection between the handler and ECR Public ', '').slice(0, 48);
     const faults = diff(injectedNow(), testStart.injected);
     totals.byTest[name] = {
-      requests: proxy.requests.length - testStart.requests,
+      requests: injector.requests.length - testStart.requests,
       ...Object.fromEntries(FAULT_KINDS.filter((k) => faults[k] > 0).map((k) => [k, faults[k]])),
     };
   });
@@ -155,7 +153,7 @@ describeWithBackend('fault injection between the handler and ECR Public', () => 
     totals.lifecycles++;
     const model = new EcrPublicModel();
     const { repo, digests } = await seededRepository(images, model);
-    proxy.configure(rates, seed);
+    injector.configure(rates, seed);
     const events = new CfnEvents(server);
     const records: EventRecord[] = [];
     let properties: ModelProperties | undefined;
@@ -206,7 +204,7 @@ describeWithBackend('fault injection between the handler and ECR Public', () => 
         records.push({ body, reason: body.Reason.split(repo).join('REPO'), registry, declared: expected.calls ? expected.sent : [], faults });
       }
     } finally {
-      proxy.configure({});
+      injector.configure({});
     }
     return records;
   }
@@ -252,7 +250,7 @@ describeWithBackend('fault injection between the handler and ECR Public', () => 
     expect(sum('dropAfter') + sum('dropBefore') + sum('hang')).toBe(0);
   }, 150_000);
 
-  test('dropped connections (before and after moto applied the call) and latency spikes: the same registry, every declared ID accounted for', async () => {
+  test('dropped connections (before and after the emulator applied the call) and latency spikes: the same registry, every declared ID accounted for', async () => {
     const images = 16; // small declarations: the lists in the response are never cut
     const clean = await runLifecycle(images, {}, 2);
     const cleanAccounts = clean.map((record) => (record.body.Data?.DeletionRan === 'true' ? accounting(record) : undefined));
@@ -300,8 +298,8 @@ describeWithBackend('fault injection between the handler and ECR Public', () => 
       FailOnImageFailure: 'true',
       ApiRegion: 'us-east-1',
     };
-    const requestsBefore = proxy.requests.length;
-    proxy.forced.push('hang');
+    const requestsBefore = injector.requests.length;
+    injector.forced.push('hang');
     totals.hangs++;
     const created = await invokeHandler(server, events.create(properties), { env, remainingMs: SHORT_LAMBDA_MS });
     expect(created.durationMs).toBeLessThan(SHORT_LAMBDA_MS);
@@ -314,7 +312,7 @@ describeWithBackend('fault injection between the handler and ECR Public', () => 
 
     const rollback = await invokeHandler(server, events.delete(CREATE_FAILED_ID, properties), { env });
     expect(rollback.response?.body.Status).toBe('SUCCESS');
-    expect(proxy.requests.length - requestsBefore).toBe(1); // the hung call, nothing after it
+    expect(injector.requests.length - requestsBefore).toBe(1); // the hung call, nothing after it
     expect(await listImages(client, repo)).toEqual(before);
   }, 30_000);
 
@@ -334,7 +332,7 @@ describeWithBackend('fault injection between the handler and ECR Public', () => 
     const physicalId = 'EcrPublicImageDeletion-ImageDeletion-earlier-create';
     const before = await listImages(client, repo);
 
-    proxy.forced.push('pass', 'pass', 'hang');
+    injector.forced.push('pass', 'pass', 'hang');
     totals.hangs++;
     const first = await invokeHandler(server, events.delete(physicalId, properties), { env, remainingMs: SHORT_LAMBDA_MS });
     expect(first.durationMs).toBeLessThan(SHORT_LAMBDA_MS);
@@ -373,15 +371,15 @@ describeWithBackend('fault injection between the handler and ECR Public', () => 
       FailOnImageFailure: 'true',
       ApiRegion: 'us-east-1',
     };
-    // Forced, so that the per-call limit of the proxy does not apply: every attempt is throttled.
-    proxy.forced.push(...Array.from({ length: 10 }, () => 'throttle' as const));
+    // Forced, so that the per-call limit of the fault switches does not apply: every attempt is throttled.
+    injector.forced.push(...Array.from({ length: 10 }, () => 'throttle' as const));
     try {
       const updated = await invokeHandler(server, events.update(physicalId, properties, properties), { env, remainingMs: SHORT_LAMBDA_MS });
       expect(updated.durationMs).toBeLessThan(SHORT_LAMBDA_MS);
       expect(updated.response?.body).toMatchObject({ Status: 'FAILED', PhysicalResourceId: physicalId });
       expect(updated.response?.body.Reason).toMatch(/timed out .*waiting for ECR Public BatchDeleteImage|ThrottlingException/);
     } finally {
-      proxy.forced.length = 0;
+      injector.forced.length = 0;
     }
     expect(await listImages(client, repo)).toEqual(before);
   }, 30_000);

@@ -1,14 +1,15 @@
 /**
  * Model-based lifecycles: random repositories, random declarations and random
- * CloudFormation event sequences, run through the shipped bundle against moto
- * and, side by side, against the reference model (test/support/ecr-model.ts
+ * CloudFormation event sequences, run through the shipped bundle against the
+ * local ECR Public (the emulator) and, side by side, against the reference model (test/support/ecr-model.ts
  * and custom-resource-model.ts). After every event the registry must equal the
  * model, and nothing that no event declared may be gone.
  *
- * tag+digest pairs are not declared in the runs against moto: moto 5.2 deletes
- * the whole image for them (every tag), where ECR Public removes the one tag
- * after checking it points at the digest (see ecr-model.ts). They are covered
- * against the model, with the handler in process, at the end of this file.
+ * tag+digest pairs are declared too: the emulator removes the one tag after
+ * checking it points at the digest, as the model does (see ecr-model.ts; moto
+ * 5.2 deletes the whole image instead, which test/emulator/cross-check-moto.test.ts
+ * names). They are also covered against the model, with the handler in
+ * process, at the end of this file.
  *
  * The declarations include selections (allImages, untaggedImages, tagsMatching,
  * with protected tags), and the lifecycles end the ways an emptier's life can
@@ -22,9 +23,8 @@
  * (slow: every shrink step runs the bundle again).
  */
 import { createHash } from 'node:crypto';
-import { BatchDeleteImageCommand, ECRPUBLICClient, RepositoryNotFoundException } from '@aws-sdk/client-ecr-public';
+import { BatchDeleteImageCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
 import * as fc from 'fast-check';
 import { handler } from '../../lambda/index';
 import { CfnEvents, STACK_ID } from '../support/cfn-events';
@@ -40,15 +40,14 @@ import {
   expectedReason,
 } from '../support/custom-resource-model';
 import { EcrPublicModel, ModelImageId, RegistrySnapshot, undeclaredLosses } from '../support/ecr-model';
-import { FaultProxy } from '../support/fault-proxy';
+import { FaultInjector, singleImage } from '../../local/ecr-public';
+import { useEmulatorForHandler } from '../support/in-process-emulator';
 import { LocalStackState, RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
 import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
-import { LocalRig, describeIfLocalBackend, startLocalRig } from '../support/local-rig';
+import { LocalRig, startLocalRig } from '../support/local-rig';
 import { mockStackState } from '../support/stack-state-mock';
 
-const describeWithBackend = describeIfLocalBackend('the model-based lifecycles against moto');
-
-/** Sequences run against moto per `npx jest`; each is one to two resource lifecycles. */
+/** Sequences run against the emulator per `npx jest`; each is one to two resource lifecycles. */
 const SEQUENCES = Number(process.env.FC_RUNS ?? 40);
 function fcOptions<T>(numRuns: number): fc.Parameters<T> {
   return {
@@ -135,11 +134,11 @@ const propsArb = (withPairs = false): fc.Arbitrary<PropsSpec> =>
 
 /** Declarations with selections too: an emptier (allImages on Delete, nothing declared) one time in three. */
 const selectingPropsArb: fc.Arbitrary<PropsSpec> = fc.oneof(
-  { weight: 2, arbitrary: propsArb() },
+  { weight: 2, arbitrary: propsArb(true) },
   {
     weight: 2,
     arbitrary: fc.record({
-      decl: fc.array(fc.oneof(tagRef, digestRef), { maxLength: 3 }),
+      decl: fc.array(fc.oneof(tagRef, digestRef, pairRef), { maxLength: 3 }),
       deleteOn: deleteOnArb,
       failOnImageFailure: fc.boolean(),
       withRegistryId: fc.boolean(),
@@ -185,7 +184,7 @@ const middleArb: fc.Arbitrary<Middle> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('update' as const),
       // null keeps the previous value: an Update that changes only the images, or only deleteOn.
-      decl: fc.option(declarationArb(false), { nil: null }),
+      decl: fc.option(declarationArb(true), { nil: null }),
       deleteOn: fc.option(deleteOnArb, { nil: null }),
       // One Update in four is refused (AccessDenied) and rolled back.
       fails: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
@@ -293,7 +292,7 @@ const figures = {
   pushes: 0,
   undeclaredLosses: 0,
   modelRuns: 0,
-  motoBatchRuns: 0,
+  batchRuns: 0,
 };
 
 afterAll(() => {
@@ -370,13 +369,13 @@ describe('the reference model', () => {
 });
 
 // ---------------------------------------------------------------------------
-// Against moto, through the shipped bundle
+// Against the local ECR Public, through the shipped bundle
 // ---------------------------------------------------------------------------
 
-describeWithBackend('random lifecycles through the shipped bundle: moto equals the model after every event', () => {
+describe('random lifecycles through the shipped bundle: the local ECR Public equals the model after every event', () => {
   let client: ECRPUBLICClient;
   let server: ResponseServer;
-  let proxy: FaultProxy;
+  let injector: FaultInjector;
   let stack: LocalStackState;
   let env: Record<string, string>;
   let repoCount = 0;
@@ -384,9 +383,9 @@ describeWithBackend('random lifecycles through the shipped bundle: moto equals t
   let rig: LocalRig | undefined;
 
   beforeAll(async () => {
-    // A proxy without faults: it records every request the handler makes.
+    // No faults: the emulator records every request the handler makes.
     rig = await startLocalRig();
-    ({ client, server, proxy, env, stack } = rig);
+    ({ client, server, faults: injector, env, stack } = rig);
   });
   afterAll(async () => {
     await rig?.stop();
@@ -424,11 +423,11 @@ describeWithBackend('random lifecycles through the shipped bundle: moto equals t
       });
       const before: RegistrySnapshot = await listImages(client, repo);
       const expected: ModelOutcome = applyEvent(model, modelEvent);
-      const requestsBefore = proxy.requests.length;
+      const requestsBefore = injector.requests.length;
       const stale = server.peek(event.RequestId);
-      if (forced) proxy.forced.push(forced);
+      if (forced) injector.forced.push(forced);
       const result = await invokeHandler(server, event, { env });
-      proxy.forced.length = 0;
+      injector.forced.length = 0;
       const context = `${event.RequestType} ${JSON.stringify(event.ResourceProperties)}`;
 
       expect({ context, exitCode: result.exitCode, stderr: result.stderr }).toEqual({ context, exitCode: 0, stderr: '' });
@@ -467,7 +466,7 @@ describeWithBackend('random lifecycles through the shipped bundle: moto equals t
       }
 
       // What the handler asked of ECR Public: nothing when it must not call; otherwise only declared IDs, each of them.
-      const requests = proxy.requests.slice(requestsBefore);
+      const requests = injector.requests.slice(requestsBefore);
       if (!expected.calls) {
         expect({ context, requests: requests.length }).toEqual({ context, requests: 0 });
       } else {
@@ -613,11 +612,15 @@ describeWithBackend('random lifecycles through the shipped bundle: moto equals t
     }
   }
 
-  test(`${SEQUENCES} random sequences of Create, Update, Delete, retries and failed Creates`, async () => {
-    await fc.assert(fc.asyncProperty(sequenceArb, runSequence), fcOptions(SEQUENCES));
-    expect(figures.sequences).toBeGreaterThanOrEqual(SEQUENCES);
-    expect(figures.undeclaredLosses).toBe(0);
-  }, Math.max(170_000, SEQUENCES * 5_000));
+  test(
+    `${SEQUENCES} random sequences of Create, Update, Delete, retries and failed Creates`,
+    async () => {
+      await fc.assert(fc.asyncProperty(sequenceArb, runSequence), fcOptions(SEQUENCES));
+      expect(figures.sequences).toBeGreaterThanOrEqual(SEQUENCES);
+      expect(figures.undeclaredLosses).toBe(0);
+    },
+    Math.max(170_000, SEQUENCES * 5_000),
+  );
 
   // Seeds of failures found while writing these tests, kept as regressions.
   const REGRESSIONS: Array<{ seed: number; path: string; what: string }> = [
@@ -633,11 +636,11 @@ describeWithBackend('random lifecycles through the shipped bundle: moto equals t
     });
   }
 
-  test('the model answers BatchDeleteImage as moto does, for tags, digests, missing IDs and repeats', async () => {
+  test('the model answers BatchDeleteImage as the emulator does, for tags, digests, tag+digest pairs, missing IDs and repeats', async () => {
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(repositoryArb, fc.array(declarationArb(false), { minLength: 1, maxLength: 3 }), async (repository, batches) => {
-        figures.motoBatchRuns++;
+      fc.asyncProperty(repositoryArb, fc.array(declarationArb(true), { minLength: 1, maxLength: 3 }), async (repository, batches) => {
+        figures.batchRuns++;
         const repo = `model/batch-${++n}`;
         const model = new EcrPublicModel();
         await createRepository(client, repo);
@@ -666,8 +669,7 @@ describeWithBackend('random lifecycles through the shipped bundle: moto equals t
     );
   }, 60_000);
 
-  test('moto still deletes the whole image for a tag+digest pair, so the runs above declare none', async () => {
-    // If this fails, moto has come to remove only the tag: add pairRef to the declarations against moto.
+  test('a tag+digest pair removes that one tag, as ECR Public documents (moto 5.2 deleted the whole image here)', async () => {
     const repo = 'model/pair-deviation';
     await createRepository(client, repo);
     const digest = await seedImage(client, repo, repo, ['v1', 'stable']);
@@ -677,28 +679,25 @@ describeWithBackend('random lifecycles through the shipped bundle: moto equals t
     for (const tag of ['v1', 'stable']) model.putImage(repo, digest, tag);
     model.batchDeleteImage(repo, [{ imageTag: 'v1', imageDigest: digest }]);
     expect(model.snapshot(repo)).toEqual(new Map([[digest, ['stable']]]));
-    expect(await listImages(client, repo)).toEqual(new Map());
+    expect(await listImages(client, repo)).toEqual(model.snapshot(repo));
   });
 });
 
 // ---------------------------------------------------------------------------
-// tag+digest pairs: the handler in process, ECR Public played by the model
+// tag+digest pairs: the handler in process against the emulator, checked against the model
 // ---------------------------------------------------------------------------
 
-describe('random declarations with tag+digest pairs: the handler against the model', () => {
-  // Mocked here, not at load time: the runs against moto above use real clients.
-  let ecr: ReturnType<typeof mockClient>;
+describe('random declarations with tag+digest pairs: the handler in process, the emulator against the model', () => {
+  const local = useEmulatorForHandler();
   let server: ResponseServer;
   let cfn: ReturnType<typeof mockStackState>;
   beforeAll(async () => {
-    ecr = mockClient(ECRPUBLICClient);
     // A failed event asks whether the stack is rolling back: it is not.
     cfn = mockStackState('UPDATE_IN_PROGRESS');
     server = await ResponseServer.start();
   });
   afterAll(async () => {
     cfn.restore();
-    ecr.restore();
     await server.close();
   });
 
@@ -706,33 +705,23 @@ describe('random declarations with tag+digest pairs: the handler against the mod
     const property = fc.asyncProperty(repositoryArb, propsArb(true), fc.constantFrom(...EVENTS), async (repository, spec, requestType) => {
       figures.modelRuns++;
       const repo = 'model/in-process';
-      // `service` answers the handler's calls; `oracle` says what must happen.
-      const service = new EcrPublicModel();
+      // The emulator answers the handler's calls; `oracle` says what must happen.
+      const { emulator } = local;
+      emulator.store.repositories.clear();
+      emulator.resetStats();
       const oracle = new EcrPublicModel();
+      oracle.createRepository(repo);
       const digests: string[] = [];
-      for (const registry of [service, oracle]) registry.createRepository(repo);
       let next = 0;
       repository.tagCounts.forEach((count, index) => {
-        const digest = `sha256:${createHash('sha256').update(`in-process-${index}`).digest('hex')}`;
+        const tags = repository.tagOrder.slice(next, next + count);
+        const [digest] = emulator.seed(repo, [singleImage(`in-process-${index}`, { tags })]);
         digests.push(digest);
-        for (const tag of repository.tagOrder.slice(next, next + count)) {
-          service.putImage(repo, digest, tag);
-          oracle.putImage(repo, digest, tag);
-        }
+        for (const tag of tags) oracle.putImage(repo, digest, tag);
         next += count;
       });
-      const before = service.snapshot(repo);
+      const before = emulator.snapshot(repo);
       const props = toProperties(spec, repo, digests);
-      const sent: ModelImageId[] = [];
-      ecr.reset();
-      ecr.on(BatchDeleteImageCommand).callsFake((input) => {
-        sent.push(...(input.imageIds ?? []));
-        try {
-          return service.batchDeleteImage(input.repositoryName, input.imageIds ?? []);
-        } catch {
-          throw new RepositoryNotFoundException({ message: 'no such repository', $metadata: {} });
-        }
-      });
       const events = new CfnEvents(server);
       const physicalId = 'EcrPublicImageDeletion-ImageDeletion-earlier';
       const event =
@@ -754,6 +743,7 @@ describe('random declarations with tag+digest pairs: the handler against the mod
       expect(body.PhysicalResourceId).toBe(
         expected.physicalResourceId === 'new' ? `EcrPublicImageDeletion-ImageDeletion-${event.RequestId}` : expected.physicalResourceId,
       );
+      const sent = local.calls('BatchDeleteImage').flatMap((input: Record<string, unknown>) => input.imageIds as ModelImageId[]);
       expect(sortedKeys(sent)).toEqual(sortedKeys(expected.sent));
       if (expected.status === 'FAILED') {
         // The only failure a valid declaration can meet here: a tag that points at another image.
@@ -765,8 +755,8 @@ describe('random declarations with tag+digest pairs: the handler against the mod
           DeletionRan: 'true',
         });
       }
-      expect(service.snapshot(repo)).toEqual(oracle.snapshot(repo));
-      const losses = undeclaredLosses(before, service.snapshot(repo), expected.calls ? expected.sent : []);
+      expect(emulator.snapshot(repo)).toEqual(oracle.snapshot(repo));
+      const losses = undeclaredLosses(before, emulator.snapshot(repo), expected.calls ? expected.sent : []);
       figures.undeclaredLosses += losses.length;
       expect(losses).toEqual([]);
     });

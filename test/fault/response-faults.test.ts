@@ -5,17 +5,15 @@
  */
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { CfnEvents } from '../support/cfn-events';
-import { FaultProxy } from '../support/fault-proxy';
+import type { FaultInjector } from '../../local/ecr-public';
 import { RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
 import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
-import { LocalRig, describeIfLocalBackend, startLocalRig } from '../support/local-rig';
+import { LocalRig, startLocalRig } from '../support/local-rig';
 
-const describeWithBackend = describeIfLocalBackend('the ResponseURL fault tests');
-
-describeWithBackend('faults on the way back to CloudFormation', () => {
+describe('faults on the way back to CloudFormation', () => {
   let client: ECRPUBLICClient;
   let server: ResponseServer;
-  let proxy: FaultProxy;
+  let injector: FaultInjector;
   let env: Record<string, string>;
   let repoCount = 0;
   const answersRefused = { '500': 0, drop: 0 };
@@ -23,8 +21,8 @@ describeWithBackend('faults on the way back to CloudFormation', () => {
   let rig: LocalRig | undefined;
 
   beforeAll(async () => {
-    rig = await startLocalRig(); // a proxy without faults: it counts the calls
-    ({ client, server, proxy, env } = rig);
+    rig = await startLocalRig(); // no faults: the emulator counts the calls
+    ({ client, server, faults: injector, env } = rig);
   });
   afterAll(async () => {
     console.log(`ResponseURL faults injected: ${JSON.stringify(answersRefused)}`);
@@ -53,7 +51,7 @@ describeWithBackend('faults on the way back to CloudFormation', () => {
     const repo = await repositoryWith(['pr-1', 'keep']);
     const event = new CfnEvents(server).create(properties(repo, ['pr-1']));
     const attemptsBefore = server.attempts;
-    const callsBefore = proxy.requests.length;
+    const callsBefore = injector.requests.length;
     refuse('500', 'drop', '500', 'drop');
 
     const result = await invokeHandler(server, event, { env });
@@ -61,7 +59,7 @@ describeWithBackend('faults on the way back to CloudFormation', () => {
     expect(server.attempts - attemptsBefore).toBe(5);
     expect(result.exitCode).toBe(0);
     expect(result.response?.body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '1', FailureCount: '0' } });
-    expect(proxy.requests.length - callsBefore).toBe(1);
+    expect(injector.requests.length - callsBefore).toBe(1);
     expect([...(await listImages(client, repo)).values()]).toEqual([['keep']]);
     expect(result.stdout).toContain('"status":"SUCCESS"');
     expect(result.stdout + result.stderr).not.toContain(RESPONSE_URL_SECRET);
@@ -82,7 +80,7 @@ describeWithBackend('faults on the way back to CloudFormation', () => {
     const repo = await repositoryWith(['pr-3']);
     const event = new CfnEvents(server).create(properties(repo, ['pr-3']));
     const attemptsBefore = server.attempts;
-    const callsBefore = proxy.requests.length;
+    const callsBefore = injector.requests.length;
     refuse('500', 'drop', '500', 'drop', '500');
 
     const result = await invokeHandler(server, event, { env });
@@ -92,6 +90,6 @@ describeWithBackend('faults on the way back to CloudFormation', () => {
     expect(result.stderr).toContain('could not deliver the response to CloudFormation after 5 attempts: HTTP 500');
     expect(result.stdout + result.stderr).not.toContain(RESPONSE_URL_SECRET);
     expect(result.stdout + result.stderr).not.toContain('X-Amz-Signature');
-    expect(proxy.requests.length - callsBefore).toBe(1);
+    expect(injector.requests.length - callsBefore).toBe(1);
   }, 30_000);
 });

@@ -1,19 +1,17 @@
 /**
  * The shipped handler bundle, run as Lambda would run it, through whole
- * CloudFormation lifecycles against a local ECR Public backend (moto).
+ * CloudFormation lifecycles against the local ECR Public (the emulator).
  */
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
-import { LocalRig, describeIfLocalBackend, startLocalRig } from '../support/local-rig';
+import { LocalRig, startLocalRig } from '../support/local-rig';
 import { LocalCustomResource, RESPONSE_URL_SECRET, ResponseServer } from '../support/local-cloudformation';
-
-const describeWithBackend = describeIfLocalBackend('the integration tests');
 
 function properties(repositoryName: string, imageIds: object[], deleteOn = ['Create', 'Update', 'Delete'], extra: object = {}) {
   return { RepositoryName: repositoryName, ImageIds: imageIds, DeleteOn: deleteOn, FailOnImageFailure: 'true', ApiRegion: 'us-east-1', ...extra };
 }
 
-describeWithBackend('the shipped handler against a local ECR Public', () => {
+describe('the shipped handler against a local ECR Public', () => {
   let server: ResponseServer;
   let client: ECRPUBLICClient;
   let env: Record<string, string>;

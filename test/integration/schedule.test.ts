@@ -1,6 +1,6 @@
 /**
  * A tick of a deletion's schedule through the shipped handler bundle against
- * the local ECR Public (moto): the rule's input, taken from the synthesized
+ * the local ECR Public (the emulator): the rule's input, taken from the synthesized
  * template, runs the selection; nothing is answered; a failed run fails the
  * invocation, as Lambda would record it.
  */
@@ -12,9 +12,7 @@ import { EcrPublicImageDeletion, ImageSelection } from '../../lib';
 import type { ScheduledEvent } from '../../lib/contract';
 import { ResponseServer, invokeHandler } from '../support/local-cloudformation';
 import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
-import { LocalRig, describeIfLocalBackend, startLocalRig } from '../support/local-rig';
-
-const describeWithBackend = describeIfLocalBackend('the schedule integration tests');
+import { LocalRig, startLocalRig } from '../support/local-rig';
 
 /** The input of the deletion's rule, exactly as the template gives it to EventBridge. */
 function ruleInput(repositoryName: string, select: ImageSelection): ScheduledEvent {
@@ -24,7 +22,7 @@ function ruleInput(repositoryName: string, select: ImageSelection): ScheduledEve
   return JSON.parse(rule.Properties.Targets[0].Input);
 }
 
-describeWithBackend('a scheduled run through the shipped handler against a local ECR Public', () => {
+describe('a scheduled run through the shipped handler against a local ECR Public', () => {
   let server: ResponseServer;
   let client: ECRPUBLICClient;
   let env: Record<string, string>;
@@ -45,11 +43,11 @@ describeWithBackend('a scheduled run through the shipped handler against a local
     const pr1 = await seedImage(client, repo, `${repo}-pr1`, ['pr-1']);
     const pr2 = await seedImage(client, repo, `${repo}-pr2`, ['pr-2', 'keep-me']);
 
-    const before = rig!.proxy.requests.length;
+    const before = rig!.faults.requests.length;
     const result = await invokeHandler(server, ruleInput(repo, ImageSelection.tagsMatching('pr-*')), { env });
     expect(result.exitCode).toBe(0);
     expect(server.attempts).toBe(0);
-    expect(rig!.proxy.requests.slice(before).map((r) => r.operation.split('.').pop())).toEqual(['DescribeImages', 'BatchDeleteImage']);
+    expect(rig!.faults.requests.slice(before).map((r) => r.operation.split('.').pop())).toEqual(['DescribeImages', 'BatchDeleteImage']);
     const left = await listImages(client, repo);
     expect(left.has(pr1)).toBe(false);
     expect(left.get(pr2)).toEqual(['keep-me']);

@@ -17,9 +17,7 @@ import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
 import { LocalStack, LocalStackState, RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
-import { LocalRig, describeIfLocalBackend, startLocalRig } from '../support/local-rig';
-
-const describeWithBackend = describeIfLocalBackend('the teardown scenarios through the shipped bundle');
+import { LocalRig, startLocalRig } from '../support/local-rig';
 
 const SERVICE_TOKEN = 'arn:aws:lambda:eu-west-1:123456789012:function:handler';
 /** The function's timeout as the tests give it: every answer must come before it. */
@@ -34,7 +32,7 @@ const REPO: Template['Resources'][string] = { Type: 'AWS::ECR::PublicRepository'
 const CR: Template['Resources'][string] = { Type: 'Custom::EcrPublicImageDeletion' };
 const templateOf = (...ids: string[]): Template => ({ Resources: Object.fromEntries(ids.map((id) => [id, id.startsWith('Repo') ? REPO : CR])) });
 
-describeWithBackend('an emptier through its lifecycle, played by CloudFormation', () => {
+describe('an emptier through its lifecycle, played by CloudFormation', () => {
   let rig: LocalRig;
   let client: ECRPUBLICClient;
   let server: ResponseServer;

@@ -17,8 +17,9 @@
  *   when it points at another image, nothing changes. The documentation says
  *   no more than the failure code; this reading is the one the construct
  *   documents (ImageIdentifier in lib/image-deletion.ts). moto 5.2 differs: it
- *   deletes the whole image (every tag) for a matching tag and digest, so
- *   tests that compare moto with this model declare no tag+digest pair.
+ *   deletes the whole image (every tag) for a matching tag and digest
+ *   (test/emulator/cross-check-moto.test.ts names it); the emulator follows
+ *   this model.
  * - IDs are applied one after the other, in the order given.
  * - A tag names one image at a time; pushing a tag that another image holds
  *   moves it (a mutable repository), leaving that image untagged.
@@ -136,7 +137,7 @@ export class EcrPublicModel {
     return answer;
   }
 
-  /** The repository's content, in the shape listImages() returns for moto. */
+  /** The repository's content, in the shape listImages() returns. */
   snapshot(repositoryName: string): RegistrySnapshot {
     const copy: RegistrySnapshot = new Map();
     for (const [digest, tags] of this.images(repositoryName)) copy.set(digest, [...tags].sort());

@@ -1,52 +1,49 @@
-/// <reference types="jest" />
 /**
  * What a test of the shipped handler bundle starts before its suite: the
- * local ECR Public (moto), a ResponseURL server, a fault proxy in front of
- * moto (fault-free unless told otherwise; it records every request), and a
- * local CloudFormation that answers the handler's stack-state calls (a stack
- * no test has set is UPDATE_IN_PROGRESS, with an empty template).
+ * local ECR Public (the emulator, whose fault switches and recorder stand
+ * between the handler and the registry state: fault-free unless told
+ * otherwise), a ResponseURL server, and a local CloudFormation that answers
+ * the handler's stack-state calls (a stack no test has set is
+ * UPDATE_IN_PROGRESS, with an empty template).
  */
 import { existsSync } from 'node:fs';
 import type { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
-import { FaultProxy, FaultProxyOptions } from './fault-proxy';
+import type { EcrPublicEmulator, FaultInjector, FaultOptions, ReferencedImageDeletion } from '../../local/ecr-public';
 import { BUNDLE, LocalStackState, ResponseServer } from './local-cloudformation';
-import { describeWithBackends } from './backends';
 import { LocalEcrPublic, startLocalEcrPublic } from './local-ecr-public';
-
-/** `describe` when the local ECR Public can start here; a loud skip otherwise, and a failure in CI. */
-export function describeIfLocalBackend(what: string): jest.Describe {
-  return describeWithBackends(['moto'], what);
-}
 
 export interface LocalRig {
   readonly backend: LocalEcrPublic;
+  readonly emulator: EcrPublicEmulator;
   /** A client of the local ECR Public, for seeding and inspecting. */
   readonly client: ECRPUBLICClient;
   readonly server: ResponseServer;
-  readonly proxy: FaultProxy;
+  /** The JSON API's fault switches and request recorder. */
+  readonly faults: FaultInjector;
   /** The stacks' state, as the handler reads it (DescribeStacks, GetTemplate). */
   readonly stack: LocalStackState;
-  /** The handler's environment: its ECR Public endpoint is the proxy, its CloudFormation the local one. */
+  /** The handler's environment: AWS_ENDPOINT_URL_ECR_PUBLIC, ECR_PUBLIC_REGISTRY_ENDPOINT and AWS_ENDPOINT_URL_CLOUDFORMATION. */
   readonly env: Record<string, string>;
   stop(): Promise<void>;
 }
 
-export async function startLocalRig(proxyOptions: Omit<FaultProxyOptions, 'target'> = {}): Promise<LocalRig> {
+export async function startLocalRig(options: FaultOptions & { readonly referencedImageDeletion?: ReferencedImageDeletion } = {}): Promise<LocalRig> {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run bundle first`);
-  const backend = await startLocalEcrPublic();
+  const backend = await startLocalEcrPublic({ referencedImageDeletion: options.referencedImageDeletion });
+  const emulator = backend.emulator!;
+  emulator.faults.api.configure(options.rates ?? {}, options.seed, options);
   const server = await ResponseServer.start();
-  const proxy = await FaultProxy.start({ target: backend.endpoint, ...proxyOptions });
   const stack = await LocalStackState.start();
   return {
     backend,
+    emulator,
     client: backend.client,
     server,
-    proxy,
+    faults: emulator.faults.api,
     stack,
-    env: { AWS_ENDPOINT_URL_ECR_PUBLIC: proxy.endpoint, ...stack.env },
+    env: { ...backend.env, ...stack.env },
     stop: async () => {
       await stack.close();
-      await proxy.close();
       await server.close();
       await backend.stop();
     },

@@ -1,25 +1,20 @@
 /**
- * A tick of a deletion's schedule through the whole handler, against the
- * in-memory repository: the selection runs as in an Update, nobody is
- * answered, and a failed run fails the invocation.
+ * A tick of a deletion's schedule through the whole handler, in process,
+ * against the local ECR Public (the emulator), or a mocked client where the
+ * test needs an answer the service gives rarely (a KMS failure, a hung call):
+ * the selection runs as in an Update, nobody is answered, and a failed run
+ * fails the invocation.
  */
-import {
-  BatchDeleteImageCommand,
-  DescribeImagesCommand,
-  ECRPUBLICClient,
-  ImageFailureCode,
-  RepositoryNotFoundException,
-} from '@aws-sdk/client-ecr-public';
-import { mockClient } from 'aws-sdk-client-mock';
+import { BatchDeleteImageCommand, DescribeImagesCommand, ECRPUBLICClient, ImageFailureCode } from '@aws-sdk/client-ecr-public';
+import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { mockStackState } from '../support/stack-state-mock';
 import { SCHEDULED_EVENT_SOURCE, ScheduledEvent } from '../../lib/contract';
 import * as cfnResponse from '../../lambda/cfn-response';
 import { handler, responseReserveMs } from '../../lambda/index';
-import { plainImage } from '../support/buildx-fixtures';
-import { FakeRegistry } from '../support/fake-registry';
+import { SeedImage, singleImage } from '../../local/ecr-public';
+import { useEmulatorForHandler } from '../support/in-process-emulator';
 
-const ecr = mockClient(ECRPUBLICClient);
-// The stack's state, which the handler reads for a Delete of allImages() and for a FAILED verdict.
+// The stack's state, which the handler reads for a FAILED verdict.
 mockStackState('UPDATE_IN_PROGRESS');
 const DAY = 86_400_000;
 const now = Date.now();
@@ -27,7 +22,6 @@ let logs: string[];
 let sendResponse: jest.SpyInstance;
 
 beforeEach(() => {
-  ecr.reset();
   logs = [];
   jest.spyOn(console, 'log').mockImplementation((line: string) => void logs.push(line));
   sendResponse = jest.spyOn(cfnResponse, 'sendResponse');
@@ -60,16 +54,26 @@ const logLine = () => {
   return JSON.parse(logs[0]);
 };
 
-describe('a scheduled run', () => {
+const plain = (name: string, tags: string[], pushedAt: number) => singleImage(name, { tags, pushedAt });
+/** A DescribeImages answer listing `images`, for the mocked client. */
+const listing = (...images: SeedImage[]) => ({
+  imageDetails: images.map((image) => ({
+    imageDigest: image.digest,
+    imageTags: [...image.tags],
+    imagePushedAt: new Date(image.pushedAt ?? now),
+    imageManifestMediaType: image.mediaType,
+  })),
+});
+
+describe('a scheduled run against the local ECR Public', () => {
+  const local = useEmulatorForHandler();
+  const seed = (...images: SeedImage[]) => local.emulator.seed('app', images);
+  const tagsLeft = () => [...local.emulator.snapshot('app').values()];
+
   test('deletes what the selection matches now, whatever deleteOn says, and logs one line', async () => {
-    const registry = new FakeRegistry([
-      plainImage('a', ['pr-1'], now - 3 * DAY),
-      plainImage('b', ['pr-2', 'pr-2-debug'], now - DAY),
-      plainImage('c', ['main'], now),
-    ]);
-    registry.attach(ecr);
+    seed(plain('a', ['pr-1'], now - 3 * DAY), plain('b', ['pr-2', 'pr-2-debug'], now - DAY), plain('c', ['main'], now));
     await expect(run(tick())).resolves.toBeUndefined();
-    expect([...registry.snapshot().values()]).toEqual([['main']]);
+    expect(tagsLeft()).toEqual([['main']]);
     const line = logLine();
     expect(line).toMatchObject({
       requestType: 'Scheduled',
@@ -88,19 +92,17 @@ describe('a scheduled run', () => {
   });
 
   test('leaves declared image IDs to deployments', async () => {
-    const registry = new FakeRegistry([plainImage('a', ['pr-1'], now), plainImage('c', ['main'], now)]);
-    registry.attach(ecr);
+    seed(plain('a', ['pr-1'], now), plain('c', ['main'], now));
     await run(tick({ ImageIds: [{ imageTag: 'main' }] }));
-    expect(ecr.commandCalls(BatchDeleteImageCommand).map((call) => call.args[0].input.imageIds)).toEqual([[{ imageTag: 'pr-1' }]]);
-    expect([...registry.snapshot().values()]).toEqual([['main']]);
+    expect(local.calls('BatchDeleteImage').map((input) => input.imageIds)).toEqual([[{ imageTag: 'pr-1' }]]);
+    expect(tagsLeft()).toEqual([['main']]);
   });
 
   test('a dry run lists, logs what would go, and deletes nothing', async () => {
-    const registry = new FakeRegistry([plainImage('a', ['pr-1'], now), plainImage('c', ['main'], now)]);
-    registry.attach(ecr);
+    seed(plain('a', ['pr-1'], now), plain('c', ['main'], now));
     await run(tick({ DryRun: 'true' }));
-    expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(0);
-    expect(registry.images.size).toBe(2);
+    expect(local.calls('BatchDeleteImage')).toHaveLength(0);
+    expect(tagsLeft()).toHaveLength(2);
     expect(logLine()).toMatchObject({
       status: 'SUCCESS',
       dryRun: true,
@@ -111,8 +113,23 @@ describe('a scheduled run', () => {
     });
   });
 
+  test('a repository that is gone fails the run', async () => {
+    // Repository `app` was never created in the emulator.
+    await expect(run(tick())).rejects.toThrow(/^scheduled run of OldPreviews failed: repository "app" .* does not exist/);
+    expect(local.calls('BatchDeleteImage')).toHaveLength(0);
+  });
+});
+
+describe('a scheduled run with a mocked client', () => {
+  let ecr: AwsClientStub<ECRPUBLICClient>;
+  beforeAll(() => {
+    ecr = mockClient(ECRPUBLICClient);
+  });
+  afterAll(() => ecr.restore());
+  beforeEach(() => ecr.reset());
+
   test('a failure that fails the run throws, naming the image, so that the invocation counts as an error', async () => {
-    new FakeRegistry([plainImage('a', ['pr-1'], now)]).attach(ecr);
+    ecr.on(DescribeImagesCommand).resolves(listing(plain('a', ['pr-1'], now)));
     ecr.on(BatchDeleteImageCommand).resolves({
       failures: [{ imageId: { imageTag: 'pr-1' }, failureCode: ImageFailureCode.KmsError, failureReason: 'key disabled' }],
     });
@@ -125,18 +142,12 @@ describe('a scheduled run', () => {
   });
 
   test('with failOnImageFailure false, the failure is logged and the run succeeds', async () => {
-    new FakeRegistry([plainImage('a', ['pr-1'], now)]).attach(ecr);
+    ecr.on(DescribeImagesCommand).resolves(listing(plain('a', ['pr-1'], now)));
     ecr.on(BatchDeleteImageCommand).resolves({
       failures: [{ imageId: { imageTag: 'pr-1' }, failureCode: ImageFailureCode.KmsError, failureReason: 'key disabled' }],
     });
     await expect(run(tick({ FailOnImageFailure: 'false' }))).resolves.toBeUndefined();
     expect(logLine()).toMatchObject({ status: 'SUCCESS', failures: 1 });
-  });
-
-  test('a repository that is gone fails the run', async () => {
-    ecr.on(DescribeImagesCommand).rejects(new RepositoryNotFoundException({ message: 'gone', $metadata: {} }));
-    await expect(run(tick())).rejects.toThrow(/^scheduled run of OldPreviews failed: repository "app" .* does not exist/);
-    expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(0);
   });
 
   test('invalid properties fail the run before any call, naming the property', async () => {
@@ -161,8 +172,7 @@ describe('a scheduled run', () => {
   });
 
   test('a long reason is cut in the error, and kept whole in the log line', async () => {
-    const images = Array.from({ length: 200 }, (_, i) => plainImage(`i${i.toString(16)}`, [`pr-${i}`], now));
-    new FakeRegistry(images).attach(ecr);
+    ecr.on(DescribeImagesCommand).resolves(listing(...Array.from({ length: 200 }, (_, i) => plain(`i${i.toString(16)}`, [`pr-${i}`], now))));
     ecr.on(BatchDeleteImageCommand).callsFake((input) => ({
       failures: input.imageIds!.map((imageId: object) => ({ imageId, failureCode: 'KmsError', failureReason: 'key disabled' })),
     }));

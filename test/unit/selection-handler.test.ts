@@ -1,18 +1,16 @@
 /**
- * Selections through the whole handler, against an in-memory repository that
- * pages its listing and refuses to delete what a kept image index references,
- * as ECR Public does (moto does neither).
+ * Selections through the whole handler, in process, against the local ECR
+ * Public (the emulator): it pages its listing and refuses to delete what a
+ * remaining image index references, as ECR Public does (moto does neither).
  */
-import { BatchDeleteImageCommand, DescribeImagesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
 import { mockStackState } from '../support/stack-state-mock';
 import { handler } from '../../lambda/index';
-import { buildxPush, plainImage, OCI_INDEX } from '../support/buildx-fixtures';
-import { FakeRegistry } from '../support/fake-registry';
+import { MEDIA_TYPES, SeedImage, buildxIndex, nestedIndex, singleImage } from '../../local/ecr-public';
+import { useEmulatorForHandler } from '../support/in-process-emulator';
 import { ResponseServer } from '../support/local-cloudformation';
 
-const ecr = mockClient(ECRPUBLICClient);
+const local = useEmulatorForHandler();
 // The stack's state, which the handler reads for a Delete of allImages() and for a FAILED verdict.
 mockStackState('DELETE_IN_PROGRESS');
 let server: ResponseServer;
@@ -25,7 +23,6 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 beforeEach(() => {
-  ecr.reset();
   jest.spyOn(console, 'log').mockImplementation(() => undefined);
 });
 afterEach(() => jest.restoreAllMocks());
@@ -59,107 +56,92 @@ async function run(requestType: 'Create' | 'Update' | 'Delete', properties: obje
   return (await server.responseTo(requestId)).body;
 }
 
-const deleteCalls = () => ecr.commandCalls(BatchDeleteImageCommand).map((call) => call.args[0].input.imageIds ?? []);
+const deleteCalls = () => local.calls('BatchDeleteImage').map((input) => input.imageIds as Array<{ imageTag?: string; imageDigest?: string }>);
+const describeCalls = () => local.calls('DescribeImages').length;
+/** Seeds repository `app`. */
+const seed = (...images: SeedImage[]) => local.emulator.seed('app', images);
+const images = () => local.emulator.images('app');
+/** One buildx push: its index (tagged), two platform images and their two attestations, children pushed a second earlier. */
+const buildx = (name: string, tags: string[], pushedAt: number) => buildxIndex(name, { tags, pushedAt }).images;
+const plain = (name: string, tags: string[], pushedAt: number) => singleImage(name, { tags, pushedAt });
 
 describe('a selection', () => {
   test('follows nextToken through every page, 1,000 images a page', async () => {
-    const images = Array.from({ length: 2500 }, (_, i) => plainImage(`img${i.toString(16)}`, i % 2 === 0 ? [`t${i}`] : [], now - DAY));
-    const registry = new FakeRegistry(images);
-    registry.attach(ecr);
+    seed(...Array.from({ length: 2500 }, (_, i) => plain(`img${i.toString(16)}`, i % 2 === 0 ? [`t${i}`] : [], now - DAY)));
     const body = await run('Create', { Select: { Match: 'untagged' } });
-    const pages = ecr.commandCalls(DescribeImagesCommand).map((call) => call.args[0].input);
-    expect(pages.map((p) => [p.maxResults, p.nextToken])).toEqual([
-      [1000, undefined],
-      [1000, '1000'],
-      [1000, '2000'],
+    const pages = local.calls('DescribeImages');
+    // The emulator's tokens are opaque: each page sends the token of the page before.
+    expect(pages.map((p) => [p.maxResults, typeof p.nextToken])).toEqual([
+      [1000, 'undefined'],
+      [1000, 'string'],
+      [1000, 'string'],
     ]);
+    expect(new Set(pages.map((p) => p.nextToken)).size).toBe(3);
     expect(body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '1250', FailureCount: '0' } });
-    expect([...registry.snapshot().values()].every((tags) => tags.length > 0)).toBe(true);
-    expect(registry.images.size).toBe(1250);
+    expect(images().every((image) => image.tags.length > 0)).toBe(true);
+    expect(images()).toHaveLength(1250);
   });
 
   test('untaggedImages keeps the children of kept multi-architecture images, and succeeds', async () => {
-    const registry = new FakeRegistry([
-      ...buildxPush('v1', ['v1'], now - 30 * DAY),
-      ...buildxPush('v2', ['v2', 'latest'], now - DAY),
-      plainImage('stray', [], now - 9 * DAY),
-    ]);
-    registry.attach(ecr);
+    seed(...buildx('v1', ['v1'], now - 30 * DAY), ...buildx('v2', ['v2', 'latest'], now - DAY), plain('stray', [], now - 9 * DAY));
     const body = await run('Update', { Select: { Match: 'untagged' } });
     expect(body.Status).toBe('SUCCESS');
     expect(body.Reason).toContain('8 still referenced by a manifest list');
     // Only the stray untagged image went; both indexes and their 8 children remain.
-    expect(registry.images.size).toBe(10);
-    expect(JSON.parse(body.Data!.ImageIds)).toEqual([{ imageDigest: plainImage('stray', [], 0).digest }]);
+    expect(images()).toHaveLength(10);
+    expect(JSON.parse(body.Data!.ImageIds)).toEqual([{ imageDigest: singleImage('stray').digest }]);
     expect(JSON.parse(body.Data!.Failures).every((f: { failureCode: string }) => f.failureCode === 'ImageReferencedByManifestList')).toBe(true);
     // Refused platform images belong to kept indexes: listing again could not free them.
-    expect(registry.describeCalls).toBe(1);
+    expect(describeCalls()).toBe(1);
   });
 
   test('an index of indexes empties too: a refused index is retried in a second round', async () => {
-    const inner = buildxPush('inner', [], now - DAY);
-    const innerIndex = inner[0];
-    const outer = {
-      digest: `sha256:${'9'.repeat(64)}`,
-      tags: ['multi'],
-      mediaType: OCI_INDEX,
-      pushedAt: now - 2 * DAY,
-      references: [innerIndex.digest],
-    };
-    const registry = new FakeRegistry([outer, ...inner]);
-    registry.attach(ecr);
+    // The outer index is older than the inner one it lists (pushed again later, say).
+    const inner = buildxIndex('inner', { pushedAt: now - DAY });
+    const outer = nestedIndex('outer', [inner], { tags: ['multi'], pushedAt: now - 2 * DAY });
+    seed(...outer.images);
     const body = await run('Delete', { Select: { Match: 'all' } });
     // Newest first, the inner index is tried before the outer one and refused; the second round deletes it.
     expect(body).toMatchObject({ Status: 'SUCCESS', Data: { FailureCount: '0' } });
-    expect(registry.images.size).toBe(0);
-    expect(registry.describeCalls).toBe(2);
+    expect(images()).toHaveLength(0);
+    expect(describeCalls()).toBe(2);
   });
 
   test('allImages empties a repository of multi-architecture images in one event, indexes first', async () => {
-    const registry = new FakeRegistry([
-      ...buildxPush('v1', ['v1'], now - 30 * DAY),
-      ...buildxPush('v2', ['v2', 'latest'], now - DAY),
-      plainImage('x', ['x'], now),
-    ]);
-    registry.attach(ecr);
+    seed(...buildx('v1', ['v1'], now - 30 * DAY), ...buildx('v2', ['v2', 'latest'], now - DAY), plain('x', ['x'], now));
     const body = await run('Delete', { Select: { Match: 'all' } });
     expect(body).toMatchObject({ Status: 'SUCCESS', Data: { FailureCount: '0' } });
-    expect(registry.images.size).toBe(0);
+    expect(images()).toHaveLength(0);
     const [firstPass] = deleteCalls();
-    const indexes = [...new FakeRegistry([...buildxPush('v1', [], 0), ...buildxPush('v2', [], 0)]).images.values()].filter(
-      (i) => i.mediaType === OCI_INDEX,
-    );
+    const indexes = [buildxIndex('v1').index, buildxIndex('v2').index];
+    expect(indexes.every((i) => i.mediaType === MEDIA_TYPES.ociIndex)).toBe(true);
     expect(firstPass.map((id) => id.imageDigest).sort()).toEqual(indexes.map((i) => i.digest).sort());
-    expect(registry.describeCalls).toBe(1);
+    expect(describeCalls()).toBe(1);
   });
 
   test('protectTags keeps a release and everything its index references', async () => {
-    const registry = new FakeRegistry([...buildxPush('v1', ['v1'], now - 30 * DAY), ...buildxPush('v2', ['v2', 'latest'], now - DAY)]);
-    registry.attach(ecr);
+    seed(...buildx('v1', ['v1'], now - 30 * DAY), ...buildx('v2', ['v2', 'latest'], now - DAY));
     const body = await run('Delete', { Select: { Match: 'all', ProtectTags: ['latest'] } });
     expect(body.Status).toBe('SUCCESS');
-    const kept = [...registry.images.values()];
+    const kept = images();
     expect(kept).toHaveLength(5);
-    expect(kept.find((i) => i.mediaType === OCI_INDEX)?.tags).toEqual(['v2', 'latest']);
+    expect(kept.find((i) => i.mediaType === MEDIA_TYPES.ociIndex)?.tags).toEqual(['v2', 'latest']);
   });
 
   test('tagsMatching deletes an index with its last tag, and leaves its now-orphaned children to a selection that covers them', async () => {
-    const registry = new FakeRegistry([...buildxPush('a1', ['pr-1'], now - DAY), ...buildxPush('a2', ['main'], now)]);
-    registry.attach(ecr);
+    seed(...buildx('a1', ['pr-1'], now - DAY), ...buildx('a2', ['main'], now));
     const tagged = await run('Create', { Select: { Match: 'tagged', TagPatterns: ['pr-*'] } });
     expect(tagged).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '1' } });
-    expect(registry.images.size).toBe(9);
+    expect(images()).toHaveLength(9);
     const untagged = await run('Update', { Select: { Match: 'untagged' } });
     expect(untagged.Status).toBe('SUCCESS');
     // The orphans went; the children of the kept `main` index stayed.
-    expect(registry.images.size).toBe(5);
+    expect(images()).toHaveLength(5);
   });
 
   test('olderThan and keepNewest combine: all conditions hold', async () => {
     const ages = [10, 9, 8, 3, 2, 1];
-    const builds = ages.map((age, i) => plainImage(`b${i}`, [`build-${i}`], now - age * DAY));
-    const registry = new FakeRegistry([...builds, plainImage('fresh', ['build-new'], now)]);
-    registry.attach(ecr);
+    seed(...ages.map((age, i) => plain(`b${i}`, [`build-${i}`], now - age * DAY)), plain('fresh', ['build-new'], now));
     const body = await run('Create', {
       Select: { Match: 'tagged', TagPatterns: ['build-*'], OlderThanSeconds: String(7 * 86_400), KeepNewest: '2' },
     });
@@ -169,19 +151,17 @@ describe('a selection', () => {
   });
 
   test('a dry run lists and reports, and deletes nothing', async () => {
-    const registry = new FakeRegistry([plainImage('a', ['pr-1'], now - DAY), plainImage('b', ['main'], now)]);
-    registry.attach(ecr);
+    seed(plain('a', ['pr-1'], now - DAY), plain('b', ['main'], now));
     const body = await run('Create', { Select: { Match: 'tagged', TagPatterns: ['pr-*'] }, ImageIds: [{ imageTag: 'main' }], DryRun: 'true' });
-    expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(0);
-    expect(registry.images.size).toBe(2);
+    expect(deleteCalls()).toHaveLength(0);
+    expect(images()).toHaveLength(2);
     expect(body).toMatchObject({ Status: 'SUCCESS', Data: { DryRun: 'true', DeletedCount: '2' } });
     expect(JSON.parse(body.Data!.ImageIds)).toEqual([{ imageTag: 'main' }, { imageTag: 'pr-1' }]);
     expect(body.Reason).toContain('dry run: would delete 2 image IDs');
   });
 
   test('declared image IDs go first, then the selection reads what is left', async () => {
-    const registry = new FakeRegistry([plainImage('a', ['pr-1'], now), plainImage('b', ['pr-2'], now)]);
-    registry.attach(ecr);
+    seed(plain('a', ['pr-1'], now), plain('b', ['pr-2'], now));
     const body = await run('Create', { ImageIds: [{ imageTag: 'pr-1' }], Select: { Match: 'tagged', TagPatterns: ['pr-*'] } });
     expect(deleteCalls()).toEqual([[{ imageTag: 'pr-1' }], [{ imageTag: 'pr-2' }]]);
     expect(body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '2', FailureCount: '0' } });
@@ -191,8 +171,7 @@ describe('a selection', () => {
     ['Delete', 'SUCCESS'],
     ['Create', 'FAILED'],
   ] as const)('a repository that is gone when listed: %s %s', async (type, status) => {
-    const { RepositoryNotFoundException } = await import('@aws-sdk/client-ecr-public');
-    ecr.on(DescribeImagesCommand).rejects(new RepositoryNotFoundException({ message: 'gone', $metadata: {} }));
+    // Repository `app` was never created in the emulator.
     const body = await run(type, { Select: { Match: 'all' } });
     expect(body.Status).toBe(status);
     expect(body.Reason).toContain('does not exist');

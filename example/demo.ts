@@ -28,7 +28,15 @@ import {
   seedImage,
   startLocalEcrPublic,
 } from '../test/support/local-ecr-public';
-import { BUNDLE, InvocationResult, LocalCustomResource, ResponseServer, invokeHandler } from '../test/support/local-cloudformation';
+import {
+  BUNDLE,
+  InvocationResult,
+  LOCAL_STACK_ID,
+  LocalCustomResource,
+  LocalStackState,
+  ResponseServer,
+  invokeHandler,
+} from '../test/support/local-cloudformation';
 
 const STACK = 'EcrPublicImageDeletionExample';
 
@@ -332,7 +340,9 @@ async function main(): Promise<void> {
 
   const backend = await startLocalEcrPublic({ backend: backendName as LocalBackend });
   const server = await ResponseServer.start();
-  const env = backend.env;
+  // The stack's state, as the handler reads it before emptying a repository (DescribeStacks, GetTemplate).
+  const stackState = await LocalStackState.start();
+  const env = { ...backend.env, ...stackState.env };
   try {
     console.log(`\n2. A local ECR Public (${backend.backend}) at ${backend.endpoint}, seeded with images pushed in this order (oldest first)`);
     for (const repositoryName of repositories) await createRepository(backend.client, repositoryName);
@@ -404,11 +414,14 @@ async function main(): Promise<void> {
     await show(backend, releases);
 
     console.log('\n6. DELETE (cdk destroy): every deletion gets a Delete event, in reverse order');
+    // The stack is being deleted, and its repositories with it: emptyOnDelete may empty its repository.
+    stackState.set(LOCAL_STACK_ID, 'DELETE_IN_PROGRESS', { Resources: {} });
     for (const deletion of [...updated].reverse()) await play(deletion, 'Delete');
     console.log('\n   What stays, and why:');
     await show(backend, releases, updated);
     await show(backend, preview, updated);
   } finally {
+    await stackState.close();
     await server.close();
     await backend.stop();
   }

@@ -7,6 +7,7 @@
  * - `OlderThanSeconds` keeps images pushed more recently than that.
  * - `KeepNewest` keeps the newest N of the images that match (ties on the push
  *   time broken by digest, so that the choice is the same on every run).
+ * - An image without a push time counts as the newest (list.ts, UNKNOWN_PUSH_TIME).
  * - An image with a tag that matches `ProtectTags` is never touched.
  *
  * Deletions come in two passes. Image indexes (multi-architecture images,
@@ -62,7 +63,9 @@ export function selectImages(listing: readonly ListedImage[], selection: WireSel
       selection.Match === 'all' ||
       (selection.Match === 'untagged' && image.tags.length === 0) ||
       (selection.Match === 'tagged' && image.tags.some(matchesPattern));
-    if (!kindMatches || !(image.pushedAt < pushedBefore)) continue;
+    // Without olderThan, age does not matter (an image of unknown age included).
+    const oldEnough = selection.OlderThanSeconds === undefined || image.pushedAt < pushedBefore;
+    if (!kindMatches || !oldEnough) continue;
     if (image.tags.some(isProtected)) {
       keptProtected++;
       continue;
@@ -70,7 +73,7 @@ export function selectImages(listing: readonly ListedImage[], selection: WireSel
     matched.push(image);
   }
 
-  // Newest first; equal push times ordered by digest, so the same N are kept every time.
+  // Newest first; equal push times (unknown ones too: Infinity - Infinity is NaN) ordered by digest, so the same N are kept every time.
   matched.sort((a, b) => b.pushedAt - a.pushedAt || (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
   const keep = selection.KeepNewest !== undefined ? Math.min(Number(selection.KeepNewest), matched.length) : 0;
   const chosen = matched.slice(keep);

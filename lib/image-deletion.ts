@@ -1,4 +1,4 @@
-import { Annotations, CfnDeletionPolicy, CfnResource, CustomResource, Reference, Token, Tokenization } from 'aws-cdk-lib';
+import { Annotations, CfnDeletionPolicy, CfnResource, CustomResource, Lazy, Reference, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -54,7 +54,12 @@ export enum DeletionEvent {
   CREATE = 'Create',
   /** When any of the resource's properties change in a deployment. */
   UPDATE = 'Update',
-  /** When the resource is removed from the stack, or the stack is deleted. */
+  /**
+   * When the resource leaves the stack: removed, renamed or moved (a new
+   * logical ID), removed by a rollback, or the stack is deleted. A selection
+   * that starts from `allImages()` runs on Delete only when CloudFormation is
+   * deleting the repository itself (see `emptyOnDelete`).
+   */
   DELETE = 'Delete',
 }
 
@@ -81,6 +86,10 @@ export interface EcrPublicImageDeletionProps {
    * event runs (after `imageIds`, if both are given), and at every tick of
    * `schedule`. Adds
    * `ecr-public:DescribeImages` on the repository to the handler's permissions.
+   * On Delete, a selection that starts from `allImages()` empties the
+   * repository only when CloudFormation is deleting it (as `emptyOnDelete`).
+   * An image without a push time counts as the newest under `olderThan` and
+   * `keepNewest`.
    *
    * @default - no selection: only `imageIds` are deleted
    */
@@ -168,12 +177,19 @@ export interface EcrPublicImageDeletionProps {
  */
 export class EcrPublicImageDeletion extends Construct {
   /**
-   * Empties a public repository of the stack when the stack is deleted, so
-   * that CloudFormation can then delete the repository (`AWS::ECR::PublicRepository`
-   * has no EmptyOnDelete). Every image goes, image indexes first; the deletion
-   * references the repository, so CloudFormation runs it before deleting the
-   * repository. On a repository with `RemovalPolicy.RETAIN`, which outlives
-   * the stack, synth warns (`deletesFromRetainedRepository`).
+   * Empties a public repository of the stack when CloudFormation deletes the
+   * repository, so that the deletion of the repository can succeed
+   * (`AWS::ECR::PublicRepository` has no EmptyOnDelete). Every image goes,
+   * image indexes first; the deletion references the repository, so
+   * CloudFormation runs it before deleting the repository.
+   *
+   * Emptying happens only when the handler, reading the stack's state
+   * (DescribeStacks, GetTemplate), finds that CloudFormation is deleting the
+   * repository itself: the stack is being deleted (or its creation rolled
+   * back), or an update removed the repository from the template; and the
+   * repository's DeletionPolicy lets it go. Removing, renaming or moving this
+   * deletion, or a rollback that removes it, leaves every image in place, as
+   * does a stack state that cannot be read.
    *
    * @param scope the construct to add the deletion to
    * @param id the construct ID, unique within `scope`
@@ -301,28 +317,41 @@ export class EcrPublicImageDeletion extends Construct {
   }
 
   /**
-   * Warns when the stack's deletion would delete whole images from a
-   * repository of the app that outlives the stack (RemovalPolicy.RETAIN):
-   * `emptyOnDelete` on it would empty a repository that is kept.
+   * Warns when a deletion that runs on the stack's deletion meets a repository
+   * of the app that outlives the stack (RemovalPolicy.RETAIN). Untagged
+   * images and digests would go from a repository that is kept; an
+   * `allImages()` selection (emptyOnDelete) would do nothing, since the
+   * handler empties a repository only when CloudFormation deletes it.
    */
   private warnIfRepositoryIsRetained(properties: WireProperties): void {
     if (properties.DryRun === 'true' || !properties.DeleteOn.includes('Delete')) return;
     const whole: string[] = [];
-    if (properties.Select?.Match === 'all') whole.push('every image (allImages())');
     if (properties.Select?.Match === 'untagged') whole.push('untagged images (untaggedImages())');
     if (properties.ImageIds?.some((id) => id.imageDigest !== undefined)) whole.push('images declared by digest');
-    if (whole.length === 0) return;
+    const empties = properties.Select?.Match === 'all';
+    if (whole.length === 0 && !empties) return;
     const repository = repositoryOf(properties.RepositoryName);
     const policy = repository?.cfnOptions.deletionPolicy;
     if (repository === undefined || (policy !== CfnDeletionPolicy.RETAIN && policy !== CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE)) return;
-    const outcome =
-      properties.Select?.Match === 'all' ? 'empty a repository that outlives it' : 'delete whole images from a repository that outlives it';
-    Annotations.of(this).addWarningV2(
-      'cdk-ecr-public-image-deletion:deletesFromRetainedRepository',
-      `EcrPublicImageDeletion '${this.node.path}' deletes ${whole.join(' and ')} when the stack is deleted, ` +
-        `but its repository '${repository.node.path}' is kept (RemovalPolicy.RETAIN): deleting the stack would ${outcome}. ` +
-        'Leave DeletionEvent.DELETE out of deleteOn, or let the repository go with the stack (RemovalPolicy.DESTROY).',
-    );
+    const kept = `its repository '${repository.node.path}' is kept (RemovalPolicy.RETAIN)`;
+    const messages: string[] = [];
+    if (whole.length > 0) {
+      messages.push(
+        `EcrPublicImageDeletion '${this.node.path}' deletes ${whole.join(' and ')} when the stack is deleted, but ${kept}: ` +
+          'deleting the stack would delete whole images from a repository that outlives it. ' +
+          'Leave DeletionEvent.DELETE out of deleteOn, or let the repository go with the stack (RemovalPolicy.DESTROY).',
+      );
+    }
+    if (empties) {
+      messages.push(
+        `EcrPublicImageDeletion '${this.node.path}' empties its repository (allImages()) when CloudFormation deletes the repository, but ${kept}: ` +
+          "the stack's deletion keeps the repository, and so every image in it. " +
+          'Let the repository go with the stack (RemovalPolicy.DESTROY), or remove this deletion.',
+      );
+    }
+    for (const message of messages) {
+      Annotations.of(this).addWarningV2('cdk-ecr-public-image-deletion:deletesFromRetainedRepository', message);
+    }
   }
 
   /**
@@ -335,7 +364,7 @@ export class EcrPublicImageDeletion extends Construct {
     provider: EcrPublicImageDeletionProvider,
     policy: iam.Policy,
   ): events.Rule {
-    const { ImageIds: _deletedAtDeployments, ...selectionProperties } = properties;
+    const { ImageIds: _deletedAtDeployments, RepositoryLogicalId: _id, RepositoryDeletionPolicy: _policy, ...selectionProperties } = properties;
     const event: ScheduledEvent = {
       Source: SCHEDULED_EVENT_SOURCE,
       LogicalResourceId: (this.resource.node.defaultChild as CfnResource).logicalId,
@@ -382,6 +411,33 @@ export class EcrPublicImageDeletion extends Construct {
       FailOnImageFailure: props.failOnImageFailure === false ? 'false' : 'true',
       DryRun: props.dryRun === true ? 'true' : 'false',
       ApiRegion: props.apiRegion ?? DEFAULT_API_REGION,
+      ...(props.select?._toWire().Match === 'all' ? this.repositoryInStack(props.repositoryName) : {}),
+    };
+  }
+
+  /**
+   * The repository's logical ID and DeletionPolicy, when `repositoryName` is
+   * a `Ref` to an `AWS::ECR::PublicRepository` of this stack; resolved at
+   * synth time, after the app has set removal policies. With them, the
+   * handler's Delete guard tells "the repository is being deleted" from "only
+   * this deletion leaves the stack"; without them (a name), it empties only
+   * when the stack itself is deleted.
+   */
+  private repositoryInStack(repositoryName: string): Pick<WireProperties, 'RepositoryLogicalId' | 'RepositoryDeletionPolicy'> {
+    const stack = Stack.of(this);
+    const repository = (): CfnResource | undefined => {
+      const resolved = stack.resolve(repositoryName) as { Ref?: unknown } | undefined;
+      if (typeof resolved?.Ref !== 'string') return undefined;
+      return stack.node
+        .findAll()
+        .find(
+          (c): c is CfnResource =>
+            CfnResource.isCfnResource(c) && c.cfnResourceType === 'AWS::ECR::PublicRepository' && stack.resolve(c.logicalId) === resolved.Ref,
+        );
+    };
+    return {
+      RepositoryLogicalId: Lazy.string({ produce: () => (repository() ? (stack.resolve(repositoryName) as { Ref: string }).Ref : undefined) }),
+      RepositoryDeletionPolicy: Lazy.string({ produce: () => repository()?.cfnOptions.deletionPolicy ?? (repository() ? 'Delete' : undefined) }),
     };
   }
 }

@@ -108,11 +108,11 @@ describe('a stack deletion that deletes whole images from a repository that outl
     });
   }
 
-  test('emptyOnDelete on a RETAIN repository warns, naming both constructs', () => {
+  test('emptyOnDelete on a RETAIN repository warns that it will never empty it, naming both constructs', () => {
     const warnings = withRepository(RemovalPolicy.RETAIN, (stack, repo) => EcrPublicImageDeletion.emptyOnDelete(stack, 'EmptyRepo', repo));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(
-      /^\/TestStack\/EmptyRepo: EcrPublicImageDeletion 'TestStack\/EmptyRepo' deletes every image \(allImages\(\)\) when the stack is deleted, but its repository 'TestStack\/Repository' is kept \(RemovalPolicy\.RETAIN\): deleting the stack would empty a repository that outlives it/,
+      /^\/TestStack\/EmptyRepo: EcrPublicImageDeletion 'TestStack\/EmptyRepo' empties its repository \(allImages\(\)\) when CloudFormation deletes the repository, but its repository 'TestStack\/Repository' is kept \(RemovalPolicy\.RETAIN\): the stack's deletion keeps the repository, and so every image in it/,
     );
     expect(warnings[0]).toContain('[ack: cdk-ecr-public-image-deletion:deletesFromRetainedRepository]');
   });
@@ -129,7 +129,7 @@ describe('a stack deletion that deletes whole images from a repository that outl
       );
       expect(warnings).toEqual([
         expect.stringMatching(
-          /but its repository 'TestStack\/Repository' is kept .*would (empty a repository|delete whole images from a repository) that outlives it/,
+          /but its repository 'TestStack\/Repository' is kept .*(keeps the repository, and so every image in it|would delete whole images from a repository that outlives it)/,
         ),
       ]);
     }

@@ -230,7 +230,13 @@ try {
   const staged = readdirSync(out)
     .map((f) => path.join(out, f, 'index.js'))
     .filter((file) => path.basename(path.dirname(file)).startsWith('asset.') && existsSync(file));
-  if (!staged.some((file) => readFileSync(file).equals(shipped))) fail('no staged asset holds the shipped handler bundle');
+  const asset = staged.find((file) => readFileSync(file).equals(shipped));
+  if (!asset) fail('no staged asset holds the shipped handler bundle');
+  // The stack-state reader, which the handler requires on first use, sits next to it.
+  const stackState = path.join(path.dirname(asset), 'stack-state.js');
+  if (!existsSync(stackState) || !readFileSync(stackState).equals(readFileSync(path.join(installed, 'assets/handler/stack-state.js')))) {
+    fail('the staged asset lacks the shipped stack-state.js next to the handler');
+  }
 
   step(
     `ok: ${templateFile} has ${types.length} resources (${declared} deletions); ${packed.filename} is ${packed.size} bytes, ${packed.entryCount} files`,

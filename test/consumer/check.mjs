@@ -234,7 +234,7 @@ try {
   if (!asset) fail('no staged asset holds the shipped handler bundle');
   // The stack-state reader, which the handler requires on first use, sits next to it.
   const stackState = path.join(path.dirname(asset), 'stack-state.js');
-  if (!existsSync(stackState) || !readFileSync(stackState).equals(readFileSync(path.join(installed, 'assets/handler/stack-state.js')))) {
+  if (!existsSync(stackState) || !readFileSync(stackState).equals(readFileSync(path.join(library, 'assets/handler/stack-state.js')))) {
     fail('the staged asset lacks the shipped stack-state.js next to the handler');
   }
 

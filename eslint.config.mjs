@@ -27,6 +27,8 @@ export default defineConfig(
       'local/**/*.js',
       'test/integ/*.js',
       'test/integ/*.snapshot/',
+      // npm run test:languages: pip, Maven and Go caches, the venv, the cloud assemblies.
+      '.cache/',
     ],
   },
   eslint.configs.recommended,

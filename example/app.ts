@@ -1,15 +1,17 @@
 /**
- * The example app of cdk.json: registry hygiene for one ECR Public repository.
+ * The example app of cdk.json: registry hygiene for a release repository that
+ * outlives the stack, and a pull request's own repository that goes with it.
  *
  *   npx cdk synth                                   # offline, no account needed
  *   npx cdk deploy -c pr=42                         # with AWS credentials
  *   npx cdk deploy -c withdrawn=v0.9.0-broken,v0.9.1-bad
- *   npm run demo                                    # the whole lifecycle locally, against moto
+ *   npm run demo                                    # the whole lifecycle locally, against the local ECR Public
  */
-import { App, CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { App, CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
-import { DeletionEvent, EcrPublicImageDeletion } from '../lib';
+import { DeletionEvent, EcrPublicImageDeletion, ImageSelection } from '../lib';
 
 export interface ExampleStackProps extends StackProps {
   /** The pull request whose preview images go when the stack is deleted. */
@@ -40,6 +42,37 @@ export class ExampleStack extends Stack {
       imageIds: [{ imageTag: `pr-${props.pr}` }, { imageTag: `pr-${props.pr}-debug` }],
       deleteOn: [DeletionEvent.DELETE],
     });
+
+    // Release hygiene: of the vX.Y.Z tags, the newest 3 stay, and whatever carries
+    // `latest`; older release tags go at every deployment.
+    new EcrPublicImageDeletion(this, 'OldReleases', {
+      repositoryName: repo.ref,
+      select: ImageSelection.tagsMatching('v?.?.?').keepNewest(3).protectTags('latest'),
+      deleteOn: [DeletionEvent.CREATE, DeletionEvent.UPDATE],
+    });
+
+    // Release candidates: a dry run first, which reports what it would delete.
+    new EcrPublicImageDeletion(this, 'ReleaseCandidates', {
+      repositoryName: repo.ref,
+      select: ImageSelection.tagsMatching('*-rc*'),
+      deleteOn: [DeletionEvent.CREATE, DeletionEvent.UPDATE],
+      dryRun: true,
+    });
+
+    // Untagged images: at every deployment, and every day in between.
+    new EcrPublicImageDeletion(this, 'UntaggedImages', {
+      repositoryName: repo.ref,
+      select: ImageSelection.untaggedImages(),
+      deleteOn: [DeletionEvent.CREATE, DeletionEvent.UPDATE],
+      schedule: events.Schedule.rate(Duration.days(1)),
+    });
+
+    // The pull request's own repository goes with the stack: emptied first, so
+    // that CloudFormation can delete it.
+    const previewRepo = new ecr.CfnPublicRepository(this, 'PreviewRepository', {
+      repositoryName: `cdk-ecr-public-image-deletion-example-pr-${props.pr}`,
+    });
+    EcrPublicImageDeletion.emptyOnDelete(this, 'EmptyPreviewRepository', previewRepo);
 
     new CfnOutput(this, 'WithdrawnDeleted', { value: withdrawn.deletedImageIdsJson });
     new CfnOutput(this, 'WithdrawnFailures', { value: withdrawn.failuresJson });

@@ -141,7 +141,7 @@ async function play(behaviour: ReferencedImageDeletion, server: ResponseServer, 
 /** Plays the act; returns when both behaviours have run. */
 export async function multiarchAct(server: ResponseServer): Promise<void> {
   const selection = ImageSelection.allImages().keepNewest(2).protectTags('v1.0.0');
-  console.log('6. MULTI-ARCHITECTURE IMAGES: allImages().keepNewest(2).protectTags("v1.0.0") on buildx pushes');
+  console.log('\n7. MULTI-ARCHITECTURE IMAGES: allImages().keepNewest(2).protectTags("v1.0.0") on buildx pushes');
   for (const behaviour of ['refuse', 'allow'] as const) {
     await play(behaviour, server, 'allImages().keepNewest(2).protectTags("v1.0.0")', selection._toWire());
   }

@@ -32,6 +32,9 @@ export function handlerBuildOptions(entryPoint, outfile) {
     mainFields: ['module', 'main'],
     legalComments: 'none',
     plugins: [withoutDefaultCredentialChain],
+    // The stack-state reader is bundled as a file of its own next to the handler
+    // (bundle.mjs) and required on first use: see lambda/index.ts.
+    external: ['./stack-state'],
     metafile: true,
     logLevel: 'warning',
   };

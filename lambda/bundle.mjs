@@ -8,9 +8,19 @@ import { handlerBuildOptions } from './bundle-options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outfile = join(root, 'assets', 'handler', 'index.js');
+// The stack-state reader (the CloudFormation client) in a file of its own,
+// which the handler requires only when it reads the stack's state.
+const stackStateFile = join(root, 'assets', 'handler', 'stack-state.js');
 
-const result = await build(handlerBuildOptions(join(root, 'lambda', 'index.ts'), outfile));
+const handler = await build(handlerBuildOptions(join(root, 'lambda', 'index.ts'), outfile));
+const stackState = await build(handlerBuildOptions(join(root, 'lambda', 'stack-state.ts'), stackStateFile));
 
 mkdirSync(join(root, 'dist'), { recursive: true });
-writeFileSync(join(root, 'dist', 'handler-metafile.json'), JSON.stringify(result.metafile));
-console.log(`bundled the handler: ${statSync(outfile).size} bytes -> ${outfile.slice(root.length + 1)}`);
+const metafile = {
+  inputs: { ...handler.metafile.inputs, ...stackState.metafile.inputs },
+  outputs: { ...handler.metafile.outputs, ...stackState.metafile.outputs },
+};
+writeFileSync(join(root, 'dist', 'handler-metafile.json'), JSON.stringify(metafile));
+for (const file of [outfile, stackStateFile]) {
+  console.log(`bundled the handler: ${statSync(file).size} bytes -> ${file.slice(root.length + 1)}`);
+}

@@ -43,6 +43,17 @@ export interface DeletionProgress {
   batchesTotal: number;
   batchesDone: number;
   deleted: number;
+  /**
+   * The image IDs ECR Public reported deleted so far, kept as batches are
+   * answered: when the event then fails (throttling after the last attempt,
+   * the deadline), this is the record of what went.
+   */
+  readonly deletedIds: ImageIdentifier[];
+}
+
+/** A progress record that nothing has happened to yet. */
+export function newProgress(): DeletionProgress {
+  return { batchesTotal: 0, batchesDone: 0, deleted: 0, deletedIds: [] };
 }
 
 export interface ExecuteOptions {
@@ -87,7 +98,7 @@ export function toBatches<T>(items: readonly T[], size: number = MAX_IDS_PER_CAL
 export async function deleteImages(client: ECRPUBLICClient, request: DeletionRequest, options: ExecuteOptions = {}): Promise<DeletionOutcome> {
   const started = Date.now();
   const batches = toBatches(request.imageIds);
-  const progress = options.progress ?? { batchesTotal: 0, batchesDone: 0, deleted: 0 };
+  const progress = options.progress ?? newProgress();
   progress.batchesTotal += batches.length;
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   const results: Array<{ deleted: ImageIdentifier[]; failures: ImageFailure[] } | undefined> = new Array(batches.length);
@@ -112,6 +123,7 @@ export async function deleteImages(client: ECRPUBLICClient, request: DeletionReq
         results[index] = { deleted: answer.imageIds ?? [], failures: answer.failures ?? [] };
         progress.batchesDone++;
         progress.deleted += results[index].deleted.length;
+        progress.deletedIds.push(...results[index].deleted);
       } catch (error) {
         if (error instanceof RepositoryNotFoundException) {
           repositoryMissing = true;

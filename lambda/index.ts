@@ -6,12 +6,41 @@
  * failed. Either way, one structured log line tells what the event did.
  */
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
-import type { ScheduledEvent } from '../lib/contract';
+import { IMAGE_NOT_FOUND, type ScheduledEvent } from '../lib/contract';
 import { clientFor } from './client';
 import { sendResponse } from './cfn-response';
-import { DeadlineExceededError, DeletionProgress, PlanOutcome, executePlan } from './execute';
-import { FAILED_CREATE_PHYSICAL_ID, Plan, isScheduledEvent, physicalResourceIdOf, planEvent, planScheduledRun } from './plan';
-import { ResponseBody, Verdict, buildResponse, cutReason, imageIdsForLog, judge } from './summarize';
+import { explainError } from './errors';
+import { DeadlineExceededError, PlanOutcome, executePlan, newProgress } from './execute';
+import {
+  DeletePlan,
+  FAILED_CREATE_PHYSICAL_ID,
+  Plan,
+  isScheduledEvent,
+  needsTeardownGuard,
+  physicalResourceIdOf,
+  planEvent,
+  planScheduledRun,
+  withoutSelection,
+} from './plan';
+import { ROLLBACK_STATUSES, TeardownDecision, repositoryTeardown } from './repository-teardown';
+import type { StackState } from './stack-state';
+import { ResponseBody, Verdict, buildResponse, cutReason, formatImageId, imageIdsForLog, judge } from './summarize';
+
+/**
+ * Reads the stack's state. stack-state.ts is a file of its own in the bundle
+ * (lambda/bundle.mjs), loaded on first use: only a failure or a Delete of
+ * allImages() reads the state, so the cold start of every other event does
+ * not pay for the CloudFormation client.
+ */
+async function readStackState(stackId: string, options: { readonly withTemplate: boolean; readonly signal?: AbortSignal }): Promise<StackState> {
+  // require, not import(): the bundle is CommonJS, and Node's import() would want the file's extension.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { readStackState: read } = require('./stack-state') as typeof import('./stack-state');
+  return read(stackId, options);
+}
+
+/** Longest wait for CloudFormation's answer about the stack's state. */
+export const STACK_STATE_WAIT_MS = 10_000;
 
 /**
  * Time kept for answering CloudFormation once ECR Public work stops: a quarter
@@ -51,14 +80,6 @@ async function withDeadline<T>(work: Promise<T>, waitMs: number, abort: AbortCon
   }
 }
 
-/** What is sent as the reason of a thrown error: its name and message. */
-function reasonOf(error: unknown): string {
-  if (error instanceof Error) {
-    return `${error.name}: ${error.message}`;
-  }
-  return String(error);
-}
-
 /** A scheduled run that failed. Its message is the run's reason, cut; the log line has it whole. */
 export class ScheduledRunFailedError extends Error {
   constructor(logicalResourceId: string, reason: string) {
@@ -70,33 +91,116 @@ export class ScheduledRunFailedError extends Error {
 /** What one run did: its plan (none when planning failed), its outcome (none when nothing ran) and its verdict. */
 interface Run {
   readonly plan?: Plan;
+  /** On a failure during the work, what had been deleted before it (for the log, and the attributes of a reported rollback failure). */
   readonly outcome?: PlanOutcome;
   readonly verdict: Verdict;
+  /** The teardown guard's answer, when the plan needed one. */
+  readonly teardown?: TeardownDecision;
+}
+
+/** Whether CloudFormation is deleting the repository itself: read the stack's state, then decide. Unknown keeps every image. */
+async function teardownOf(plan: DeletePlan, signal: AbortSignal): Promise<TeardownDecision> {
+  const repository = { logicalId: plan.properties.RepositoryLogicalId, deletionPolicy: plan.properties.RepositoryDeletionPolicy };
+  if (plan.stackId === undefined) return repositoryTeardown({ unreadable: 'the event names no stack' }, repository);
+  try {
+    const state = await readStackState(plan.stackId, { withTemplate: repository.logicalId !== undefined, signal });
+    return repositoryTeardown(state, repository);
+  } catch (error) {
+    return repositoryTeardown({ unreadable: explainError(error) }, repository);
+  }
 }
 
 /**
- * Plans, calls ECR Public until the work deadline, and judges the outcome.
- * Any error, invalid properties included, becomes a FAILED verdict.
+ * Plans, asks the teardown guard when the plan needs it, calls ECR Public
+ * until the work deadline, and judges the outcome. Any error, invalid
+ * properties included, becomes a FAILED verdict that still says how many
+ * image IDs went before it (the log line lists them).
  */
 async function run(planOf: () => Plan, started: number, workDeadline: number): Promise<Run> {
   const abort = new AbortController();
+  const progress = newProgress();
   let plan: Plan | undefined;
+  let teardown: TeardownDecision | undefined;
   try {
     plan = planOf();
     if (plan.action === 'skip') {
       return { plan, verdict: { status: 'SUCCESS', reason: `no deletion: ${plan.why}` } };
     }
-    const progress: DeletionProgress = { batchesTotal: 0, batchesDone: 0, deleted: 0 };
-    const outcome = await withDeadline(
-      // Index manifests are read in the first half of the time left, so that the deletions get the second.
-      executePlan(clientFor(plan.properties.ApiRegion), plan, { signal: abort.signal, progress, readDeadline: readDeadlineOf(workDeadline) }),
-      workDeadline - Date.now(),
-      abort,
-      () => new DeadlineExceededError(progress, Date.now() - started),
-    );
-    return { plan, outcome, verdict: judge(plan, outcome) };
+    const deletion: DeletePlan = plan;
+    const work = async (): Promise<PlanOutcome | undefined> => {
+      let toRun = deletion;
+      if (needsTeardownGuard(deletion)) {
+        teardown = await teardownOf(deletion, abort.signal);
+        if (!teardown.empties) {
+          // The repository stays: its images stay. Declared image IDs, if any, still go.
+          if (deletion.imageIds.length === 0) return undefined;
+          toRun = withoutSelection(deletion);
+        }
+      }
+      return executePlan(clientFor(deletion.properties.ApiRegion), toRun, {
+        signal: abort.signal,
+        progress,
+        // Index manifests are read in the first half of the time left, so that the deletions get the second.
+        readDeadline: readDeadlineOf(workDeadline),
+      });
+    };
+    const outcome = await withDeadline(work(), workDeadline - Date.now(), abort, () => new DeadlineExceededError(progress, Date.now() - started));
+    const guarded = teardown && !teardown.empties ? `selection not run: ${teardown.why}` : teardown ? `emptied because ${teardown.why}` : undefined;
+    if (outcome === undefined) {
+      return { plan, teardown, verdict: { status: 'SUCCESS', reason: `no deletion: ${guarded}` } };
+    }
+    const verdict = judge(deletion, outcome);
+    return { plan, outcome, teardown, verdict: guarded ? { ...verdict, reason: `${verdict.reason} (${guarded})` } : verdict };
   } catch (error) {
-    return { plan, verdict: { status: 'FAILED', reason: reasonOf(error) } };
+    const deleted = progress.deletedIds;
+    const reason = explainError(error, plan?.action === 'delete' ? plan.properties : undefined);
+    // The record first, so that no cut of the reason loses it.
+    const record =
+      plan?.action !== 'delete'
+        ? ''
+        : deleted.length > 0
+          ? `${deleted.length} image IDs deleted before the failure (the function log lists them): `
+          : 'nothing deleted: ';
+    const partial: PlanOutcome = {
+      deleted: [...deleted],
+      failures: [],
+      repositoryMissing: false,
+      calls: progress.batchesDone,
+      tolerated: [],
+      dryRun: plan?.action === 'delete' && plan.dryRun,
+    };
+    // The work had started when the plan was a deletion: the partial outcome says so (DeletionRan), and what went.
+    return { plan, teardown, outcome: plan?.action === 'delete' ? partial : undefined, verdict: { status: 'FAILED', reason: `${record}${reason}` } };
+  }
+}
+
+/**
+ * A failure during a rollback leaves the stack in UPDATE_ROLLBACK_FAILED or
+ * ROLLBACK_FAILED, which only skipping resources by hand undoes. So a FAILED
+ * verdict is turned into SUCCESS when the stack is rolling back: the reason
+ * and the log still say what failed. When the stack's state cannot be read,
+ * the verdict stands.
+ */
+async function duringRollback(stackId: string, verdict: Verdict, deadline: number): Promise<{ verdict: Verdict; stackStatus?: string }> {
+  if (verdict.status === 'SUCCESS') return { verdict };
+  const abort = new AbortController();
+  try {
+    const { status } = await withDeadline(
+      readStackState(stackId, { withTemplate: false, signal: abort.signal }),
+      Math.min(STACK_STATE_WAIT_MS, deadline - Date.now()),
+      abort,
+      () => new Error('no answer in time'),
+    );
+    if (!ROLLBACK_STATUSES.includes(status)) return { verdict, stackStatus: status };
+    return {
+      stackStatus: status,
+      verdict: {
+        status: 'SUCCESS',
+        reason: `reported, not failed, because the stack is ${status} (a failure would stop the rollback): ${verdict.reason}`,
+      },
+    };
+  } catch (error) {
+    return { verdict: { ...verdict, reason: `${verdict.reason} (the stack's state could not be read to tell a rollback: ${explainError(error)})` } };
   }
 }
 
@@ -109,9 +213,10 @@ interface Trigger {
 }
 
 /** The one structured log line of a run. It never holds the ResponseURL, a credential. */
-function logRun(trigger: Trigger, { plan, outcome, verdict }: Run, started: number, truncated: boolean): void {
+function logRun(trigger: Trigger, { plan, outcome, verdict, teardown }: Run, started: number, truncated: boolean, stackStatus?: string): void {
   const deletion = plan?.action === 'delete' ? plan : undefined;
   const listed = imageIdsForLog(outcome?.deleted ?? []);
+  const notFound = imageIdsForLog((outcome?.failures ?? []).filter((f) => f.failureCode === IMAGE_NOT_FOUND).map((f) => f.imageId ?? {}));
   console.log(
     JSON.stringify({
       message: 'EcrPublicImageDeletion event',
@@ -133,9 +238,14 @@ function logRun(trigger: Trigger, { plan, outcome, verdict }: Run, started: numb
       truncated,
       durationMs: Date.now() - started,
       reason: verdict.reason,
+      teardown: teardown ? { empties: teardown.empties, why: teardown.why } : undefined,
+      stackStatus,
       // What went (in a dry run: what would have), as much as a log line holds.
       deletedImageIds: listed.imageIds,
       deletedImageIdsCut: listed.cut,
+      // Declared images that ECR Public did not find: already gone, or a typo.
+      notFound: notFound.imageIds.map(formatImageId),
+      notFoundCut: notFound.cut,
     }),
   );
 }
@@ -160,26 +270,37 @@ export async function handler(
     return;
   }
 
-  const result = await run(() => planEvent(event), started, workDeadline);
-  const { verdict, outcome } = result;
+  const ran = await run(() => planEvent(event), started, workDeadline);
+  const { verdict, stackStatus } = await duringRollback(event.StackId, ran.verdict, started + remaining - responseReserveMs(remaining) / 2);
+  const result: Run = { ...ran, verdict };
+  const { outcome } = result;
   // A failed Create gets the marker ID, so that the Delete of its rollback does nothing.
-  const physicalResourceId = verdict.status === 'FAILED' && event.RequestType === 'Create' ? FAILED_CREATE_PHYSICAL_ID : physicalResourceIdOf(event);
-  const body: ResponseBody = buildResponse(
-    {
-      Status: verdict.status,
-      PhysicalResourceId: physicalResourceId,
-      StackId: event.StackId,
-      RequestId: event.RequestId,
-      LogicalResourceId: event.LogicalResourceId,
-    },
-    verdict,
-    outcome,
-  );
+  const physicalResourceId =
+    ran.verdict.status === 'FAILED' && event.RequestType === 'Create' ? FAILED_CREATE_PHYSICAL_ID : physicalResourceIdOf(event);
+  const base = {
+    Status: verdict.status,
+    PhysicalResourceId: physicalResourceId,
+    StackId: event.StackId,
+    RequestId: event.RequestId,
+    LogicalResourceId: event.LogicalResourceId,
+  };
+  let body: ResponseBody;
+  try {
+    body = buildResponse(base, verdict, outcome);
+  } catch (error) {
+    // buildResponse is total (a property test says so); should it ever throw, the stack still gets an answer and the log its line.
+    body = {
+      ...base,
+      Status: 'FAILED',
+      Reason: `the response could not be built (${String(error).slice(0, 200)}); the function log has the outcome`,
+    };
+  }
   logRun(
     { requestType: event.RequestType, logicalResourceId: event.LogicalResourceId, properties: event.ResourceProperties },
     result,
     started,
     body.Data?.Truncated === 'true',
+    stackStatus,
   );
 
   await sendResponse(event.ResponseURL, JSON.stringify(body), { deadline: started + remaining - 1_000 });

@@ -9,11 +9,19 @@ import { DescribeImagesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-publ
 export interface ListedImage {
   readonly digest: string;
   readonly tags: readonly string[];
-  /** Epoch milliseconds; 0 when the API gave none. */
+  /** Epoch milliseconds; UNKNOWN_PUSH_TIME when the API gave none. */
   readonly pushedAt: number;
   /** The manifest's media type: an image index or manifest list references other images. */
   readonly mediaType?: string;
 }
+
+/**
+ * The push time of an image the API gave none for: later than any other, so
+ * that such an image counts as the newest. Under olderThan it is never old
+ * enough, and under keepNewest it is kept first: an image whose age is unknown
+ * is never the first to go.
+ */
+export const UNKNOWN_PUSH_TIME = Number.POSITIVE_INFINITY;
 
 /** Largest page DescribeImages returns (API model: MaxResults 1 to 1000). */
 export const PAGE_SIZE = 1000;
@@ -43,7 +51,7 @@ export async function listImages(
       images.push({
         digest: detail.imageDigest,
         tags: detail.imageTags ?? [],
-        pushedAt: detail.imagePushedAt?.getTime() ?? 0,
+        pushedAt: detail.imagePushedAt?.getTime() ?? UNKNOWN_PUSH_TIME,
         mediaType: detail.imageManifestMediaType ?? detail.artifactMediaType,
       });
     }

@@ -38,6 +38,24 @@ export interface DeletePlan {
   readonly dryRun: boolean;
   /** How many declared entries were repeats, for the log. */
   readonly duplicatesCollapsed: number;
+  /** The stack the event comes from (absent for a scheduled run), whose state the teardown guard reads. */
+  readonly stackId?: string;
+}
+
+/**
+ * Whether the plan's selection must first ask if CloudFormation is deleting
+ * the repository itself: a Delete that runs allImages() (narrowed or not)
+ * would empty the repository, and CloudFormation also sends Delete when only
+ * this resource leaves the stack. See repository-teardown.ts.
+ */
+export function needsTeardownGuard(plan: DeletePlan): boolean {
+  return plan.requestType === 'Delete' && plan.selection?.Match === 'all';
+}
+
+/** The plan without its selection: what a guarded Delete still does when the repository stays. */
+export function withoutSelection(plan: DeletePlan): DeletePlan {
+  const { selection: _kept, ...rest } = plan;
+  return rest;
 }
 
 /**
@@ -65,7 +83,17 @@ export function planEvent(event: CloudFormationCustomResourceEvent): Plan {
   if (event.RequestType === 'Delete' && event.PhysicalResourceId === FAILED_CREATE_PHYSICAL_ID) {
     return { action: 'skip', physicalResourceId, why: 'Delete after a failed Create: nothing was created, nothing to undo' };
   }
-  const properties = parseProperties(withoutCloudFormationKeys(event.ResourceProperties));
+  let properties: WireProperties;
+  try {
+    properties = parseProperties(withoutCloudFormationKeys(event.ResourceProperties));
+  } catch (error) {
+    // Properties that passed the rules of their day can break a stricter rule of a later version.
+    // A Delete that failed for that could never succeed: the stack would be stuck in DELETE_FAILED.
+    if (event.RequestType === 'Delete' && error instanceof InvalidPropertiesError) {
+      return { action: 'skip', physicalResourceId, why: `the properties break a rule, so nothing is deleted (${error.message})` };
+    }
+    throw error;
+  }
   if (!properties.DeleteOn.includes(event.RequestType)) {
     return {
       action: 'skip',
@@ -83,6 +111,7 @@ export function planEvent(event: CloudFormationCustomResourceEvent): Plan {
     selection: properties.Select,
     dryRun: properties.DryRun === 'true',
     duplicatesCollapsed: duplicates.length,
+    stackId: event.StackId,
   };
 }
 

@@ -9,6 +9,7 @@
  *   image index with everything it references, or an image that no index
  *   references (ties on the push time broken by digest, so that the choice is
  *   the same on every run).
+ * - An image without a push time counts as the newest (list.ts, UNKNOWN_PUSH_TIME).
  * - An image with a tag that matches `ProtectTags` is never touched.
  *
  * Multi-architecture images are kept whole by construction, whatever ECR
@@ -119,7 +120,9 @@ export function selectImages(
       selection.Match === 'all' ||
       (selection.Match === 'untagged' && image.tags.length === 0) ||
       (selection.Match === 'tagged' && image.tags.some(matchesPattern));
-    if (!kindMatches || !(image.pushedAt < pushedBefore)) continue;
+    // Without olderThan, age does not matter (an image of unknown age included).
+    const oldEnough = selection.OlderThanSeconds === undefined || image.pushedAt < pushedBefore;
+    if (!kindMatches || !oldEnough) continue;
     if (image.tags.some(isProtected)) {
       keptProtected++;
       continue;

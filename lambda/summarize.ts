@@ -128,6 +128,7 @@ function attributes(
     [ATTRIBUTES.DRY_RUN]: String(run.dryRun),
     [ATTRIBUTES.KEPT_REFERENCED_COUNT]: String(run.keptReferenced),
     [ATTRIBUTES.KEPT_UNKNOWN_COUNT]: String(run.keptUnknown),
+    [ATTRIBUTES.NOT_FOUND_COUNT]: String(failures.filter((f) => f.failureCode === IMAGE_NOT_FOUND).length),
   };
 }
 
@@ -145,13 +146,34 @@ function bytesOf(body: ResponseBody): number {
   return Buffer.byteLength(JSON.stringify(body));
 }
 
-/** The reason, cut to `maxBytes` with a marker that points to the function log, which has it whole. */
+/** What the reason's cut ends with: the function log has the reason whole. */
+export const CUT_MARKER = ' [cut: see the function log]';
+
+/** Bytes a piece of text takes inside a JSON string: UTF-8, with JSON's escapes (a control character or a lone surrogate takes six). */
+export function jsonTextBytes(text: string): number {
+  return Buffer.byteLength(JSON.stringify(text)) - 2;
+}
+
+/**
+ * The reason, cut to at most `maxBytes` bytes as it sits in the JSON body
+ * (escapes counted), with CUT_MARKER when it was cut. Total: it ends for any
+ * string and any budget; below the marker's size, the marker itself is cut.
+ * Cuts fall between code points, so a surrogate pair is never split.
+ */
 export function cutReason(reason: string, maxBytes: number = MAX_REASON_BYTES): string {
-  if (Buffer.byteLength(reason) <= maxBytes) return reason;
-  const marker = ' [cut: see the function log]';
-  let cut = reason.slice(0, Math.max(0, maxBytes - marker.length));
-  while (Buffer.byteLength(cut) + marker.length > maxBytes) cut = cut.slice(0, -1);
-  return cut + marker;
+  const budget = Math.max(0, Math.floor(maxBytes));
+  if (jsonTextBytes(reason) <= budget) return reason;
+  const markerBytes = jsonTextBytes(CUT_MARKER);
+  if (budget < markerBytes) return CUT_MARKER.slice(0, budget);
+  let kept = '';
+  let used = 0;
+  for (const char of reason) {
+    const cost = jsonTextBytes(char);
+    if (used + cost + markerBytes > budget) break;
+    kept += char;
+    used += cost;
+  }
+  return kept + CUT_MARKER;
 }
 
 /**
@@ -175,9 +197,9 @@ export function buildResponse(
   const limit = MAX_RESPONSE_BYTES - 1;
   const withReason = (room: number): ResponseBody => ({ ...base, Status: verdict.status, Reason: cutReason(verdict.reason, room) });
   if (verdict.status === 'FAILED') {
-    const body = withReason(MAX_REASON_BYTES);
-    const over = bytesOf(body) - limit;
-    return over > 0 ? withReason(Math.max(0, MAX_REASON_BYTES - over)) : body;
+    // The room the rest of the body leaves, measured rather than assumed: the IDs come from the event.
+    const room = limit - bytesOf({ ...base, Status: verdict.status, Reason: '' });
+    return withReason(Math.min(MAX_REASON_BYTES, room));
   }
   const deleted = outcome?.deleted ?? [];
   const failures = outcome?.failures ?? [];

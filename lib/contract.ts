@@ -69,7 +69,19 @@ export interface WireProperties {
   /** Absent means 'false' (resources created before dry runs existed). */
   readonly DryRun?: 'true' | 'false';
   readonly ApiRegion: string;
+  /**
+   * Logical ID of the repository in this stack, when the construct knows it
+   * (a `Ref` to an `AWS::ECR::PublicRepository` of the same stack). With it, a
+   * Delete empties the repository when the repository leaves the template too;
+   * without it, only when the stack itself is deleted.
+   */
+  readonly RepositoryLogicalId?: string;
+  /** The repository's DeletionPolicy in the template, when RepositoryLogicalId is given; absent means Delete. */
+  readonly RepositoryDeletionPolicy?: string;
 }
+
+/** DeletionPolicy values of a CloudFormation resource. */
+export const DELETION_POLICIES: readonly string[] = ['Delete', 'Retain', 'Snapshot', 'RetainExceptOnCreate'];
 
 /** What a selection starts from. */
 export type SelectionMatch = 'all' | 'untagged' | 'tagged';
@@ -111,6 +123,8 @@ export const ATTRIBUTES = {
   KEPT_REFERENCED_COUNT: 'KeptReferencedCount',
   /** Exact number of images the selection covered but kept because the manifest of an image index could not be read. */
   KEPT_UNKNOWN_COUNT: 'KeptUnknownCount',
+  /** Exact number of failures that are `ImageNotFound`: declared images already gone, or never there. */
+  NOT_FOUND_COUNT: 'NotFoundCount',
 } as const;
 
 /** The `Data` map of a successful response. Every value is a string. */

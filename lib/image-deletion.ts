@@ -1,4 +1,4 @@
-import { Annotations, CfnResource, CustomResource, Token } from 'aws-cdk-lib';
+import { Annotations, CfnDeletionPolicy, CfnResource, CustomResource, Lazy, Reference, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -16,11 +16,13 @@ import {
 } from './contract';
 import { EcrPublicImageDeletionProvider, SERVICE_TIMEOUT } from './provider';
 import { ImageSelection } from './selection';
-import { collapseDuplicates, propertiesProblems } from './validation';
+import { collapseDuplicates, propertiesProblems, unmatchableTagWarnings } from './validation';
 
 /**
  * An image to delete, in the shape of the ECR Public API's `ImageIdentifier`
  * (and of the CLI's `--image-ids imageTag=…,imageDigest=…`).
+ *
+ * What each form deletes:
  *
  * - `{ imageTag }` removes that tag; the image itself is deleted only when it
  *   was its last tag.
@@ -52,11 +54,16 @@ export enum DeletionEvent {
   CREATE = 'Create',
   /** When any of the resource's properties change in a deployment. */
   UPDATE = 'Update',
-  /** When the resource is removed from the stack, or the stack is deleted. */
+  /**
+   * When the resource leaves the stack: removed, renamed or moved (a new
+   * logical ID), removed by a rollback, or the stack is deleted. A selection
+   * that starts from `allImages()` runs on Delete only when CloudFormation is
+   * deleting the repository itself (see `emptyOnDelete`).
+   */
   DELETE = 'Delete',
 }
 
-/** Properties of an {@link EcrPublicImageDeletion}. */
+/** Properties of an `EcrPublicImageDeletion`. */
 export interface EcrPublicImageDeletionProps {
   /**
    * Name of the ECR Public repository that holds the images: a literal name or
@@ -82,6 +89,10 @@ export interface EcrPublicImageDeletionProps {
    * registry (HTTPS to the repository's registry host, anonymously). Adds
    * `ecr-public:DescribeImages` and `ecr-public:DescribeRepositories` on the
    * repository to the handler's permissions.
+   * On Delete, a selection that starts from `allImages()` empties the
+   * repository only when CloudFormation is deleting it (as `emptyOnDelete`).
+   * An image without a push time counts as the newest under `olderThan` and
+   * `keepNewest`.
    *
    * @default - no selection: only `imageIds` are deleted
    */
@@ -128,7 +139,7 @@ export interface EcrPublicImageDeletionProps {
    * Whether a per-image failure other than `ImageNotFound` (for example
    * `ImageReferencedByManifestList` or `ImageTagDoesNotMatchDigest`) fails the
    * deployment. With `false` such failures are only reported in
-   * {@link EcrPublicImageDeletion.failuresJson}. `ImageNotFound` never fails it:
+   * `EcrPublicImageDeletion.failuresJson`. `ImageNotFound` never fails it:
    * the image is already gone.
    *
    * @default true
@@ -169,11 +180,19 @@ export interface EcrPublicImageDeletionProps {
  */
 export class EcrPublicImageDeletion extends Construct {
   /**
-   * Empties a public repository of the stack when the stack is deleted, so
-   * that CloudFormation can then delete the repository (`AWS::ECR::PublicRepository`
-   * has no EmptyOnDelete). Every image goes, image indexes first; the deletion
-   * references the repository, so CloudFormation runs it before deleting the
-   * repository.
+   * Empties a public repository of the stack when CloudFormation deletes the
+   * repository, so that the deletion of the repository can succeed
+   * (`AWS::ECR::PublicRepository` has no EmptyOnDelete). Every image goes,
+   * image indexes first; the deletion references the repository, so
+   * CloudFormation runs it before deleting the repository.
+   *
+   * Emptying happens only when the handler, reading the stack's state
+   * (DescribeStacks, GetTemplate), finds that CloudFormation is deleting the
+   * repository itself: the stack is being deleted (or its creation rolled
+   * back), or an update removed the repository from the template; and the
+   * repository's DeletionPolicy lets it go. Removing, renaming or moving this
+   * deletion, or a rollback that removes it, leaves every image in place, as
+   * does a stack state that cannot be read.
    *
    * @param scope the construct to add the deletion to
    * @param id the construct ID, unique within `scope`
@@ -191,14 +210,14 @@ export class EcrPublicImageDeletion extends Construct {
    * JSON text of the image IDs that ECR Public reported deleted during the last
    * event that ran a deletion (the API's `imageIds` list, e.g.
    * `[{"imageDigest":"sha256:…","imageTag":"pr-42"}]`). Cut to fit the
-   * 4,096-byte response limit when long: see {@link truncated}.
+   * 4,096-byte response limit when long: see `truncated`.
    */
   readonly deletedImageIdsJson: string;
 
   /**
    * JSON text of the per-image failures of that event (the API's `failures`
    * list: `imageId`, `failureCode`, `failureReason`), `ImageNotFound` included.
-   * Cut like {@link deletedImageIdsJson}.
+   * Cut like `deletedImageIdsJson`.
    */
   readonly failuresJson: string;
 
@@ -209,7 +228,7 @@ export class EcrPublicImageDeletion extends Construct {
   readonly failureCount: number;
 
   /**
-   * `"true"` when {@link deletedImageIdsJson} or {@link failuresJson} was cut to
+   * `"true"` when `deletedImageIdsJson` or `failuresJson` was cut to
    * fit CloudFormation's response limit, `"false"` otherwise.
    */
   readonly truncated: string;
@@ -236,6 +255,20 @@ export class EcrPublicImageDeletion extends Construct {
    * manifest was read.
    */
   readonly keptUnknownCount: number;
+
+  /**
+   * `"true"` when the event ran as a dry run (`dryRun: true`): nothing was
+   * deleted, and `deletedImageIdsJson` and `deletedCount` describe what would
+   * have been. `"false"` otherwise.
+   */
+  readonly dryRun: string;
+
+  /**
+   * Exact number of declared image IDs that ECR Public did not find
+   * (`ImageNotFound`): already gone, or never there, such as a mistyped tag.
+   * They do not fail the event; the function log names them.
+   */
+  readonly notFoundCount: number;
 
   /** The underlying CloudFormation custom resource, for dependencies. */
   readonly resource: CustomResource;
@@ -290,6 +323,57 @@ export class EcrPublicImageDeletion extends Construct {
     this.deletionRan = this.resource.getAttString(ATTRIBUTES.DELETION_RAN);
     this.keptReferencedCount = Token.asNumber(this.resource.getAtt(ATTRIBUTES.KEPT_REFERENCED_COUNT));
     this.keptUnknownCount = Token.asNumber(this.resource.getAtt(ATTRIBUTES.KEPT_UNKNOWN_COUNT));
+    this.dryRun = this.resource.getAttString(ATTRIBUTES.DRY_RUN);
+    this.notFoundCount = Token.asNumber(this.resource.getAtt(ATTRIBUTES.NOT_FOUND_COUNT));
+
+    for (const warning of unmatchableTagWarnings(properties, (value) => Token.isUnresolved(value))) {
+      Annotations.of(this).addWarningV2('cdk-ecr-public-image-deletion:tagCanNeverExist', warning);
+    }
+    // At synthesis, when the repository's removal policy is final.
+    this.node.addValidation({
+      validate: () => {
+        this.warnIfRepositoryIsRetained(properties);
+        return [];
+      },
+    });
+  }
+
+  /**
+   * Warns when a deletion that runs on the stack's deletion meets a repository
+   * of the app that outlives the stack (RemovalPolicy.RETAIN). Untagged
+   * images and digests would go from a repository that is kept; an
+   * `allImages()` selection (emptyOnDelete) would do nothing, since the
+   * handler empties a repository only when CloudFormation deletes it.
+   */
+  private warnIfRepositoryIsRetained(properties: WireProperties): void {
+    if (properties.DryRun === 'true' || !properties.DeleteOn.includes('Delete')) return;
+    const whole: string[] = [];
+    if (properties.Select?.Match === 'untagged') whole.push('untagged images (untaggedImages())');
+    if (properties.ImageIds?.some((id) => id.imageDigest !== undefined)) whole.push('images declared by digest');
+    const empties = properties.Select?.Match === 'all';
+    if (whole.length === 0 && !empties) return;
+    const repository = repositoryOf(properties.RepositoryName);
+    const policy = repository?.cfnOptions.deletionPolicy;
+    if (repository === undefined || (policy !== CfnDeletionPolicy.RETAIN && policy !== CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE)) return;
+    const kept = `its repository '${repository.node.path}' is kept (RemovalPolicy.RETAIN)`;
+    const messages: string[] = [];
+    if (whole.length > 0) {
+      messages.push(
+        `EcrPublicImageDeletion '${this.node.path}' deletes ${whole.join(' and ')} when the stack is deleted, but ${kept}: ` +
+          'deleting the stack would delete whole images from a repository that outlives it. ' +
+          'Leave DeletionEvent.DELETE out of deleteOn, or let the repository go with the stack (RemovalPolicy.DESTROY).',
+      );
+    }
+    if (empties) {
+      messages.push(
+        `EcrPublicImageDeletion '${this.node.path}' empties its repository (allImages()) when CloudFormation deletes the repository, but ${kept}: ` +
+          "the stack's deletion keeps the repository, and so every image in it. " +
+          'Let the repository go with the stack (RemovalPolicy.DESTROY), or remove this deletion.',
+      );
+    }
+    for (const message of messages) {
+      Annotations.of(this).addWarningV2('cdk-ecr-public-image-deletion:deletesFromRetainedRepository', message);
+    }
   }
 
   /**
@@ -302,7 +386,7 @@ export class EcrPublicImageDeletion extends Construct {
     provider: EcrPublicImageDeletionProvider,
     policy: iam.Policy,
   ): events.Rule {
-    const { ImageIds: _deletedAtDeployments, ...selectionProperties } = properties;
+    const { ImageIds: _deletedAtDeployments, RepositoryLogicalId: _id, RepositoryDeletionPolicy: _policy, ...selectionProperties } = properties;
     const event: ScheduledEvent = {
       Source: SCHEDULED_EVENT_SOURCE,
       LogicalResourceId: (this.resource.node.defaultChild as CfnResource).logicalId,
@@ -349,6 +433,41 @@ export class EcrPublicImageDeletion extends Construct {
       FailOnImageFailure: props.failOnImageFailure === false ? 'false' : 'true',
       DryRun: props.dryRun === true ? 'true' : 'false',
       ApiRegion: props.apiRegion ?? DEFAULT_API_REGION,
+      ...(props.select?._toWire().Match === 'all' ? this.repositoryInStack(props.repositoryName) : {}),
     };
   }
+
+  /**
+   * The repository's logical ID and DeletionPolicy, when `repositoryName` is
+   * a `Ref` to an `AWS::ECR::PublicRepository` of this stack; resolved at
+   * synth time, after the app has set removal policies. With them, the
+   * handler's Delete guard tells "the repository is being deleted" from "only
+   * this deletion leaves the stack"; without them (a name), it empties only
+   * when the stack itself is deleted.
+   */
+  private repositoryInStack(repositoryName: string): Pick<WireProperties, 'RepositoryLogicalId' | 'RepositoryDeletionPolicy'> {
+    const stack = Stack.of(this);
+    const repository = (): CfnResource | undefined => {
+      const resolved = stack.resolve(repositoryName) as { Ref?: unknown } | undefined;
+      if (typeof resolved?.Ref !== 'string') return undefined;
+      return stack.node
+        .findAll()
+        .find(
+          (c): c is CfnResource =>
+            CfnResource.isCfnResource(c) && c.cfnResourceType === 'AWS::ECR::PublicRepository' && stack.resolve(c.logicalId) === resolved.Ref,
+        );
+    };
+    return {
+      RepositoryLogicalId: Lazy.string({ produce: () => (repository() ? (stack.resolve(repositoryName) as { Ref: string }).Ref : undefined) }),
+      RepositoryDeletionPolicy: Lazy.string({ produce: () => repository()?.cfnOptions.deletionPolicy ?? (repository() ? 'Delete' : undefined) }),
+    };
+  }
+}
+
+/** The AWS::ECR::PublicRepository that a repository name refers to (its `ref`), if it is one of the app's. */
+function repositoryOf(repositoryName: string): CfnResource | undefined {
+  if (!Token.isUnresolved(repositoryName)) return undefined;
+  const token = Tokenization.reverseString(repositoryName).firstToken;
+  const target = Reference.isReference(token) ? token.target : undefined;
+  return CfnResource.isCfnResource(target) && target.cfnResourceType === 'AWS::ECR::PublicRepository' ? target : undefined;
 }

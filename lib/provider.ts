@@ -77,6 +77,13 @@ export class EcrPublicImageDeletionProvider extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     logGroup.grantWrite(this.role);
+    // Every event may read its own stack's state: a FAILED answer becomes a
+    // report during a rollback, and a Delete of allImages() empties only a
+    // repository that CloudFormation is deleting. This stack only. In the role's
+    // default policy, which the function, and so every deletion, depends on.
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate'], resources: [Aws.STACK_ID] }),
+    );
 
     this.function = new lambda.Function(this, 'Handler', {
       description: 'Custom resource handler of cdk-ecr-public-image-deletion: ECR Public BatchDeleteImage',

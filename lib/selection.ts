@@ -4,8 +4,8 @@ import { WireSelection } from './contract';
 /**
  * Which images of a repository to delete, by rule rather than by ID.
  *
- * Start from {@link ImageSelection.allImages}, {@link ImageSelection.untaggedImages}
- * or {@link ImageSelection.tagsMatching}, then narrow it down: every condition
+ * Start from `ImageSelection.allImages()`, `ImageSelection.untaggedImages()`
+ * or `ImageSelection.tagsMatching()`, then narrow it down: every condition
  * must hold. The handler lists the repository (DescribeImages) when the event
  * runs and evaluates the selection on that listing.
  *
@@ -26,7 +26,7 @@ import { WireSelection } from './contract';
 export class ImageSelection {
   /**
    * Every image in the repository, deleted by digest (with all its tags).
-   * Narrow it with {@link protectTags} to keep releases.
+   * Narrow it with `protectTags()` to keep releases.
    */
   public static allImages(): ImageSelection {
     return new ImageSelection({ Match: 'all' });

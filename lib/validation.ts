@@ -5,7 +5,7 @@
  *
  * Like contract.ts, this file imports neither `aws-cdk-lib` nor `constructs`.
  */
-import { API_REGIONS, LIFECYCLE_EVENTS, LifecycleEvent, SELECTION_MATCHES, WireImageId, WireProperties } from './contract';
+import { API_REGIONS, DELETION_POLICIES, LIFECYCLE_EVENTS, LifecycleEvent, SELECTION_MATCHES, WireImageId, WireProperties } from './contract';
 
 /** ECR Public's repository name pattern (API model, RepositoryName). */
 const REPOSITORY_NAME_PATTERN = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
@@ -13,6 +13,7 @@ const REPOSITORY_NAME_MIN = 2;
 const REPOSITORY_NAME_MAX = 205;
 const REGISTRY_ID_PATTERN = /^[0-9]{12}$/;
 const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+const LOGICAL_ID_PATTERN = /^[A-Za-z0-9]{1,255}$/;
 const TAG_MIN = 1;
 const TAG_MAX = 300;
 
@@ -24,6 +25,22 @@ const TAG_MAX = 300;
 export const MAX_IMAGE_IDS = 10_000;
 
 const IMAGE_ID_FIELDS = ['imageTag', 'imageDigest'];
+
+/**
+ * Characters no tag holds: control characters (which JSON escapes to six
+ * bytes each), whitespace and separators of any script, and lone surrogates
+ * (not text at all). ECR Public would refuse such a tag; a pattern with one
+ * could never match.
+ */
+const UNPRINTABLE = /[\p{Cc}\p{Z}\s]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u;
+
+/** Names the first control character, whitespace or lone surrogate in a tag or pattern, if any. */
+export function unprintableProblem(value: string, what: string): string | undefined {
+  const found = UNPRINTABLE.exec(value);
+  if (!found) return undefined;
+  const code = `U+${found[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+  return `${what} ${show(value)} has ${code} at index ${found.index} (tags and tag patterns take no control characters, whitespace or lone surrogates)`;
+}
 
 /** Quotes a value for an error message, shortened so one bad value cannot flood the reason. */
 export function show(value: unknown): string {
@@ -101,6 +118,9 @@ export function imageIdProblems(entry: unknown, index: number, skip: SkipValue =
       problems.push(`${where}: imageTag must be a string, got ${show(imageTag)}`);
     } else if (imageTag.length < TAG_MIN || imageTag.length > TAG_MAX) {
       problems.push(`${where}: imageTag ${show(imageTag)} has ${imageTag.length} characters (expected ${TAG_MIN} to ${TAG_MAX})`);
+    } else {
+      const problem = unprintableProblem(imageTag, `${where}: imageTag`);
+      if (problem) problems.push(problem);
     }
   }
   if (imageDigest !== undefined && !skip(imageDigest)) {
@@ -146,7 +166,7 @@ function patternListProblems(value: unknown, name: string): string[] {
     .map((pattern, index) =>
       typeof pattern !== 'string' || pattern.length === 0 || pattern.length > PATTERN_MAX
         ? `${name}[${index}] ${show(pattern)} is not a tag pattern (expected 1 to ${PATTERN_MAX} characters; * matches any run of characters, ? one)`
-        : undefined,
+        : unprintableProblem(pattern, `${name}[${index}]`),
     )
     .filter((problem): problem is string => problem !== undefined);
 }
@@ -287,6 +307,20 @@ export function propertiesProblems(raw: unknown, skip: SkipValue = skipNothing):
     problems.push(...deleteOnProblems(props.DeleteOn, skip));
   }
   check(props.FailOnImageFailure, (v) => (v === 'true' || v === 'false' ? undefined : `failOnImageFailure must be true or false, got ${show(v)}`));
+  if (props.RepositoryLogicalId !== undefined) {
+    check(props.RepositoryLogicalId, (v) =>
+      typeof v === 'string' && LOGICAL_ID_PATTERN.test(v)
+        ? undefined
+        : `RepositoryLogicalId ${show(v)} is not a logical ID (expected 1 to 255 letters and digits)`,
+    );
+  }
+  if (props.RepositoryDeletionPolicy !== undefined) {
+    check(props.RepositoryDeletionPolicy, (v) =>
+      DELETION_POLICIES.includes(v as string)
+        ? undefined
+        : `RepositoryDeletionPolicy ${show(v)} is not a DeletionPolicy (allowed: ${DELETION_POLICIES.join(', ')})`,
+    );
+  }
   return problems;
 }
 
@@ -305,4 +339,48 @@ export function parseProperties(raw: unknown): WireProperties {
     throw new InvalidPropertiesError(problems);
   }
   return raw as WireProperties;
+}
+
+/**
+ * The registry's tag grammar (OCI distribution spec, which ECR Public follows):
+ * a tag outside it can never exist, so declaring it deletes nothing. ECR
+ * Public's API accepts such a tag and answers ImageNotFound, so this is a
+ * warning at synth time, not an error.
+ */
+export const TAG_GRAMMAR = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const TAG_GRAMMAR_TEXT = 'a letter, digit or _, then up to 127 letters, digits, _ . or -';
+
+/** Whether a glob pattern (`*`, `?`) can match some tag of the grammar. */
+function patternCanMatchATag(pattern: string): boolean {
+  return /^[A-Za-z0-9_*?][A-Za-z0-9_.\-*?]*$/.test(pattern) && pattern.replace(/\*/g, '').length <= 128;
+}
+
+/**
+ * Tags and tag patterns that no image can have, in the construct's property
+ * names: they are not errors (the API takes them), but they can never delete
+ * anything. Values that `skip` lets through (tokens) are not judged.
+ */
+export function unmatchableTagWarnings(props: WireProperties, skip: SkipValue = skipNothing): string[] {
+  const warnings: string[] = [];
+  if (Array.isArray(props.ImageIds)) {
+    props.ImageIds.forEach((id, index) => {
+      const tag = id.imageTag;
+      if (typeof tag === 'string' && !skip(tag) && !TAG_GRAMMAR.test(tag)) {
+        warnings.push(
+          `imageIds[${index}]: imageTag ${show(tag)} can never exist (a registry tag is ${TAG_GRAMMAR_TEXT}): nothing will be deleted for it`,
+        );
+      }
+    });
+  }
+  const patterns = props.Select?.TagPatterns;
+  if (Array.isArray(patterns) && !skip(patterns)) {
+    patterns.forEach((pattern, index) => {
+      if (typeof pattern === 'string' && !skip(pattern) && !patternCanMatchATag(pattern)) {
+        warnings.push(
+          `select.tagsMatching[${index}] ${show(pattern)} can match no tag (a registry tag is ${TAG_GRAMMAR_TEXT}): nothing will be deleted for it`,
+        );
+      }
+    });
+  }
+  return warnings;
 }

@@ -23,3 +23,11 @@ test('API.md matches the public API (regenerate with npm run docgen)', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('API.md renders TSDoc for a reader: no raw {@link} tags, and bullet lists keep every bullet', () => {
+  const committed = readFileSync(path.join(root, 'API.md'), 'utf8');
+  expect(committed.match(/\{@link[^}]*\}/g) ?? []).toEqual([]);
+  // ImageIdentifier's list: jsii-docgen drops the first dash of a list that opens the remarks.
+  expect(committed).toMatch(/^- `\{ imageTag \}` removes that tag/m);
+  expect(committed).toMatch(/^- `\{ imageDigest \}` deletes the image/m);
+});

@@ -2,6 +2,7 @@ import { App, CfnOutput, CfnParameter, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import { DeletionEvent, EcrPublicImageDeletion, EcrPublicImageDeletionProps } from '../lib';
+import { ATTRIBUTES } from '../lib/contract';
 
 const DIGEST = `sha256:${'c'.repeat(64)}`;
 
@@ -181,6 +182,21 @@ describe('EcrPublicImageDeletion', () => {
     expect(stack.resolve(deletion.failureCount)).toEqual({ 'Fn::GetAtt': [id, 'FailureCount'] });
     expect(stack.resolve(deletion.truncated)).toEqual({ 'Fn::GetAtt': [id, 'Truncated'] });
     expect(stack.resolve(deletion.deletionRan)).toEqual({ 'Fn::GetAtt': [id, 'DeletionRan'] });
+    expect(stack.resolve(deletion.dryRun)).toEqual({ 'Fn::GetAtt': [id, 'DryRun'] });
+    expect(stack.resolve(deletion.notFoundCount)).toEqual({ 'Fn::GetAtt': [id, 'NotFoundCount'] });
+  });
+
+  test('has a getter for every attribute the handler returns', () => {
+    const stack = new Stack();
+    const deletion = new EcrPublicImageDeletion(stack, 'D', { repositoryName: 'my-app', imageIds: [{ imageTag: 'a' }] });
+    const id = stack.getLogicalId(deletion.resource.node.defaultChild as never);
+    const fromGetters = Object.values(deletion)
+      .filter((value) => typeof value === 'string' || typeof value === 'number')
+      .map((value) => stack.resolve(value))
+      .filter((value) => value && value['Fn::GetAtt']?.[0] === id)
+      .map((value) => value['Fn::GetAtt'][1])
+      .sort();
+    expect(fromGetters).toEqual(Object.values(ATTRIBUTES).sort());
   });
 
   test('sends exact repeats once, with a warning that names them', () => {

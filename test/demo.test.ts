@@ -1,6 +1,7 @@
 /**
- * `npm run demo`, the README's first command, keeps working: the example app's
- * Create → Update → Delete through the shipped bundle against the local ECR Public.
+ * `npm run demo`, the README's first command, keeps working and keeps telling
+ * the story: each deletion by construct path with its properties in words, what
+ * each event did to each image and why, and why each image that stays is there.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -10,19 +11,11 @@ import { describeWithBackends } from './support/backends';
 
 const DEMO = path.join(__dirname, '..', 'example', 'demo.js');
 
-/** The demo's lifecycle, as its output shows it. */
-function expectLifecycle(output: string): void {
-  expect(output).toMatch(/Create WithdrawnReleases\w+ +SUCCESS\n +deleted: +v0\.9\.0-broken/);
-  expect(output).toMatch(/Update WithdrawnReleases\w+ +SUCCESS\n +deleted: +v0\.9\.1-bad\n +failures: v0\.9\.0-broken \(ImageNotFound\)/);
-  expect(output).toMatch(/Delete PreviewImages\w+ +SUCCESS\n +deleted: +pr-42, pr-42-debug/);
-  const beforeAct = output.slice(0, output.indexOf('6. MULTI-ARCHITECTURE'));
-  expect(beforeAct.slice(beforeAct.lastIndexOf('now holds'))).toMatch(/^now holds 3 images:\n.*latest, v1\.0\.0\n.*v0\.9\.0\n.*pr-41\n/);
-}
-
 /** The multi-architecture act, in both server behaviours: the dry run lists what the real run deletes, and no index breaks. */
 function expectMultiArchitectureAct(output: string): void {
+  const acts = step(output, 7);
   for (const behaviour of ['refuse', 'allow']) {
-    const act = output.slice(output.indexOf(`server behaviour "${behaviour}"`));
+    const act = acts.slice(acts.indexOf(`server behaviour "${behaviour}"`));
     const dry = /dry run would delete: (.*)\n/.exec(act)![1].split(', ').sort();
     const real = /real run SUCCESS: deleted (.*); kept as referenced 6\n/.exec(act)![1].split(', ').sort();
     expect(dry).toEqual(real);
@@ -31,14 +24,118 @@ function expectMultiArchitectureAct(output: string): void {
     expect(act).toMatch(/index v1\.0\.0 +<- protected\n +\w+ image v1\.0\.0-amd64 +<- child of v1\.0\.0/);
     expect(act).toContain('registry down, after pushing an untagged index: SUCCESS, deleted 0, kept because references unknown 11');
   }
-  expect(output).not.toContain('MISSING');
+  expect(acts).not.toContain('MISSING');
 }
 
+/** The lines of a numbered step of the demo's output. */
+function step(output: string, n: number): string {
+  const text = `\n${output}`;
+  const start = text.indexOf(`\n${n}. `);
+  const end = text.indexOf(`\n${n + 1}. `);
+  return text.slice(start, end > 0 ? end : undefined);
+}
+
+/** What the demo must say, step by step: each check is one behaviour a reader relies on. */
+const STORY: Array<[string, (output: string) => void]> = [
+  [
+    'names each deletion by its construct path and says what it declares, in words',
+    (output) => {
+      const declared = step(output, 1);
+      expect(declared).toContain(
+        'EcrPublicImageDeletionExample/WithdrawnReleases\n      deletes the tag v0.9.0-broken\n      from cdk-ecr-public-image-deletion-example, on Create and Update\n',
+      );
+      expect(declared).toContain('EcrPublicImageDeletionExample/PreviewImages\n      deletes the tag pr-42 and the tag pr-42-debug\n');
+      expect(declared).toContain('only when it is deleted (with the stack)');
+      expect(declared).toContain('deletes the tags that match v?.?.?, except the newest 3 of them, never touching an image tagged latest');
+      expect(declared).toContain('dry run: reports what it would delete, and deletes nothing');
+      expect(declared).toContain('and on a schedule: every day (rate(1 day))');
+      expect(declared).toContain(
+        'EcrPublicImageDeletionExample/EmptyPreviewRepository\n      deletes every image\n      from cdk-ecr-public-image-deletion-example-pr-42',
+      );
+      expect(declared).not.toMatch(/[A-Za-z]+[0-9A-F]{8}\b/); // no hashed logical IDs
+    },
+  ],
+  [
+    'Create: a tag removed from an image that keeps another, a selection that keeps the newest and the protected, a dry run',
+    (output) => {
+      const create = step(output, 3);
+      expect(create).toContain(
+        'Create EcrPublicImageDeletionExample/WithdrawnReleases: SUCCESS\n      v0.9.0-broken: tag removed; image kept: it has another tag (v0.9.0)\n',
+      );
+      expect(create).toContain('Create EcrPublicImageDeletionExample/PreviewImages: SUCCESS, nothing to do: Create is not in its deleteOn');
+      expect(create).toMatch(
+        /OldReleases: SUCCESS; selection: 11 images listed, 4 matched, 3 kept as newest, 1 protected.*\n +v0\.6\.0: tag removed; image deleted: it was its last tag\n/,
+      );
+      expect(create).toContain('ReleaseCandidates: SUCCESS (dry run)');
+      expect(create).toContain('v1.1.0-rc1: would be deleted (dry run: nothing deleted)');
+      expect(create).toMatch(/UntaggedImages: SUCCESS.*\n +sha256:[0-9a-f]{12}… \(untagged\): image deleted/);
+    },
+  ],
+  [
+    'a tick of the schedule deletes the untagged image pushed since',
+    (output) => {
+      expect(step(output, 4)).toMatch(
+        /Scheduled EcrPublicImageDeletionExample\/UntaggedImages: SUCCESS .*\n +sha256:[0-9a-f]{12}… \(untagged\): image deleted/,
+      );
+    },
+  ],
+  [
+    'Update: only the changed deletion runs; an image already gone is "nothing to do", a typo is counted in NotFoundCount',
+    (output) => {
+      const update = step(output, 5);
+      expect(update.match(/^ {3}Update /gm)).toHaveLength(1);
+      expect(update).toContain('Update EcrPublicImageDeletionExample/WithdrawnReleases: SUCCESS; NotFoundCount 2\n');
+      expect(update).toContain('v0.9.1-bad: tag removed; image deleted: it was its last tag\n      v0.9.0-broken: already gone: nothing to do\n');
+      expect(update).toContain('v0.9.2-bda: not found: no image ever had this tag (a typo?); counted in NotFoundCount\n');
+    },
+  ],
+  [
+    'Delete: the preview tags go, the preview repository is emptied, and each image that stays says why',
+    (output) => {
+      const teardown = step(output, 6);
+      expect(teardown).toContain(
+        'Delete EcrPublicImageDeletionExample/PreviewImages: SUCCESS\n      pr-42: tag removed; image deleted: it was its last tag\n      pr-42-debug:',
+      );
+      // Emptying deletes both images in one call; their order is the backend's.
+      const emptied = teardown.slice(teardown.indexOf('Delete EcrPublicImageDeletionExample/EmptyPreviewRepository: SUCCESS'));
+      expect(emptied.slice(0, emptied.indexOf('\n   Delete '))).toMatch(/^[^\n]*\n( +(web|worker): image deleted, with every tag it had\n?){2}$/);
+      expect(
+        emptied
+          .slice(0, emptied.indexOf('\n   Delete '))
+          .match(/web|worker/g)
+          ?.sort(),
+      ).toEqual(['web', 'worker']);
+      const stays = teardown.slice(teardown.indexOf('What stays, and why:'));
+      const lines = stays
+        .split('\n')
+        .filter((line) => line.includes('sha256:'))
+        .map((line) => line.replace(/^ +sha256:[0-9a-f]{12}… +/, ''));
+      expect(lines).toEqual([
+        'v0.7.0  <- kept: one of the newest 3 that OldReleases matches (v?.?.?)',
+        'v0.8.0  <- kept: one of the newest 3 that OldReleases matches (v?.?.?)',
+        'v0.9.0  <- kept: one of the newest 3 that OldReleases matches (v?.?.?)',
+        'latest, v1.0.0  <- protected: OldReleases never touches an image tagged latest',
+        'v1.1.0-rc1  <- ReleaseCandidates is a dry run: it reports this image and deletes nothing',
+        'pr-41  <- not declared: no deletion names it or selects it',
+      ]);
+      expect(stays).toContain('cdk-ecr-public-image-deletion-example-pr-42 holds 0 images: empty, so CloudFormation can delete it');
+    },
+  ],
+];
+
 describe('npm run demo', () => {
-  test('plays Create, Update and Delete and leaves exactly the undeclared images', () => {
-    const output = execFileSync(process.execPath, [DEMO], { encoding: 'utf8', timeout: 60_000 });
+  let output = '';
+  beforeAll(() => {
+    output = execFileSync(process.execPath, [DEMO], { encoding: 'utf8', timeout: 90_000 });
+  }, 120_000);
+
+  test('runs against the emulator by default', () => {
     expect(output).toContain('local ECR Public (emulator)');
-    expectLifecycle(output);
+  });
+
+  test.each(STORY)('%s', (_, check) => check(output));
+
+  test('ends with multi-architecture images kept whole in both server behaviours, the dry run listing what the real run deletes', () => {
     expectMultiArchitectureAct(output);
   });
 
@@ -46,18 +143,18 @@ describe('npm run demo', () => {
     const bin = mkdtempSync(path.join(os.tmpdir(), 'node-only-'));
     try {
       symlinkSync(process.execPath, path.join(bin, 'node'));
-      const output = execFileSync(path.join(bin, 'node'), [DEMO], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, PATH: bin } });
-      expectLifecycle(output);
+      const nodeOnly = execFileSync(path.join(bin, 'node'), [DEMO], { encoding: 'utf8', timeout: 90_000, env: { ...process.env, PATH: bin } });
+      for (const [, check] of STORY) check(nodeOnly);
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 });
 
 describeWithBackends(['moto'], 'the demo against moto')('npm run demo -- --backend moto', () => {
-  test('plays the same lifecycle against moto', () => {
-    const output = execFileSync(process.execPath, [DEMO, '--backend', 'moto'], { encoding: 'utf8', timeout: 60_000 });
+  test('tells the same story against moto', () => {
+    const output = execFileSync(process.execPath, [DEMO, '--backend', 'moto'], { encoding: 'utf8', timeout: 90_000 });
     expect(output).toContain('local ECR Public (moto)');
-    expectLifecycle(output);
-  });
+    for (const [, check] of STORY) check(output);
+  }, 120_000);
 });

@@ -11,11 +11,13 @@ import { buildApp } from '../example/app';
 
 const root = path.join(__dirname, '..');
 
-test('the example stack holds one function and two deletions of the repository it declares', () => {
+test('the example stack holds one function, the two repositories and the six deletions it declares', () => {
   const stack = buildApp({ pr: '7', withdrawn: 'a,b' }).node.findChild('EcrPublicImageDeletionExample');
   const template = Template.fromStack(stack as never);
   template.resourceCountIs('AWS::Lambda::Function', 1);
-  template.resourceCountIs('Custom::EcrPublicImageDeletion', 2);
+  template.resourceCountIs('Custom::EcrPublicImageDeletion', 6);
+  template.resourceCountIs('AWS::ECR::PublicRepository', 2);
+  template.resourceCountIs('AWS::Events::Rule', 1);
   template.hasResourceProperties('Custom::EcrPublicImageDeletion', {
     ImageIds: [{ imageTag: 'pr-7' }, { imageTag: 'pr-7-debug' }],
     DeleteOn: ['Delete'],
@@ -37,7 +39,7 @@ test('npx cdk synth works offline with cdk.json', () => {
     });
     const template = JSON.parse(readFileSync(path.join(out, 'EcrPublicImageDeletionExample.template.json'), 'utf8'));
     const types = Object.values(template.Resources as Record<string, { Type: string }>).map((r) => r.Type);
-    expect(types.filter((t) => t === 'Custom::EcrPublicImageDeletion')).toHaveLength(2);
+    expect(types.filter((t) => t === 'Custom::EcrPublicImageDeletion')).toHaveLength(6);
     expect(types).toContain('AWS::ECR::PublicRepository');
   } finally {
     rmSync(out, { recursive: true, force: true });

@@ -1,10 +1,11 @@
 /**
  * What `npm publish` would upload: `npm pack --dry-run` lists the tarball's files
  * (package.json "files" plus what npm always adds). Scripts are skipped: the
- * build has already run in `npm test`, and `prepare` would rebuild under the
+ * build has already run in `npm test`, and `prepack` would rebuild under the
  * feet of the other tests.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 const root = path.join(__dirname, '..');
@@ -43,6 +44,7 @@ test('holds the compiled library, the handler bundle, the jsii assembly and the 
       'lib/contract.js',
       'lib/validation.js',
       'assets/handler/index.js',
+      'assets/handler/stack-state.js',
       '.jsii',
       'README.md',
       'API.md',
@@ -53,7 +55,14 @@ test('holds the compiled library, the handler bundle, the jsii assembly and the 
 });
 
 test('holds nothing else: no TypeScript sources, tests, example, benchmarks or handler sources', () => {
-  const allowed = [/^lib\/[\w-]+\.(js|d\.ts)$/, /^assets\/handler\/index\.js$/, /^\.jsii$/, /^(README|API)\.md$/, /^LICENSE$/, /^package\.json$/];
+  const allowed = [
+    /^lib\/[\w-]+\.(js|d\.ts)$/,
+    /^assets\/handler\/(index|stack-state)\.js$/,
+    /^\.jsii$/,
+    /^(README|API)\.md$/,
+    /^LICENSE$/,
+    /^package\.json$/,
+  ];
   expect(files.filter((file) => !allowed.some((pattern) => pattern.test(file)))).toEqual([]);
 });
 
@@ -61,4 +70,16 @@ test(`stays small: at most ${MAX_PACKED_BYTES} bytes packed and ${MAX_UNPACKED_B
   // 2026-11: 131 KB packed, 619 KB unpacked in 16 files; the jsii assembly is 300 KB of it, the handler bundle 183 KB.
   expect(result.size).toBeLessThanOrEqual(MAX_PACKED_BYTES);
   expect(result.unpackedSize).toBeLessThanOrEqual(MAX_UNPACKED_BYTES);
+});
+
+test('carries no install-time script: installing the tarball runs nothing and npm warns about nothing', () => {
+  const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const installTime = ['preinstall', 'install', 'postinstall', 'prepare'].filter((name) => manifest.scripts?.[name] !== undefined);
+  expect(installTime).toEqual([]);
+});
+
+test('the README states the Node.js range that engines declares', () => {
+  const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { engines: { node: string } };
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+  expect(readme).toContain(`\`engines\` in package.json says \`${manifest.engines.node}\``);
 });

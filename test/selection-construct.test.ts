@@ -1,4 +1,4 @@
-import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import { DeletionEvent, EcrPublicImageDeletion, ImageSelection } from '../lib';
@@ -62,6 +62,38 @@ describe('EcrPublicImageDeletion with a selection', () => {
     expect(actionsOf(template)).toEqual(expect.arrayContaining(['ecr-public:BatchDeleteImage', 'ecr-public:DescribeImages']));
   });
 
+  test("emptyOnDelete tells the handler the repository's logical ID and DeletionPolicy, as set when the app is synthesized", () => {
+    const stack = newStack();
+    const repo = new ecr.CfnPublicRepository(stack, 'Repo', { repositoryName: 'ephemeral' });
+    EcrPublicImageDeletion.emptyOnDelete(stack, 'Empty', repo);
+    // Set after the deletion was declared: the property follows it.
+    repo.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    repo.overrideLogicalId('RenamedRepo');
+    Template.fromStack(stack).hasResourceProperties('Custom::EcrPublicImageDeletion', {
+      RepositoryName: { Ref: 'RenamedRepo' },
+      RepositoryLogicalId: 'RenamedRepo',
+      RepositoryDeletionPolicy: 'Retain',
+    });
+    const plain = newStack();
+    EcrPublicImageDeletion.emptyOnDelete(plain, 'Empty', new ecr.CfnPublicRepository(plain, 'Repo', { repositoryName: 'ephemeral' }));
+    Template.fromStack(plain).hasResourceProperties('Custom::EcrPublicImageDeletion', {
+      RepositoryLogicalId: 'Repo',
+      RepositoryDeletionPolicy: 'Delete',
+    });
+  });
+
+  test.each<[string, (stack: Stack) => string, ImageSelection]>([
+    ['a repository name', () => 'by-name', ImageSelection.allImages()],
+    ['a Ref to a parameter', (stack) => new CfnParameter(stack, 'RepoName').valueAsString, ImageSelection.allImages()],
+    ['a selection other than allImages()', (stack) => new ecr.CfnPublicRepository(stack, 'Repo', {}).ref, ImageSelection.untaggedImages()],
+  ])('no repository logical ID for %s', (_what, repositoryName, select) => {
+    const stack = newStack();
+    new EcrPublicImageDeletion(stack, 'D', { repositoryName: repositoryName(stack), select, deleteOn: [DeletionEvent.DELETE] });
+    const props = Object.values(Template.fromStack(stack).findResources('Custom::EcrPublicImageDeletion'))[0].Properties;
+    expect(props.RepositoryLogicalId).toBeUndefined();
+    expect(props.RepositoryDeletionPolicy).toBeUndefined();
+  });
+
   test('numbers that are tokens go through to the handler check', () => {
     const stack = newStack();
     const keep = new CfnParameter(stack, 'Keep', { type: 'Number' });
@@ -80,6 +112,8 @@ describe('EcrPublicImageDeletion with a selection', () => {
     ],
     ['an empty pattern', () => ImageSelection.tagsMatching(''), 'select.tagsMatching[0] "" is not a tag pattern'],
     ['no pattern at all', () => ImageSelection.tagsMatching(), 'select.tagsMatching must be a non-empty list of tag patterns'],
+    ['a tab in a pattern', () => ImageSelection.tagsMatching('pr-\t*'), 'select.tagsMatching[0] "pr-\\t*" has U+0009 at index 3'],
+    ['a space in a protected tag', () => ImageSelection.allImages().protectTags('v 1'), 'select.protectTags[0] "v 1" has U+0020 at index 1'],
     [
       'protecting every tag',
       () => ImageSelection.tagsMatching('pr-*').protectTags('*'),
@@ -93,7 +127,9 @@ describe('EcrPublicImageDeletion with a selection', () => {
     expect(() => new EcrPublicImageDeletion(newStack(), 'D', { repositoryName: 'app' })).toThrow('neither imageIds nor select is given');
   });
 
-  test('a negative age is refused by Duration itself', () => {
-    expect(() => ImageSelection.allImages().olderThan(Duration.days(-1))).toThrow(/negative/i);
+  test('an age under one second is refused by our rule, naming olderThan', () => {
+    expect(
+      () => new EcrPublicImageDeletion(newStack(), 'D', { repositoryName: 'app', select: ImageSelection.allImages().olderThan(Duration.seconds(0)) }),
+    ).toThrow('select.olderThan must be a whole number of at least 1 (seconds since the push), got "0"');
   });
 });

@@ -7,11 +7,12 @@
 import { BatchDeleteImageCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { StackStateMock, mockStackState } from '../support/stack-state-mock';
 import { handler } from '../../lambda/index';
 import { CfnEvents } from '../support/cfn-events';
 import { CREATE_FAILED_ID } from '../support/custom-resource-model';
 import { EcrPublicEmulator, startEcrPublicEmulator } from '../../local/ecr-public';
-import { BUNDLE, RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
+import { BUNDLE, LocalStackState, RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
 
 const DIGEST = `sha256:${'c'.repeat(64)}`;
 const valid = {
@@ -141,18 +142,21 @@ const matches = (reason: string, expected: string | RegExp) => (typeof expected 
 
 describe('bad input at run time, through the handler (SDK mocked)', () => {
   let ecr: ReturnType<typeof mockClient>;
+  let cfn: StackStateMock;
   let server: ResponseServer;
   let events: CfnEvents;
   let logs: string[];
 
   beforeAll(async () => {
     ecr = mockClient(ECRPUBLICClient);
+    cfn = mockStackState('UPDATE_IN_PROGRESS');
     ecr.on(BatchDeleteImageCommand).resolves({ imageIds: [], failures: [] });
     server = await ResponseServer.start();
     events = new CfnEvents(server, 'BadInput');
   });
   afterAll(async () => {
     ecr.restore();
+    cfn.restore();
     await server.close();
   });
   beforeEach(() => {
@@ -225,15 +229,19 @@ describe('bad input at run time, through the handler (SDK mocked)', () => {
 describe('bad input at run time, through the shipped bundle', () => {
   let server: ResponseServer;
   let emulator: EcrPublicEmulator;
+  let stack: LocalStackState;
   let events: CfnEvents;
 
   beforeAll(async () => {
     server = await ResponseServer.start();
     // Any call would reach the emulator (and fail: it holds no repository); none may.
     emulator = await startEcrPublicEmulator();
+    // A FAILED verdict asks whether the stack is rolling back.
+    stack = await LocalStackState.start();
     events = new CfnEvents(server, 'BadInput');
   });
   afterAll(async () => {
+    await stack.close();
     await emulator.close();
     await server.close();
   });
@@ -243,7 +251,7 @@ describe('bad input at run time, through the shipped bundle', () => {
     async ({ change, reason }) => {
       const result = await invokeHandler(server, events.create(withChange(change)), {
         bundle: BUNDLE,
-        env: { AWS_ENDPOINT_URL_ECR_PUBLIC: emulator.endpoint, ECR_PUBLIC_REGISTRY_ENDPOINT: emulator.registryEndpoint },
+        env: { AWS_ENDPOINT_URL_ECR_PUBLIC: emulator.endpoint, ECR_PUBLIC_REGISTRY_ENDPOINT: emulator.registryEndpoint, ...stack.env },
       });
       expect(result.exitCode).toBe(0);
       expect(result.stderr).toBe('');

@@ -1,7 +1,8 @@
 /**
  * Least privilege, from the synthesized template: the handler's role may call
- * BatchDeleteImage on the declared repositories and write to its own log
- * group, and nothing else; no policy statement names '*' in an action or a
+ * BatchDeleteImage on the declared repositories, write to its own log group,
+ * and read its own stack's state (DescribeStacks, GetTemplate on AWS::StackId),
+ * and nothing else; no policy statement names '*' in an action or a
  * resource, whatever the number of repositories, registries or stacks.
  *
  * The template names the log group by Fn::GetAtt LogGroup.Arn, which
@@ -37,6 +38,8 @@ function repositoryArn(registry: unknown, repositoryName: unknown) {
   return { 'Fn::Join': ['', merged] };
 }
 const ACCOUNT = { Ref: 'AWS::AccountId' };
+/** Reading its own stack's state (a rollback, a repository being deleted): this stack's ID, no other. */
+const STACK_STATE = ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate'].map((action) => ({ action, resource: { Ref: 'AWS::StackId' } }));
 
 const asList = (value: unknown): unknown[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
@@ -113,6 +116,7 @@ describe.each(minimizeSettings)('least privilege ($label)', ({ context }) => {
         { action: 'ecr-public:BatchDeleteImage', resource: repositoryArn(ACCOUNT, 'my-app') },
         { action: 'logs:CreateLogStream', resource: logGroupOf(template) },
         { action: 'logs:PutLogEvents', resource: logGroupOf(template) },
+        ...STACK_STATE,
       ]),
     );
     expectNoWildcard(template);
@@ -130,6 +134,7 @@ describe.each(minimizeSettings)('least privilege ($label)', ({ context }) => {
         { action: 'ecr-public:DescribeRepositories', resource: repositoryArn(ACCOUNT, 'my-app') },
         { action: 'logs:CreateLogStream', resource: logGroupOf(template) },
         { action: 'logs:PutLogEvents', resource: logGroupOf(template) },
+        ...STACK_STATE,
       ]),
     );
     expectNoWildcard(template);
@@ -155,6 +160,7 @@ describe.each(minimizeSettings)('least privilege ($label)', ({ context }) => {
       { action: 'ecr-public:BatchDeleteImage', resource: repositoryArn('222222222222', 'shared/base') },
       { action: 'logs:CreateLogStream', resource: logGroupOf(template) },
       { action: 'logs:PutLogEvents', resource: logGroupOf(template) },
+      ...STACK_STATE,
     ];
     // Identical statements may appear once or twice; the set of grants is exact.
     expect([...new Set(sortGrants(grants(template)))]).toEqual(sortGrants(expected));

@@ -11,22 +11,44 @@
  * names). They are also covered against the model, with the handler in
  * process, at the end of this file.
  *
+ * The declarations include selections (allImages, untaggedImages, tagsMatching,
+ * with protected tags), and the lifecycles end the ways an emptier's life can
+ * end: the stack deleted, the deletion removed or renamed while the repository
+ * stays, the repository removed with it, a rollback removing it. A local
+ * CloudFormation answers the handler's stack-state calls with the status of
+ * the moment; a failed Update's rollback runs in UPDATE_ROLLBACK_IN_PROGRESS
+ * and may itself meet a refusal, which must not fail it.
+ *
  * Set FC_SEED (and FC_PATH) to replay a run; FC_SHRINK=1 to shrink a failure
  * (slow: every shrink step runs the bundle again).
+ *
+ * @jest-environment ./test/support/failure-aware-environment.ts
  */
 import { createHash } from 'node:crypto';
 import { BatchDeleteImageCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import * as fc from 'fast-check';
 import { handler } from '../../lambda/index';
-import { CfnEvents } from '../support/cfn-events';
-import { CREATE_FAILED_ID, ModelEvent, ModelOutcome, ModelProperties, RequestType, applyEvent } from '../support/custom-resource-model';
+import { CfnEvents, STACK_ID } from '../support/cfn-events';
+import {
+  CREATE_FAILED_ID,
+  ModelEvent,
+  ModelOutcome,
+  ModelProperties,
+  ModelSelection,
+  RequestType,
+  applyEvent,
+  deletesRepository,
+  expectedReason,
+} from '../support/custom-resource-model';
 import { EcrPublicModel, ModelImageId, RegistrySnapshot, undeclaredLosses } from '../support/ecr-model';
 import { FaultInjector, singleImage } from '../../local/ecr-public';
 import { useEmulatorForHandler } from '../support/in-process-emulator';
-import { RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
+import { printFiguresOnFailure } from '../support/figures';
+import { LocalStackState, RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
 import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
 import { LocalRig, startLocalRig } from '../support/local-rig';
+import { mockStackState } from '../support/stack-state-mock';
 
 /** Sequences run against the emulator per `npx jest`; each is one to two resource lifecycles. */
 const SEQUENCES = Number(process.env.FC_RUNS ?? 40);
@@ -84,14 +106,61 @@ const declarationArb = (withPairs: boolean) =>
 
 const deleteOnArb = fc.subarray([...EVENTS], { minLength: 1 });
 
+/** Patterns over TAG_POOL: some match several tags, some one, some none. */
+const PATTERNS = ['pr-*', 'v?', '*a*', 'x', 'n*y', 'zz*'];
+const PROTECT = ['v*', 'latest', 'st*', 'e?ge'];
+const protectArb = fc.option(fc.subarray(PROTECT, { minLength: 1, maxLength: 2 }), { nil: undefined });
+/** A selection as the construct writes it; never one that validation refuses (protectTags on untaggedImages, a pattern also protected). */
+const selectionArb: fc.Arbitrary<ModelSelection> = fc.oneof(
+  { weight: 3, arbitrary: protectArb.map((ProtectTags): ModelSelection => ({ Match: 'all', ...(ProtectTags ? { ProtectTags } : {}) })) },
+  { weight: 1, arbitrary: fc.constant<ModelSelection>({ Match: 'untagged' }) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.subarray(PATTERNS, { minLength: 1, maxLength: 2 }), protectArb)
+      .map(([TagPatterns, ProtectTags]): ModelSelection => ({ Match: 'tagged', TagPatterns, ...(ProtectTags ? { ProtectTags } : {}) })),
+  },
+);
+
 interface PropsSpec {
   readonly decl: DeclRef[];
   readonly deleteOn: RequestType[];
   readonly failOnImageFailure: boolean;
   readonly withRegistryId: boolean;
+  /** A selection, run after the declared IDs. */
+  readonly select?: ModelSelection;
+  /** The repository given by name only (no logical ID: emptied only when the stack is deleted). */
+  readonly nameOnly?: boolean;
 }
 const propsArb = (withPairs = false): fc.Arbitrary<PropsSpec> =>
   fc.record({ decl: declarationArb(withPairs), deleteOn: deleteOnArb, failOnImageFailure: fc.boolean(), withRegistryId: fc.boolean() });
+
+/** Declarations with selections too: an emptier (allImages on Delete, nothing declared) one time in three. */
+const selectingPropsArb: fc.Arbitrary<PropsSpec> = fc.oneof(
+  { weight: 2, arbitrary: propsArb(true) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      decl: fc.array(fc.oneof(tagRef, digestRef, pairRef), { maxLength: 3 }),
+      deleteOn: deleteOnArb,
+      failOnImageFailure: fc.boolean(),
+      withRegistryId: fc.boolean(),
+      select: selectionArb,
+      nameOnly: fc.boolean(),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.boolean().map((nameOnly): PropsSpec => ({
+      decl: [],
+      deleteOn: ['Delete'],
+      failOnImageFailure: true,
+      withRegistryId: false,
+      select: { Match: 'all' },
+      nameOnly,
+    })),
+  },
+);
 
 /** The initial repository: one to five images, each with one to three tags of its own. */
 const repositoryArb = fc.record({
@@ -99,9 +168,16 @@ const repositoryArb = fc.record({
   tagOrder: fc.shuffledSubarray(TAG_POOL, { minLength: TAG_POOL.length, maxLength: TAG_POOL.length }),
 });
 
-type CreateFailure = 'none' | 'accessDenied' | 'missingRepository' | 'invalid';
+type CreateFailure = 'none' | 'accessDenied' | 'missingRepository' | 'invalid' | 'controlCharacter';
 type Middle =
-  | { readonly kind: 'update'; readonly decl: DeclRef[] | null; readonly deleteOn: RequestType[] | null; readonly fails: boolean }
+  | {
+      readonly kind: 'update';
+      readonly decl: DeclRef[] | null;
+      readonly deleteOn: RequestType[] | null;
+      readonly fails: boolean;
+      /** The rollback of a failed Update is refused too: it must still succeed. */
+      readonly rollbackFails: boolean;
+    }
   | { readonly kind: 'retry' }
   | { readonly kind: 'push'; readonly tags: number; readonly pick: number };
 
@@ -115,26 +191,53 @@ const middleArb: fc.Arbitrary<Middle> = fc.oneof(
       deleteOn: fc.option(deleteOnArb, { nil: null }),
       // One Update in four is refused (AccessDenied) and rolled back.
       fails: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
+      rollbackFails: fc.boolean(),
     }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'retry' as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('push' as const), tags: fc.integer({ min: 1, max: 2 }), pick: fc.nat({ max: 17 }) }) },
 );
 
+/**
+ * How the resource's life ends, and what the stack is then:
+ * - 'delete': the stack is deleted (DELETE_IN_PROGRESS); 'twice': and the Delete is delivered again;
+ * - 'removed': an update removes (or renames, or moves) the deletion; the repository stays;
+ * - 'repositoryRemoved': an update removes the repository with it;
+ * - 'rolledBack': the update that added it fails and its rollback removes it; the repository stays;
+ * - 'none': it lives on.
+ */
+type End = 'delete' | 'twice' | 'removed' | 'repositoryRemoved' | 'rolledBack' | 'none';
+const END_STATE: Record<Exclude<End, 'none'>, { readonly stackStatus: string; readonly templateHasRepository: boolean }> = {
+  delete: { stackStatus: 'DELETE_IN_PROGRESS', templateHasRepository: true },
+  twice: { stackStatus: 'DELETE_IN_PROGRESS', templateHasRepository: true },
+  removed: { stackStatus: 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', templateHasRepository: true },
+  repositoryRemoved: { stackStatus: 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', templateHasRepository: false },
+  rolledBack: { stackStatus: 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS', templateHasRepository: true },
+};
+
 interface LifecycleSpec {
   readonly create: PropsSpec;
   readonly createFailure: CreateFailure;
   readonly retryCreate: boolean;
   readonly middle: Middle[];
-  /** 'twice': the Delete is delivered again (its images are already gone). */
-  readonly end: 'delete' | 'twice' | 'none';
+  readonly end: End;
 }
 const lifecycleArb: fc.Arbitrary<LifecycleSpec> = fc.record({
-  create: propsArb(true),
-  createFailure: fc.constantFrom<CreateFailure>('none', 'none', 'none', 'none', 'accessDenied', 'missingRepository', 'invalid'),
+  create: selectingPropsArb,
+  createFailure: fc.constantFrom<CreateFailure>(
+    'none',
+    'none',
+    'none',
+    'none',
+    'none',
+    'accessDenied',
+    'missingRepository',
+    'invalid',
+    'controlCharacter',
+  ),
   retryCreate: fc.boolean(),
   middle: fc.array(middleArb, { maxLength: 3 }),
-  end: fc.constantFrom('delete' as const, 'delete' as const, 'twice' as const, 'none' as const),
+  end: fc.constantFrom<End>('delete', 'delete', 'twice', 'removed', 'repositoryRemoved', 'rolledBack', 'none'),
 });
 
 const sequenceArb = fc.record({ repository: repositoryArb, lifecycles: fc.array(lifecycleArb, { minLength: 1, maxLength: 2 }) });
@@ -163,7 +266,10 @@ function toProperties(spec: PropsSpec, repositoryName: string, digests: readonly
   return {
     RepositoryName: repositoryName,
     ...(spec.withRegistryId ? { RegistryId: REGISTRY_ID } : {}),
-    ImageIds: resolve(spec.decl, digests),
+    ...(spec.decl.length > 0 || !spec.select ? { ImageIds: resolve(spec.decl, digests) } : {}),
+    ...(spec.select ? { Select: spec.select } : {}),
+    // As the construct writes it: the logical ID only for allImages(), and only with the repository construct.
+    ...(spec.select?.Match === 'all' && !spec.nameOnly ? { RepositoryLogicalId: 'Repo' } : {}),
     DeleteOn: spec.deleteOn,
     FailOnImageFailure: spec.failOnImageFailure ? 'true' : 'false',
     ApiRegion: 'us-east-1',
@@ -177,6 +283,12 @@ const sortedKeys = (ids: ReadonlyArray<{ imageTag?: string; imageDigest?: string
 const figures = {
   sequences: 0,
   events: 0,
+  selectionEvents: 0,
+  teardownDeletes: 0,
+  emptiedByTeardown: 0,
+  keptByGuard: 0,
+  rollbackEvents: 0,
+  rolledBackFailures: 0,
   retries: 0,
   failedCreates: 0,
   failedUpdates: 0,
@@ -186,9 +298,7 @@ const figures = {
   batchRuns: 0,
 };
 
-afterAll(() => {
-  console.log(`model-based lifecycles: ${JSON.stringify(figures)}`);
-});
+printFiguresOnFailure('model-based lifecycles', () => figures);
 
 // ---------------------------------------------------------------------------
 // The reference model itself, on the documented cases
@@ -267,6 +377,7 @@ describe('random lifecycles through the shipped bundle: the local ECR Public equ
   let client: ECRPUBLICClient;
   let server: ResponseServer;
   let injector: FaultInjector;
+  let stack: LocalStackState;
   let env: Record<string, string>;
   let repoCount = 0;
 
@@ -275,7 +386,7 @@ describe('random lifecycles through the shipped bundle: the local ECR Public equ
   beforeAll(async () => {
     // No faults: the emulator records every request the handler makes.
     rig = await startLocalRig();
-    ({ client, server, faults: injector, env } = rig);
+    ({ client, server, faults: injector, env, stack } = rig);
   });
   afterAll(async () => {
     await rig?.stop();
@@ -305,6 +416,12 @@ describe('random lifecycles through the shipped bundle: the local ECR Public equ
     /** Sends one event to the bundle and the model and compares everything that must agree. */
     const step = async (event: CloudFormationCustomResourceEvent, modelEvent: ModelEvent, forced?: 'accessDenied') => {
       figures.events++;
+      if (modelEvent.properties.Select) figures.selectionEvents++;
+      if ((modelEvent.stackStatus ?? '').includes('ROLLBACK')) figures.rollbackEvents++;
+      // The stack as CloudFormation holds it when it sends this event.
+      stack.set(STACK_ID, modelEvent.stackStatus ?? 'UPDATE_IN_PROGRESS', {
+        Resources: modelEvent.templateHasRepository === false ? {} : { Repo: { Type: 'AWS::ECR::PublicRepository' } },
+      });
       const before: RegistrySnapshot = await listImages(client, repo);
       const expected: ModelOutcome = applyEvent(model, modelEvent);
       const requestsBefore = injector.requests.length;
@@ -319,7 +436,12 @@ describe('random lifecycles through the shipped bundle: the local ECR Public equ
       const response = result.response;
       expect(response && response !== stale).toBe(true);
       const body = response!.body;
-      expect({ context, status: body.Status, reason: body.Reason }).toEqual({ context, status: expected.status, reason: body.Reason });
+      expect({ context, status: body.Status, reason: body.Reason }).toEqual({
+        context,
+        status: expected.status,
+        reason: expect.stringMatching(expectedReason(expected, modelEvent)),
+      });
+      if (expected.rolledBackFailure) figures.rolledBackFailures++;
       if (expected.physicalResourceId === 'new') {
         expect(body.PhysicalResourceId).toBe(`EcrPublicImageDeletion-${event.LogicalResourceId}-${event.RequestId}`);
       } else {
@@ -350,10 +472,14 @@ describe('random lifecycles through the shipped bundle: the local ECR Public equ
         expect({ context, requests: requests.length }).toEqual({ context, requests: 0 });
       } else {
         const allowed = new Set(expected.sent.map(idKey));
-        const sent = requests.flatMap((r) => (JSON.parse(r.body) as { imageIds: ModelImageId[] }).imageIds.map(idKey));
+        const deletes = requests.filter((r) => r.operation === 'SpencerFrontendService.BatchDeleteImage');
+        const sent = deletes.flatMap((r) => (JSON.parse(r.body) as { imageIds: ModelImageId[] }).imageIds.map(idKey));
         expect(sent.filter((key) => !allowed.has(key))).toEqual([]);
         expect([...new Set(sent)].sort()).toEqual([...allowed].sort());
-        for (const r of requests) expect(r.operation).toBe('SpencerFrontendService.BatchDeleteImage');
+        // The listing is read only for a selection that runs.
+        const others = requests.filter((r) => r.operation !== 'SpencerFrontendService.BatchDeleteImage').map((r) => r.operation);
+        expect(new Set(others).size <= 1 && others.every((o) => o === 'SpencerFrontendService.DescribeImages')).toBe(true);
+        if (others.length > 0) expect(modelEvent.properties.Select).toBeDefined();
       }
 
       const after = await listImages(client, repo);
@@ -373,10 +499,14 @@ describe('random lifecycles through the shipped bundle: the local ECR Public equ
         props = { ...props, RepositoryName: `${repo}-never-created` };
         wire = props;
       } else if (lifecycle.createFailure === 'invalid') {
-        wire = { ...props, ImageIds: [...props.ImageIds, { imageDigest: 'sha256:not-a-digest' }] };
+        wire = { ...props, ImageIds: [...(props.ImageIds ?? []), { imageDigest: 'sha256:not-a-digest' }] };
+        invalid = true;
+      } else if (lifecycle.createFailure === 'controlCharacter') {
+        // A tag with a control character: refused before any call (it used to reach ECR Public, and the reason loop).
+        wire = { ...props, ImageIds: [...(props.ImageIds ?? []), { imageTag: `pr\u0000${'\u0001'.repeat(299)}` }] };
         invalid = true;
       }
-      const accessDenied = lifecycle.createFailure === 'accessDenied';
+      const accessDenied = lifecycle.createFailure === 'accessDenied' && props.DeleteOn.includes('Create');
       const createEvent = events.create(wire);
       const created = await step(
         createEvent,
@@ -436,13 +566,23 @@ describe('random lifecycles through the shipped bundle: the local ECR Public equ
         expect(updated.body.PhysicalResourceId).toBe(physicalId);
         if (updated.body.Status === 'FAILED') {
           // CloudFormation rolls back: an Update back to the old properties, the failed ones as OldResourceProperties.
+          // The rollback may be refused too: it must succeed all the same.
           figures.failedUpdates++;
           const rollback = events.update(physicalId, props, nextProps);
-          const rolledBack = await step(rollback, { requestType: 'Update', properties: props, physicalResourceId: physicalId });
+          const refused = middle.rollbackFails && props.DeleteOn.includes('Update');
+          const rollbackEvent: ModelEvent = {
+            requestType: 'Update',
+            properties: props,
+            physicalResourceId: physicalId,
+            stackStatus: 'UPDATE_ROLLBACK_IN_PROGRESS',
+            accessDenied: refused,
+          };
+          const rolledBack = await step(rollback, rollbackEvent, refused ? 'accessDenied' : undefined);
+          expect(rolledBack.body.Status).toBe('SUCCESS');
           last = {
             event: rollback,
             modelEvent: { requestType: 'Update', properties: props, physicalResourceId: physicalId },
-            ok: rolledBack.body.Status === 'SUCCESS',
+            ok: !refused,
           };
           continue;
         }
@@ -451,11 +591,20 @@ describe('random lifecycles through the shipped bundle: the local ECR Public equ
         last = { event: updateEvent, modelEvent: { requestType: 'Update', properties: props, physicalResourceId: physicalId }, ok: true };
       }
 
-      // --- Delete, possibly delivered twice ---
+      // --- The end: a Delete in the stack's state of that ending, possibly delivered twice ---
       if (lifecycle.end !== 'none') {
         const deleteEvent = events.delete(physicalId, props);
-        const modelDelete: ModelEvent = { requestType: 'Delete', properties: props, physicalResourceId: physicalId };
-        await step(deleteEvent, modelDelete);
+        const modelDelete: ModelEvent = { requestType: 'Delete', properties: props, physicalResourceId: physicalId, ...END_STATE[lifecycle.end] };
+        const emptier = props.Select?.Match === 'all';
+        if (emptier) figures.teardownDeletes++;
+        const ended = await step(deleteEvent, modelDelete);
+        if (emptier && props.DeleteOn.includes('Delete')) {
+          // The registry is then empty, but for protected images, or untouched by the selection: the step compared it with the model.
+          if (deletesRepository(modelDelete)) figures.emptiedByTeardown++;
+          else figures.keptByGuard++;
+          if (ended.body.Status === 'SUCCESS' && !deletesRepository(modelDelete) && !props.ImageIds)
+            expect(ended.body.Data?.DeletionRan).toBe('false');
+        }
         if (lifecycle.end === 'twice') {
           figures.retries++;
           await step(deleteEvent, modelDelete);
@@ -464,14 +613,24 @@ describe('random lifecycles through the shipped bundle: the local ECR Public equ
     }
   }
 
-  test(`${SEQUENCES} random sequences of Create, Update, Delete, retries and failed Creates`, async () => {
-    await fc.assert(fc.asyncProperty(sequenceArb, runSequence), fcOptions(SEQUENCES));
-    expect(figures.sequences).toBeGreaterThanOrEqual(SEQUENCES);
-    expect(figures.undeclaredLosses).toBe(0);
-  }, 170_000);
+  test(
+    `${SEQUENCES} random sequences of Create, Update, Delete, retries and failed Creates`,
+    async () => {
+      await fc.assert(fc.asyncProperty(sequenceArb, runSequence), fcOptions(SEQUENCES));
+      expect(figures.sequences).toBeGreaterThanOrEqual(SEQUENCES);
+      expect(figures.undeclaredLosses).toBe(0);
+    },
+    Math.max(170_000, SEQUENCES * 5_000),
+  );
 
-  // Seeds of failures found while writing these tests, kept as regressions (none so far).
-  const REGRESSIONS: Array<{ seed: number; path: string; what: string }> = [];
+  // Seeds of failures found while writing these tests, kept as regressions.
+  const REGRESSIONS: Array<{ seed: number; path: string; what: string }> = [
+    {
+      seed: -1699831771,
+      path: '33',
+      what: 'a refused rollback succeeds, and the cut of its long reason keeps the record of what was deleted (it came last, and was cut)',
+    },
+  ];
   for (const { seed, path, what } of REGRESSIONS) {
     test(`regression: ${what}`, async () => {
       await fc.assert(fc.asyncProperty(sequenceArb, runSequence), { seed, path, numRuns: 1, endOnFailure: true });
@@ -532,10 +691,14 @@ describe('random lifecycles through the shipped bundle: the local ECR Public equ
 describe('random declarations with tag+digest pairs: the handler in process, the emulator against the model', () => {
   const local = useEmulatorForHandler();
   let server: ResponseServer;
+  let cfn: ReturnType<typeof mockStackState>;
   beforeAll(async () => {
+    // A failed event asks whether the stack is rolling back: it is not.
+    cfn = mockStackState('UPDATE_IN_PROGRESS');
     server = await ResponseServer.start();
   });
   afterAll(async () => {
+    cfn.restore();
     await server.close();
   });
 

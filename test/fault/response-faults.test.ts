@@ -2,10 +2,13 @@
  * CloudFormation's side fails: the ResponseURL answers 500 or drops the
  * connection. The shipped bundle retries the PUT until the response arrives,
  * runs the deletion only once, and never logs the presigned ResponseURL.
+ *
+ * @jest-environment ./test/support/failure-aware-environment.ts
  */
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { CfnEvents } from '../support/cfn-events';
 import type { FaultInjector } from '../../local/ecr-public';
+import { failedTestCount } from '../support/figures';
 import { RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
 import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
 import { LocalRig, startLocalRig } from '../support/local-rig';
@@ -25,7 +28,7 @@ describe('faults on the way back to CloudFormation', () => {
     ({ client, server, faults: injector, env } = rig);
   });
   afterAll(async () => {
-    console.log(`ResponseURL faults injected: ${JSON.stringify(answersRefused)}`);
+    if (failedTestCount() > 0) console.log(`ResponseURL faults injected (printed because a test failed): ${JSON.stringify(answersRefused)}`);
     await rig?.stop();
   });
 

@@ -4,7 +4,7 @@
  * what it selects is deleted. (Paging and manifest lists are in
  * test/unit/selection-handler.test.ts.)
  */
-import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import { DescribeImagesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
 import { LocalRig, startLocalRig } from '../support/local-rig';
 import { LocalCustomResource, ResponseServer } from '../support/local-cloudformation';
@@ -73,12 +73,19 @@ describe('selections through the shipped handler against a local ECR Public', ()
 
   test('keepNewest keeps the newest of what matches (ties on the push time broken by digest)', async () => {
     const { repo, digests } = await seeded();
+    // The push times as ECR Public (moto) reports them, read before the run: which two are newest is the backend's word, not ours.
+    const listed = await client.send(new DescribeImagesCommand({ repositoryName: repo }));
+    const pushedAt = new Map((listed.imageDetails ?? []).map((d) => [d.imageDigest!, d.imagePushedAt!.getTime()]));
+    const prImages = [digests.pr1, digests.pr2, digests.pr3];
+    const newestFirst = [...prImages].sort((a, b) => pushedAt.get(b)! - pushedAt.get(a)! || (a < b ? -1 : 1));
     const result = await new LocalCustomResource(server, { env }).create(props(repo, { Match: 'tagged', TagPatterns: ['pr-*'], KeepNewest: '2' }));
     expect(result.response?.body.Status).toBe('SUCCESS');
     const left = await listImages(client, repo);
-    const prImages = [digests.pr1, digests.pr2, digests.pr3];
     const stillTagged = prImages.filter((d) => (left.get(d) ?? []).some((t) => t.startsWith('pr-')));
-    expect(stillTagged).toHaveLength(2);
+    expect(stillTagged.sort()).toEqual(newestFirst.slice(0, 2).sort());
+    // The oldest lost its pr- tags: pr3 keeps its other tag, the others are gone.
+    const oldest = newestFirst[2];
+    expect(left.get(oldest) ?? null).toEqual(oldest === digests.pr3 ? ['keep-me'] : null);
   });
 
   test('allImages with protected tags empties all but the releases; a second run changes nothing', async () => {
@@ -93,13 +100,23 @@ describe('selections through the shipped handler against a local ECR Public', ()
     expect(await listImages(client, repo)).toEqual(left);
   });
 
-  test('emptying on Delete leaves an empty repository', async () => {
+  test('emptying on Delete leaves an empty repository when the stack is deleted', async () => {
     const { repo } = await seeded();
+    const before = await listImages(client, repo);
     const resource = new LocalCustomResource(server, { env });
-    await resource.create(props(repo, { Match: 'all' }, { DeleteOn: ['Delete'] }));
-    expect((await listImages(client, repo)).size).toBe(7);
-    const deleted = await resource.delete();
-    expect(deleted.response?.body.Status).toBe('SUCCESS');
+    const requests = rig!.faults.requests.length;
+    const created = await resource.create(props(repo, { Match: 'all' }, { DeleteOn: ['Delete'] }));
+    expect(created.response?.body).toMatchObject({ Status: 'SUCCESS', Data: { DeletionRan: 'false' } });
+    expect(rig!.faults.requests.length).toBe(requests);
+    expect(await listImages(client, repo)).toEqual(before);
+    // CloudFormation is deleting the stack (a name only: no logical ID, so only the stack's deletion empties).
+    rig!.stack.fallback = { status: 'DELETE_IN_PROGRESS', template: { Resources: {} } };
+    try {
+      const deleted = await resource.delete();
+      expect(deleted.response?.body).toMatchObject({ Status: 'SUCCESS', Data: { DeletionRan: 'true' } });
+    } finally {
+      rig!.stack.fallback = { status: 'UPDATE_IN_PROGRESS', template: { Resources: {} } };
+    }
     expect((await listImages(client, repo)).size).toBe(0);
   });
 

@@ -10,7 +10,8 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type { ResponseServer } from './local-cloudformation';
 
 const SERVICE_TOKEN = 'arn:aws:lambda:eu-central-1:123456789012:function:local-handler';
-const STACK_ID = 'arn:aws:cloudformation:eu-central-1:123456789012:stack/fault-tests/7c1e0f00-0000-11ef-0000-0a0b0c0d0e0f';
+/** The stack every CfnEvents event comes from. */
+export const STACK_ID = 'arn:aws:cloudformation:eu-central-1:123456789012:stack/fault-tests/7c1e0f00-0000-11ef-0000-0a0b0c0d0e0f';
 
 export class CfnEvents {
   constructor(

@@ -147,7 +147,8 @@ export function invokeHandler(
   });
 }
 
-const STACK_ID = 'arn:aws:cloudformation:eu-central-1:123456789012:stack/local-demo/4f5d2a10-0000-11ef-0000-0a0b0c0d0e0f';
+/** The stack of every event that LocalCustomResource sends. */
+export const LOCAL_STACK_ID = 'arn:aws:cloudformation:eu-central-1:123456789012:stack/local-demo/4f5d2a10-0000-11ef-0000-0a0b0c0d0e0f';
 
 /**
  * One custom resource through its lifecycle, the way CloudFormation drives it:
@@ -168,7 +169,7 @@ export class LocalCustomResource {
     const common = {
       ServiceToken: 'arn:aws:lambda:eu-central-1:123456789012:function:local-handler',
       ResponseURL: this.server.urlFor(requestId),
-      StackId: STACK_ID,
+      StackId: LOCAL_STACK_ID,
       RequestId: requestId,
       LogicalResourceId: this.options.logicalResourceId ?? 'PrImagesDeletion',
       ResourceType: 'Custom::EcrPublicImageDeletion',
@@ -208,5 +209,123 @@ export class LocalCustomResource {
   /** Deletes with the last properties CloudFormation holds for the resource. */
   delete(): Promise<InvocationResult> {
     return this.send('Delete', this.properties ?? {});
+  }
+}
+
+/** What the local CloudFormation holds of one stack. */
+export interface LocalStack {
+  /** StackStatus, as DescribeStacks answers it. */
+  status: string;
+  /** The stack's current template, as GetTemplate answers it. */
+  template: { Resources: Record<string, { Type: string; DeletionPolicy?: string }> };
+}
+
+/** One request the handler made of the local CloudFormation. */
+export interface StackStateRequest {
+  readonly action: string;
+  readonly stackName: string;
+  readonly templateStage?: string;
+}
+
+const xmlEscape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/**
+ * CloudFormation's side of the stack-state calls: DescribeStacks,
+ * DescribeStackResource(s) and GetTemplate over the AWS Query protocol (form-encoded requests,
+ * XML answers), for the handler's AWS_ENDPOINT_URL_CLOUDFORMATION. A test sets
+ * each stack's status and template before it sends an event, the way
+ * CloudFormation would be when it sends it; `refuse` makes the next calls
+ * fail with AccessDenied (a state that cannot be read).
+ */
+export class LocalStackState {
+  static async start(): Promise<LocalStackState> {
+    const local = new LocalStackState();
+    await new Promise<void>((resolve) => local.server.listen(0, '127.0.0.1', resolve));
+    return local;
+  }
+
+  readonly stacks = new Map<string, LocalStack>();
+  /** What a stack no test has set is: in a deployment, with nothing in its template. Undefined: such a stack does not exist. */
+  fallback: LocalStack | undefined = { status: 'UPDATE_IN_PROGRESS', template: { Resources: {} } };
+  readonly requests: StackStateRequest[] = [];
+  /** Calls to refuse with AccessDenied before answering again. */
+  refuse = 0;
+  private readonly server: http.Server;
+
+  private constructor() {
+    this.server = http.createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+        const action = form.get('Action') ?? '';
+        const stackName = form.get('StackName') ?? '';
+        this.requests.push({ action, stackName, ...(form.get('TemplateStage') ? { templateStage: form.get('TemplateStage')! } : {}) });
+        const answer = (status: number, xml: string) => response.writeHead(status, { 'content-type': 'text/xml' }).end(xml);
+        const error = (status: number, code: string, message: string) =>
+          answer(
+            status,
+            `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error><RequestId>local</RequestId></ErrorResponse>`,
+          );
+        if (this.refuse > 0) {
+          this.refuse--;
+          return error(403, 'AccessDenied', `User is not authorized to perform: cloudformation:${action} on resource: ${stackName}`);
+        }
+        const stack = this.stacks.get(stackName) ?? this.fallback;
+        if (!stack) return error(400, 'ValidationError', `Stack with id ${stackName} does not exist`);
+        const wrap = (result: string) =>
+          `<${action}Response xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>local</RequestId></ResponseMetadata></${action}Response>`;
+        const resourceXml = (logicalId: string, type: string) =>
+          `<LogicalResourceId>${xmlEscape(logicalId)}</LogicalResourceId><ResourceType>${xmlEscape(type)}</ResourceType><ResourceStatus>UPDATE_COMPLETE</ResourceStatus><StackId>${xmlEscape(stackName)}</StackId><LastUpdatedTimestamp>2026-01-01T00:00:00Z</LastUpdatedTimestamp><Timestamp>2026-01-01T00:00:00Z</Timestamp>`;
+        switch (action) {
+          case 'DescribeStacks':
+            return answer(
+              200,
+              wrap(
+                `<Stacks><member><StackId>${xmlEscape(stackName)}</StackId><StackName>${xmlEscape(stackName.split('/')[1] ?? stackName)}</StackName>` +
+                  `<StackStatus>${xmlEscape(stack.status)}</StackStatus><CreationTime>2026-01-01T00:00:00Z</CreationTime></member></Stacks>`,
+              ),
+            );
+          case 'GetTemplate':
+            return answer(200, wrap(`<TemplateBody>${xmlEscape(JSON.stringify(stack.template))}</TemplateBody>`));
+          case 'DescribeStackResources':
+            return answer(
+              200,
+              wrap(
+                `<StackResources>${Object.entries(stack.template.Resources)
+                  .map(([id, r]) => `<member>${resourceXml(id, r.Type)}</member>`)
+                  .join('')}</StackResources>`,
+              ),
+            );
+          case 'DescribeStackResource': {
+            const id = form.get('LogicalResourceId') ?? '';
+            const resource = stack.template.Resources[id];
+            if (!resource) return error(400, 'ValidationError', `Resource ${id} does not exist for stack ${stackName}`);
+            return answer(200, wrap(`<StackResourceDetail>${resourceXml(id, resource.Type)}</StackResourceDetail>`));
+          }
+          default:
+            return error(400, 'InvalidAction', `${action} is not answered by the local CloudFormation`);
+        }
+      });
+    });
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+  }
+
+  /** The handler's environment variable that sends its CloudFormation calls here. */
+  get env(): Record<string, string> {
+    return { AWS_ENDPOINT_URL_CLOUDFORMATION: this.endpoint };
+  }
+
+  /** Sets what the stack is when the next event is sent. */
+  set(stackId: string, status: string, template: LocalStack['template']): void {
+    this.stacks.set(stackId, { status, template });
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }

@@ -2,12 +2,14 @@
  * What a test of the shipped handler bundle starts before its suite: the
  * local ECR Public (the emulator, whose fault switches and recorder stand
  * between the handler and the registry state: fault-free unless told
- * otherwise) and a ResponseURL server.
+ * otherwise), a ResponseURL server, and a local CloudFormation that answers
+ * the handler's stack-state calls (a stack no test has set is
+ * UPDATE_IN_PROGRESS, with an empty template).
  */
 import { existsSync } from 'node:fs';
 import type { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import type { EcrPublicEmulator, FaultInjector, FaultOptions, ReferencedImageDeletion } from '../../local/ecr-public';
-import { BUNDLE, ResponseServer } from './local-cloudformation';
+import { BUNDLE, LocalStackState, ResponseServer } from './local-cloudformation';
 import { LocalEcrPublic, startLocalEcrPublic } from './local-ecr-public';
 
 export interface LocalRig {
@@ -18,7 +20,9 @@ export interface LocalRig {
   readonly server: ResponseServer;
   /** The JSON API's fault switches and request recorder. */
   readonly faults: FaultInjector;
-  /** The handler's environment: AWS_ENDPOINT_URL_ECR_PUBLIC and ECR_PUBLIC_REGISTRY_ENDPOINT. */
+  /** The stacks' state, as the handler reads it (DescribeStacks, GetTemplate). */
+  readonly stack: LocalStackState;
+  /** The handler's environment: AWS_ENDPOINT_URL_ECR_PUBLIC, ECR_PUBLIC_REGISTRY_ENDPOINT and AWS_ENDPOINT_URL_CLOUDFORMATION. */
   readonly env: Record<string, string>;
   stop(): Promise<void>;
 }
@@ -29,14 +33,17 @@ export async function startLocalRig(options: FaultOptions & { readonly reference
   const emulator = backend.emulator!;
   emulator.faults.api.configure(options.rates ?? {}, options.seed, options);
   const server = await ResponseServer.start();
+  const stack = await LocalStackState.start();
   return {
     backend,
     emulator,
     client: backend.client,
     server,
     faults: emulator.faults.api,
-    env: backend.env,
+    stack,
+    env: { ...backend.env, ...stack.env },
     stop: async () => {
+      await stack.close();
       await server.close();
       await backend.stop();
     },

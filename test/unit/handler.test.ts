@@ -5,11 +5,14 @@
 import { BatchDeleteImageCommand, ECRPUBLICClient, ImageFailureCode, RepositoryNotFoundException } from '@aws-sdk/client-ecr-public';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { mockStackState } from '../support/stack-state-mock';
 import { handler, responseReserveMs } from '../../lambda/index';
 import { FAILED_CREATE_PHYSICAL_ID } from '../../lambda/plan';
 import { RESPONSE_URL_SECRET, ResponseServer } from '../support/local-cloudformation';
 
 const ecr = mockClient(ECRPUBLICClient);
+// The stack's state, which the handler reads for a Delete of allImages() and for a FAILED verdict.
+mockStackState('UPDATE_IN_PROGRESS');
 let server: ResponseServer;
 let requestCount = 0;
 let logs: string[];
@@ -73,9 +76,15 @@ describe('the handler answers CloudFormation', () => {
 
   test('the client is pinned to the API region, not the function region', async () => {
     deletesEverything();
+    const functionRegion = process.env.AWS_REGION;
     process.env.AWS_REGION = 'ap-southeast-2';
-    await run(event('Create', { ApiRegion: 'us-west-2' }));
-    await run(event('Create'));
+    try {
+      await run(event('Create', { ApiRegion: 'us-west-2' }));
+      await run(event('Create'));
+    } finally {
+      if (functionRegion === undefined) delete process.env.AWS_REGION;
+      else process.env.AWS_REGION = functionRegion;
+    }
     const regions = await Promise.all(ecr.commandCalls(BatchDeleteImageCommand).map((c) => c.thisValue.config.region()));
     expect(regions).toEqual(['us-west-2', 'us-east-1']);
   });
@@ -88,6 +97,26 @@ describe('the handler answers CloudFormation', () => {
     const body = await run(event('Update'));
     expect(body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '1', FailureCount: '1' } });
     expect(JSON.parse(body.Data!.Failures)[0]).toMatchObject({ failureCode: 'ImageNotFound' });
+  });
+
+  test('a declared tag that is not there (a typo) is counted in NotFoundCount and named in the log line', async () => {
+    ecr.on(BatchDeleteImageCommand).resolves({
+      imageIds: [],
+      failures: [
+        { imageId: { imageTag: 'pr-1' }, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' },
+        { imageId: { imageDigest: DIGEST }, failureCode: 'ImageReferencedByManifestList', failureReason: 'referenced' },
+      ],
+    });
+    const body = await run(event('Create', { FailOnImageFailure: 'false' }));
+    expect(body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '0', FailureCount: '2', NotFoundCount: '1' } });
+    expect(JSON.parse(logs[0])).toMatchObject({ notFound: ['imageTag=pr-1'], notFoundCut: false });
+  });
+
+  test('NotFoundCount is 0 when everything declared was found', async () => {
+    deletesEverything();
+    const body = await run(event('Create'));
+    expect(body.Data).toMatchObject({ NotFoundCount: '0' });
+    expect(JSON.parse(logs[0])).toMatchObject({ notFound: [] });
   });
 
   test.each([

@@ -74,7 +74,16 @@ describe('planning an event', () => {
     expect(() => planEvent(create({ ImageIds: [{ imageDigest: 'sha256:abc' }] }))).toThrow(
       'imageIds[0]: imageDigest "sha256:abc" is not a sha256 digest',
     );
-    expect(() => planEvent(del({ RepositoryName: 'UPPER' }))).toThrow('repositoryName "UPPER"');
+    expect(() => planEvent(update({ RepositoryName: 'UPPER' }))).toThrow('repositoryName "UPPER"');
+  });
+
+  test('a Delete with properties that break a rule deletes nothing and succeeds, so the stack is not stuck in DELETE_FAILED', () => {
+    // Properties accepted by an older version (a tag with a space) can break a rule of this one.
+    const plan = planEvent(del({ ImageIds: [{ imageTag: 'pr 1' }] }));
+    expect(plan.action).toBe('skip');
+    expect(plan.action === 'skip' && plan.why).toMatch(
+      /^the properties break a rule, so nothing is deleted \(invalid properties: imageIds\[0\]: imageTag "pr 1" has U\+0020 at index 2/,
+    );
   });
 });
 

@@ -7,12 +7,15 @@
  */
 import { BatchDeleteImageCommand, DescribeImagesCommand, ECRPUBLICClient, ImageFailureCode } from '@aws-sdk/client-ecr-public';
 import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
+import { mockStackState } from '../support/stack-state-mock';
 import { SCHEDULED_EVENT_SOURCE, ScheduledEvent } from '../../lib/contract';
 import * as cfnResponse from '../../lambda/cfn-response';
 import { handler, responseReserveMs } from '../../lambda/index';
 import { SeedImage, singleImage } from '../../local/ecr-public';
 import { useEmulatorForHandler } from '../support/in-process-emulator';
 
+// The stack's state, which the handler reads for a FAILED verdict.
+mockStackState('UPDATE_IN_PROGRESS');
 const DAY = 86_400_000;
 const now = Date.now();
 let logs: string[];
@@ -160,7 +163,9 @@ describe('a scheduled run with a mocked client', () => {
   test('a listing that never returns: the run stops before the Lambda timeout and throws, saying what timed out', async () => {
     ecr.on(DescribeImagesCommand).callsFake(() => new Promise(() => undefined));
     const started = Date.now();
-    await expect(run(tick(), 2_000)).rejects.toThrow(/^scheduled run of OldPreviews failed: DeadlineExceededError: timed out after \d+ s/);
+    await expect(run(tick(), 2_000)).rejects.toThrow(
+      /^scheduled run of OldPreviews failed: nothing deleted: DeadlineExceededError: timed out after \d+ s/,
+    );
     const elapsed = Date.now() - started;
     expect(elapsed).toBeLessThan(2_000);
     expect(elapsed).toBeGreaterThanOrEqual(2_000 - responseReserveMs(2_000) - 50);

@@ -4,12 +4,15 @@
  * remaining image index references, as ECR Public does (moto does neither).
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { mockStackState } from '../support/stack-state-mock';
 import { handler } from '../../lambda/index';
 import { MEDIA_TYPES, ReferencedImageDeletion, SeedImage, buildxIndex, nestedIndex, singleImage } from '../../local/ecr-public';
 import { useEmulatorForHandler } from '../support/in-process-emulator';
 import { ResponseServer } from '../support/local-cloudformation';
 
 const local = useEmulatorForHandler();
+// The stack's state, which the handler reads for a Delete of allImages() and for a FAILED verdict.
+mockStackState('DELETE_IN_PROGRESS');
 let server: ResponseServer;
 let requests = 0;
 const DAY = 86_400_000;

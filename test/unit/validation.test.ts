@@ -142,3 +142,44 @@ describe('the selection rules', () => {
     expect(problemsOf({ Match: 'all' }, { DryRun: 'maybe' })).toEqual(['dryRun must be true or false, got "maybe"']);
   });
 });
+
+describe('tags and patterns take no control characters, whitespace or lone surrogates', () => {
+  test.each([
+    ['a NUL', 'pr\u00001', 'U+0000 at index 2'],
+    ['a line feed', 'pr-1\n', 'U+000A at index 4'],
+    ['a space', 'pr 1', 'U+0020 at index 2'],
+    ['a no-break space', 'pr\u00a01', 'U+00A0 at index 2'],
+    ['a line separator', 'pr\u20281', 'U+2028 at index 2'],
+    ['a DEL', 'pr\u007f', 'U+007F at index 2'],
+    ['a lone high surrogate', 'pr\ud800', 'U+D800 at index 2'],
+    ['a lone low surrogate', '\udc00pr', 'U+DC00 at index 0'],
+  ])('%s in an image tag, a tagsMatching pattern and a protectTags pattern', (_what, text, position) => {
+    const where = position.replace('+', '\\+');
+    expect(propertiesProblems({ ...valid, ImageIds: [{ imageTag: text }] })).toEqual([
+      expect.stringMatching(new RegExp(`^imageIds\\[0\\]: imageTag .* has ${where} `, 's')),
+    ]);
+    expect(propertiesProblems({ ...valid, Select: { Match: 'tagged', TagPatterns: ['ok-*', text] } })).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^select\\.tagsMatching\\[1\\] .* has ${where} \\(tags and tag patterns take no control characters, whitespace or lone surrogates\\)$`,
+          's',
+        ),
+      ),
+    ]);
+    expect(propertiesProblems({ ...valid, Select: { Match: 'all', ProtectTags: [text] } })).toEqual([
+      expect.stringMatching(new RegExp(`^select\\.protectTags\\[0\\] .* has ${where}`, 's')),
+    ]);
+  });
+
+  test('astral characters and punctuation pass: only what cannot be a tag is refused', () => {
+    expect(propertiesProblems({ ...valid, ImageIds: [{ imageTag: 'v1.0_rc-1😀' }], Select: { Match: 'tagged', TagPatterns: ['v*.?'] } })).toEqual([]);
+  });
+
+  test('the repository logical ID and DeletionPolicy the construct passes are checked too', () => {
+    expect(propertiesProblems({ ...valid, RepositoryLogicalId: 'Repo1', RepositoryDeletionPolicy: 'Retain' })).toEqual([]);
+    expect(propertiesProblems({ ...valid, RepositoryLogicalId: 'Repo-1', RepositoryDeletionPolicy: 'Keep' })).toEqual([
+      'RepositoryLogicalId "Repo-1" is not a logical ID (expected 1 to 255 letters and digits)',
+      'RepositoryDeletionPolicy "Keep" is not a DeletionPolicy (allowed: Delete, Retain, Snapshot, RetainExceptOnCreate)',
+    ]);
+  });
+});

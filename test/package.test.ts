@@ -11,7 +11,9 @@ import * as path from 'node:path';
 const root = path.join(__dirname, '..');
 
 /** A bound to notice a dependency or a test fixture slipping into the package; raise it knowingly. */
-const MAX_PACKED_BYTES = 256 * 1024;
+// Raised knowingly from 256 KB (2026-11-27, issue 14): the stack-state bundle (issue 11) and the registry reader
+// with the multi-arch docs brought the package to 265 KB packed; nothing foreign is in it (npm pack --dry-run).
+const MAX_PACKED_BYTES = 288 * 1024;
 const MAX_UNPACKED_BYTES = 1024 * 1024;
 
 interface PackResult {

@@ -9,7 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 python=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
+if ! .venv/bin/python -c 'import sys' >/dev/null 2>&1; then
+  # Absent, or unusable (a dangling link, a venv of a Python that is gone): made anew.
+  rm -rf .venv
   "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt

@@ -23,6 +23,7 @@ import {
   singleImage,
   startEcrPublicEmulator,
 } from '../../local/ecr-public';
+import { selectionProperties } from '../support/cfn-events';
 import { LocalCustomResource, ResponseServer } from '../support/local-cloudformation';
 
 const DAY = 86_400_000;
@@ -85,15 +86,7 @@ describe.each<ReferencedImageDeletion>(['refuse', 'allow'])('multi-architecture 
       env: { AWS_ENDPOINT_URL_ECR_PUBLIC: emulator.endpoint, ECR_PUBLIC_REGISTRY_ENDPOINT: emulator.registryEndpoint, ...env },
       remainingMs,
     });
-  const props = (repo: string, Select: object, extra: object = {}) => ({
-    RepositoryName: repo,
-    Select,
-    DeleteOn: ['Create', 'Update', 'Delete'],
-    FailOnImageFailure: 'true',
-    DryRun: 'false',
-    ApiRegion: 'us-east-1',
-    ...extra,
-  });
+  const props = selectionProperties;
   /** Every manifest that a remaining index lists still exists. */
   function brokenIndexes(repo: string): string[] {
     const left = emulator.images(repo);

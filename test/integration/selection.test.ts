@@ -7,6 +7,7 @@
 import { DescribeImagesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
 import { LocalRig, startLocalRig } from '../support/local-rig';
+import { selectionProperties } from '../support/cfn-events';
 import { LocalCustomResource, ResponseServer } from '../support/local-cloudformation';
 
 describe('selections through the shipped handler against a local ECR Public', () => {
@@ -39,15 +40,7 @@ describe('selections through the shipped handler against a local ECR Public', ()
     };
     return { repo, digests };
   }
-  const props = (repo: string, Select: object, extra: object = {}) => ({
-    RepositoryName: repo,
-    Select,
-    DeleteOn: ['Create', 'Update', 'Delete'],
-    FailOnImageFailure: 'true',
-    DryRun: 'false',
-    ApiRegion: 'us-east-1',
-    ...extra,
-  });
+  const props = selectionProperties;
 
   test('untaggedImages deletes the untagged images and nothing else', async () => {
     const { repo, digests } = await seeded();

@@ -51,3 +51,16 @@ export class CfnEvents {
     return { ...this.common(properties), RequestType: 'Delete', PhysicalResourceId: physicalResourceId };
   }
 }
+
+/** A selection's resource properties as the construct writes them (every event, no dry run), for tests that send them by hand. */
+export function selectionProperties(repositoryName: string, select: object, extra: object = {}): Record<string, unknown> {
+  return {
+    RepositoryName: repositoryName,
+    Select: select,
+    DeleteOn: ['Create', 'Update', 'Delete'],
+    FailOnImageFailure: 'true',
+    DryRun: 'false',
+    ApiRegion: 'us-east-1',
+    ...extra,
+  };
+}

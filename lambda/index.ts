@@ -6,11 +6,13 @@
  * failed. Either way, one structured log line tells what the event did.
  */
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
-import { IMAGE_NOT_FOUND, type ScheduledEvent } from '../lib/contract';
+import type { ScheduledEvent } from '../lib/contract';
 import { clientFor } from './client';
 import { sendResponse } from './cfn-response';
 import { explainError } from './errors';
-import { DeadlineExceededError, PlanOutcome, executePlan, newProgress } from './execute';
+import { DeadlineExceededError, newProgress } from './execute';
+import { PlanOutcome, executePlan } from './execute-plan';
+import { logEventLine } from './log-line';
 import {
   DeletePlan,
   FAILED_CREATE_PHYSICAL_ID,
@@ -24,7 +26,8 @@ import {
 } from './plan';
 import { ROLLBACK_STATUSES, TeardownDecision, repositoryTeardown } from './repository-teardown';
 import type { StackState } from './stack-state';
-import { ResponseBody, Verdict, buildResponse, cutReason, formatImageId, imageIdsForLog, judge } from './summarize';
+import { ResponseBody, buildResponse, cutReason } from './response';
+import { Verdict, judge } from './verdict';
 
 /**
  * Reads the stack's state. stack-state.ts is a file of its own in the bundle
@@ -88,8 +91,8 @@ export class ScheduledRunFailedError extends Error {
   }
 }
 
-/** What one run did: its plan (none when planning failed), its outcome (none when nothing ran) and its verdict. */
-interface Run {
+/** What one event did: its plan (none when planning failed), its outcome (none when nothing ran) and its verdict. */
+export interface EventResult {
   readonly plan?: Plan;
   /** On a failure during the work, what had been deleted before it (for the log, and the attributes of a reported rollback failure). */
   readonly outcome?: PlanOutcome;
@@ -116,7 +119,7 @@ async function teardownOf(plan: DeletePlan, signal: AbortSignal): Promise<Teardo
  * properties included, becomes a FAILED verdict that still says how many
  * image IDs went before it (the log line lists them).
  */
-async function run(planOf: () => Plan, started: number, workDeadline: number): Promise<Run> {
+async function planAndExecute(planOf: () => Plan, started: number, workDeadline: number): Promise<EventResult> {
   const abort = new AbortController();
   const progress = newProgress();
   let plan: Plan | undefined;
@@ -204,52 +207,6 @@ async function duringRollback(stackId: string, verdict: Verdict, deadline: numbe
   }
 }
 
-/** Who asked for a run, as the log line names it. */
-interface Trigger {
-  readonly requestType: unknown;
-  readonly logicalResourceId: unknown;
-  /** The properties as received, for the repository's name when they did not validate. */
-  readonly properties: unknown;
-}
-
-/** The one structured log line of a run. It never holds the ResponseURL, a credential. */
-function logRun(trigger: Trigger, { plan, outcome, verdict, teardown }: Run, started: number, truncated: boolean, stackStatus?: string): void {
-  const deletion = plan?.action === 'delete' ? plan : undefined;
-  const listed = imageIdsForLog(outcome?.deleted ?? []);
-  const notFound = imageIdsForLog((outcome?.failures ?? []).filter((f) => f.failureCode === IMAGE_NOT_FOUND).map((f) => f.imageId ?? {}));
-  console.log(
-    JSON.stringify({
-      message: 'EcrPublicImageDeletion event',
-      requestType: trigger.requestType,
-      logicalResourceId: trigger.logicalResourceId,
-      status: verdict.status,
-      action: plan?.action ?? 'invalid',
-      repository: deletion
-        ? deletion.properties.RepositoryName
-        : (trigger.properties as { readonly RepositoryName?: unknown } | undefined)?.RepositoryName,
-      registryId: deletion?.properties.RegistryId,
-      requested: deletion?.imageIds.length ?? 0,
-      duplicatesCollapsed: deletion?.duplicatesCollapsed ?? 0,
-      dryRun: outcome?.dryRun ?? false,
-      selection: outcome?.selection,
-      deleted: outcome?.deleted.length ?? 0,
-      failures: outcome?.failures.length ?? 0,
-      calls: outcome?.calls ?? 0,
-      truncated,
-      durationMs: Date.now() - started,
-      reason: verdict.reason,
-      teardown: teardown ? { empties: teardown.empties, why: teardown.why } : undefined,
-      stackStatus,
-      // What went (in a dry run: what would have), as much as a log line holds.
-      deletedImageIds: listed.imageIds,
-      deletedImageIdsCut: listed.cut,
-      // Declared images that ECR Public did not find: already gone, or a typo.
-      notFound: notFound.imageIds.map(formatImageId),
-      notFoundCut: notFound.cut,
-    }),
-  );
-}
-
 export async function handler(
   event: CloudFormationCustomResourceEvent | ScheduledEvent,
   context: Pick<Context, 'getRemainingTimeInMillis'>,
@@ -260,8 +217,13 @@ export async function handler(
   const workDeadline = started + remaining - responseReserveMs(remaining);
 
   if (isScheduledEvent(event)) {
-    const result = await run(() => planScheduledRun(event), started, workDeadline);
-    logRun({ requestType: 'Scheduled', logicalResourceId: event.LogicalResourceId, properties: event.ResourceProperties }, result, started, false);
+    const result = await planAndExecute(() => planScheduledRun(event), started, workDeadline);
+    logEventLine(
+      { requestType: 'Scheduled', logicalResourceId: event.LogicalResourceId, properties: event.ResourceProperties },
+      result,
+      started,
+      false,
+    );
     // Nobody waits for an answer: a failed run fails the invocation, which the
     // function's Errors metric counts (and Lambda retries, as for any asynchronous invocation).
     if (result.verdict.status === 'FAILED') {
@@ -270,9 +232,9 @@ export async function handler(
     return;
   }
 
-  const ran = await run(() => planEvent(event), started, workDeadline);
+  const ran = await planAndExecute(() => planEvent(event), started, workDeadline);
   const { verdict, stackStatus } = await duringRollback(event.StackId, ran.verdict, started + remaining - responseReserveMs(remaining) / 2);
-  const result: Run = { ...ran, verdict };
+  const result: EventResult = { ...ran, verdict };
   const { outcome } = result;
   // A failed Create gets the marker ID, so that the Delete of its rollback does nothing.
   const physicalResourceId =
@@ -295,7 +257,7 @@ export async function handler(
       Reason: `the response could not be built (${String(error).slice(0, 200)}); the function log has the outcome`,
     };
   }
-  logRun(
+  logEventLine(
     { requestType: event.RequestType, logicalResourceId: event.LogicalResourceId, properties: event.ResourceProperties },
     result,
     started,

@@ -32,7 +32,7 @@ export interface ListRequest {
 }
 
 /** Lists every image of the repository, following nextToken. */
-export async function listImages(
+export async function listRepository(
   client: ECRPUBLICClient,
   request: ListRequest,
   signal?: AbortSignal,

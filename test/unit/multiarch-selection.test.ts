@@ -14,7 +14,7 @@
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import * as fc from 'fast-check';
 import type { WireImageId, WireSelection } from '../../lib/contract';
-import { OpenReader, executePlan } from '../../lambda/execute';
+import { OpenReader, executePlan } from '../../lambda/execute-plan';
 import type { DeletePlan } from '../../lambda/plan';
 import type { ReferenceRead } from '../../lambda/select';
 import {

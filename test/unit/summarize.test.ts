@@ -7,16 +7,8 @@
 import * as vm from 'node:vm';
 import type { ImageFailure, ImageIdentifier } from '@aws-sdk/client-ecr-public';
 import * as fc from 'fast-check';
-import {
-  CUT_MARKER,
-  MAX_REASON_BYTES,
-  MAX_RESPONSE_BYTES,
-  ResponseBody,
-  Verdict,
-  buildResponse,
-  cutReason,
-  jsonTextBytes,
-} from '../../lambda/summarize';
+import { CUT_MARKER, MAX_REASON_BYTES, MAX_RESPONSE_BYTES, ResponseBody, buildResponse, cutReason, jsonTextBytes } from '../../lambda/response';
+import type { Verdict } from '../../lambda/verdict';
 
 /** Runs `work` and fails if it does not end within `ms` (a synchronous loop included). */
 function within<T>(ms: number, work: () => T): T {

@@ -1,0 +1,77 @@
+/**
+ * The one structured log line each event writes: what it did, and which image
+ * IDs went, as many as a log line holds. For a scheduled run the log is the
+ * only report of what went.
+ */
+import type { ImageFailure, ImageIdentifier } from '@aws-sdk/client-ecr-public';
+import { IMAGE_NOT_FOUND } from '../lib/contract';
+import type { EventResult } from './index';
+import { fit } from './response';
+import { formatImageId } from './verdict';
+
+/** Most bytes of image IDs the log line lists: CloudWatch Logs takes events of up to 256 KB. */
+export const MAX_LOGGED_IDS_BYTES = 128 * 1024;
+
+/**
+ * The image IDs the log line lists: the leading ones that fit in
+ * MAX_LOGGED_IDS_BYTES, and whether some were left out. For a scheduled run
+ * the log is the only report of what went.
+ */
+export function imageIdsForLog(ids: readonly ImageIdentifier[]): { readonly imageIds: ImageIdentifier[]; readonly cut: boolean } {
+  const { count } = fit(ids, MAX_LOGGED_IDS_BYTES);
+  return { imageIds: ids.slice(0, count), cut: count < ids.length };
+}
+
+/** Who asked for the event's work (a lifecycle event or a scheduled tick), as the log line names it. */
+export interface Trigger {
+  readonly requestType: unknown;
+  readonly logicalResourceId: unknown;
+  /** The properties as received, for the repository's name when they did not validate. */
+  readonly properties: unknown;
+}
+
+/** The one structured log line of an event. It never holds the ResponseURL, a credential. */
+export function logEventLine(
+  trigger: Trigger,
+  { plan, outcome, verdict, teardown }: EventResult,
+  started: number,
+  truncated: boolean,
+  stackStatus?: string,
+): void {
+  const deletion = plan?.action === 'delete' ? plan : undefined;
+  const listed = imageIdsForLog(outcome?.deleted ?? []);
+  const notFound = imageIdsForLog(
+    (outcome?.failures ?? []).filter((f: ImageFailure) => f.failureCode === IMAGE_NOT_FOUND).map((f) => f.imageId ?? {}),
+  );
+  console.log(
+    JSON.stringify({
+      message: 'EcrPublicImageDeletion event',
+      requestType: trigger.requestType,
+      logicalResourceId: trigger.logicalResourceId,
+      status: verdict.status,
+      action: plan?.action ?? 'invalid',
+      repository: deletion
+        ? deletion.properties.RepositoryName
+        : (trigger.properties as { readonly RepositoryName?: unknown } | undefined)?.RepositoryName,
+      registryId: deletion?.properties.RegistryId,
+      requested: deletion?.imageIds.length ?? 0,
+      duplicatesCollapsed: deletion?.duplicatesCollapsed ?? 0,
+      dryRun: outcome?.dryRun ?? false,
+      selection: outcome?.selection,
+      deleted: outcome?.deleted.length ?? 0,
+      failures: outcome?.failures.length ?? 0,
+      calls: outcome?.calls ?? 0,
+      truncated,
+      durationMs: Date.now() - started,
+      reason: verdict.reason,
+      teardown: teardown ? { empties: teardown.empties, why: teardown.why } : undefined,
+      stackStatus,
+      // What went (in a dry run: what would have), as much as a log line holds.
+      deletedImageIds: listed.imageIds,
+      deletedImageIdsCut: listed.cut,
+      // Declared images that ECR Public did not find: already gone, or a typo.
+      notFound: notFound.imageIds.map(formatImageId),
+      notFoundCut: notFound.cut,
+    }),
+  );
+}

@@ -1,0 +1,79 @@
+/**
+ * The verdict of a deletion that ran: SUCCESS or FAILED, and a reason that
+ * says what went and what was kept. Which failures count is
+ * failure-tolerance.ts's decision; fitting the reason into the response is
+ * response.ts's.
+ */
+import type { ImageIdentifier } from '@aws-sdk/client-ecr-public';
+import type { DeletionOutcome } from './execute';
+import type { PlanOutcome } from './execute-plan';
+import { blockingFailures } from './failure-tolerance';
+import type { DeletePlan } from './plan';
+
+export interface Verdict {
+  readonly status: 'SUCCESS' | 'FAILED';
+  readonly reason: string;
+}
+
+/** Formats an image ID as the CLI takes it: `imageTag=v1,imageDigest=sha256:…`. */
+export function formatImageId(id: ImageIdentifier | undefined): string {
+  const parts: string[] = [];
+  if (id?.imageTag !== undefined) parts.push(`imageTag=${id.imageTag}`);
+  if (id?.imageDigest !== undefined) parts.push(`imageDigest=${id.imageDigest}`);
+  return parts.length > 0 ? parts.join(',') : '(no image ID)';
+}
+
+function registryLabel(plan: DeletePlan): string {
+  return plan.properties.RegistryId ? `registry ${plan.properties.RegistryId}` : "the account's registry";
+}
+
+/** A read failure's cause without its URL (the log line has it whole). */
+function shortCause(cause: string | undefined): string {
+  return cause === undefined ? 'see the function log' : cause.replace(/^sha256:[0-9a-f]+: /, '').replace(/GET \S+: /g, '');
+}
+
+/**
+ * Decides SUCCESS or FAILED for a deletion that ran. Images kept because an
+ * index manifest could not be read do not fail the event: nothing unsafe was
+ * done, the reason and `KeptUnknownCount` say what was kept and why, and the
+ * next deployment or scheduled tick deletes them once the registry answers.
+ * Failing instead would roll a deployment back for a registry outage.
+ */
+export function judge(plan: DeletePlan, outcome: DeletionOutcome & Partial<Pick<PlanOutcome, 'tolerated' | 'dryRun' | 'selection'>>): Verdict {
+  const { RepositoryName, ApiRegion, FailOnImageFailure } = plan.properties;
+  const where = `repository "${RepositoryName}" in ${registryLabel(plan)} (ECR Public, ${ApiRegion})`;
+  if (outcome.repositoryMissing) {
+    if (plan.requestType === 'Delete') {
+      return { status: 'SUCCESS', reason: `${where} does not exist: nothing left to delete` };
+    }
+    return { status: 'FAILED', reason: `${where} does not exist (RepositoryNotFoundException); create it before declaring deletions in it` };
+  }
+  const tolerated = new Set(outcome.tolerated ?? []);
+  const blocking = blockingFailures(outcome.failures, tolerated);
+  const selected = outcome.selection
+    ? ` (selection: ${outcome.selection.listed} images listed, ${outcome.selection.matched} matched, ` +
+      `${outcome.selection.keptNewest} kept as newest, ${outcome.selection.keptProtected} protected, ` +
+      `${outcome.selection.keptReferenced} kept as referenced by a kept image index, ` +
+      `${tolerated.size} refused as still referenced by a manifest list)`
+    : '';
+  // Failing closed is reported first, where a cut reason still shows it.
+  const unknown = outcome.selection?.keptUnknown
+    ? `kept ${outcome.selection.keptUnknown} images whose references are unknown: ${outcome.selection.unknownCount} image index manifests ` +
+      `could not be read (${shortCause(outcome.selection.unknownCauses[0])}); a later run deletes them once the registry answers. `
+    : '';
+  const summary =
+    unknown +
+    (outcome.dryRun
+      ? `dry run: would delete ${outcome.deleted.length} image IDs from ${where}${selected}; nothing deleted`
+      : `deleted ${outcome.deleted.length} image IDs from ${where}${selected}; ${outcome.failures.length} failures`);
+  if (blocking.length === 0 || FailOnImageFailure === 'false') {
+    return { status: 'SUCCESS', reason: summary };
+  }
+  const listed = blocking.map((f) => `${formatImageId(f.imageId)}: ${f.failureCode}${f.failureReason ? ` (${f.failureReason})` : ''}`);
+  return {
+    status: 'FAILED',
+    reason:
+      `${blocking.length} image IDs could not be deleted from ${where}: ${listed.join('; ')}. ` +
+      `Set failOnImageFailure: false to report failures without failing ${plan.requestType === 'Scheduled' ? 'the scheduled run' : 'the deployment'}.`,
+  };
+}

@@ -13,17 +13,7 @@ import { explainError } from './errors';
 import { DeadlineExceededError, newProgress } from './execute';
 import { PlanOutcome, executePlan } from './execute-plan';
 import { logEventLine } from './log-line';
-import {
-  DeletePlan,
-  FAILED_CREATE_PHYSICAL_ID,
-  Plan,
-  isScheduledEvent,
-  needsTeardownGuard,
-  physicalResourceIdOf,
-  planEvent,
-  planScheduledRun,
-  withoutSelection,
-} from './plan';
+import { DeletePlan, Plan, answeredPhysicalId, isScheduledEvent, needsTeardownGuard, planEvent, planScheduledRun, withoutSelection } from './plan';
 import { ROLLBACK_STATUSES, TeardownDecision, repositoryTeardown } from './repository-teardown';
 import type { StackState } from './stack-state';
 import { ResponseBody, buildResponse, cutReason } from './response';
@@ -236,12 +226,9 @@ export async function handler(
   const { verdict, stackStatus } = await duringRollback(event.StackId, ran.verdict, started + remaining - responseReserveMs(remaining) / 2);
   const result: EventResult = { ...ran, verdict };
   const { outcome } = result;
-  // A failed Create gets the marker ID, so that the Delete of its rollback does nothing.
-  const physicalResourceId =
-    ran.verdict.status === 'FAILED' && event.RequestType === 'Create' ? FAILED_CREATE_PHYSICAL_ID : physicalResourceIdOf(event);
   const base = {
     Status: verdict.status,
-    PhysicalResourceId: physicalResourceId,
+    PhysicalResourceId: answeredPhysicalId(event, ran.plan, ran.verdict.status),
     StackId: event.StackId,
     RequestId: event.RequestId,
     LogicalResourceId: event.LogicalResourceId,

@@ -5,7 +5,7 @@
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { LIFECYCLE_EVENTS, RunTrigger, SCHEDULED_EVENT_SOURCE, ScheduledEvent, WireImageId, WireProperties, WireSelection } from '../lib/contract';
-import { InvalidPropertiesError, collapseDuplicates, parseProperties, show } from '../lib/validation';
+import { InvalidPropertiesError, collapseDuplicates, parseProperties, quoteValue } from '../lib/validation';
 
 /**
  * Physical ID answered when a Create fails. CloudFormation then sends a Delete
@@ -71,13 +71,25 @@ export function physicalResourceIdOf(event: CloudFormationCustomResourceEvent): 
 }
 
 /**
+ * The physical ID answered to CloudFormation: the plan's (see
+ * physicalResourceIdOf), or, when planning failed, the event's; a failed
+ * Create gets FAILED_CREATE_PHYSICAL_ID instead, so that the Delete of its
+ * rollback does nothing. `status` is the verdict before a rollback turns a
+ * failure into a reported success.
+ */
+export function answeredPhysicalId(event: CloudFormationCustomResourceEvent, plan: Plan | undefined, status: 'SUCCESS' | 'FAILED'): string {
+  if (status === 'FAILED' && event.RequestType === 'Create') return FAILED_CREATE_PHYSICAL_ID;
+  return plan?.physicalResourceId ?? physicalResourceIdOf(event);
+}
+
+/**
  * Decides what one event does. Throws InvalidPropertiesError when the
  * properties break a rule, before any API call.
  */
 export function planEvent(event: CloudFormationCustomResourceEvent): Plan {
   // Without this check, a type CloudFormation never sends would pass as "not in deleteOn" and succeed.
   if (!LIFECYCLE_EVENTS.includes(event.RequestType)) {
-    throw new Error(`RequestType ${show(event.RequestType)} is not a custom resource event (allowed: ${LIFECYCLE_EVENTS.join(', ')})`);
+    throw new Error(`RequestType ${quoteValue(event.RequestType)} is not a custom resource event (allowed: ${LIFECYCLE_EVENTS.join(', ')})`);
   }
   const physicalResourceId = physicalResourceIdOf(event);
   if (event.RequestType === 'Delete' && event.PhysicalResourceId === FAILED_CREATE_PHYSICAL_ID) {

@@ -39,11 +39,11 @@ export function unprintableProblem(value: string, what: string): string | undefi
   const found = UNPRINTABLE.exec(value);
   if (!found) return undefined;
   const code = `U+${found[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
-  return `${what} ${show(value)} has ${code} at index ${found.index} (tags and tag patterns take no control characters, whitespace or lone surrogates)`;
+  return `${what} ${quoteValue(value)} has ${code} at index ${found.index} (tags and tag patterns take no control characters, whitespace or lone surrogates)`;
 }
 
 /** Quotes a value for an error message, shortened so one bad value cannot flood the reason. */
-export function show(value: unknown): string {
+export function quoteValue(value: unknown): string {
   let text: string;
   if (typeof value === 'string') {
     text = JSON.stringify(value);
@@ -65,27 +65,27 @@ const skipNothing: SkipValue = () => false;
 
 export function repositoryNameProblem(value: unknown): string | undefined {
   if (typeof value !== 'string') {
-    return `repositoryName must be a string, got ${show(value)}`;
+    return `repositoryName must be a string, got ${quoteValue(value)}`;
   }
   if (value.length < REPOSITORY_NAME_MIN || value.length > REPOSITORY_NAME_MAX) {
-    return `repositoryName ${show(value)} has ${value.length} characters (expected ${REPOSITORY_NAME_MIN} to ${REPOSITORY_NAME_MAX})`;
+    return `repositoryName ${quoteValue(value)} has ${value.length} characters (expected ${REPOSITORY_NAME_MIN} to ${REPOSITORY_NAME_MAX})`;
   }
   if (!REPOSITORY_NAME_PATTERN.test(value)) {
-    return `repositoryName ${show(value)} is not a valid ECR Public repository name (expected lowercase letters and digits, separated by single '.', '_', '-' or '/')`;
+    return `repositoryName ${quoteValue(value)} is not a valid ECR Public repository name (expected lowercase letters and digits, separated by single '.', '_', '-' or '/')`;
   }
   return undefined;
 }
 
 export function registryIdProblem(value: unknown): string | undefined {
   if (typeof value !== 'string' || !REGISTRY_ID_PATTERN.test(value)) {
-    return `registryId ${show(value)} is not an AWS account ID (expected 12 digits)`;
+    return `registryId ${quoteValue(value)} is not an AWS account ID (expected 12 digits)`;
   }
   return undefined;
 }
 
 export function apiRegionProblem(value: unknown): string | undefined {
   if (typeof value !== 'string' || !API_REGIONS.includes(value)) {
-    return `apiRegion ${show(value)} does not serve the ECR Public API (allowed: ${API_REGIONS.join(', ')})`;
+    return `apiRegion ${quoteValue(value)} does not serve the ECR Public API (allowed: ${API_REGIONS.join(', ')})`;
   }
   return undefined;
 }
@@ -100,13 +100,13 @@ export function imageIdProblems(entry: unknown, index: number, skip: SkipValue =
     return [];
   }
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-    return [`${where} must be an object with imageTag and/or imageDigest, got ${show(entry)}`];
+    return [`${where} must be an object with imageTag and/or imageDigest, got ${quoteValue(entry)}`];
   }
   const record = entry as Record<string, unknown>;
   const problems: string[] = [];
   for (const key of Object.keys(record)) {
     if (!IMAGE_ID_FIELDS.includes(key)) {
-      problems.push(`${where} has an unknown field ${show(key)} (allowed: ${IMAGE_ID_FIELDS.join(', ')})`);
+      problems.push(`${where} has an unknown field ${quoteValue(key)} (allowed: ${IMAGE_ID_FIELDS.join(', ')})`);
     }
   }
   const { imageTag, imageDigest } = record;
@@ -115,9 +115,9 @@ export function imageIdProblems(entry: unknown, index: number, skip: SkipValue =
   }
   if (imageTag !== undefined && !skip(imageTag)) {
     if (typeof imageTag !== 'string') {
-      problems.push(`${where}: imageTag must be a string, got ${show(imageTag)}`);
+      problems.push(`${where}: imageTag must be a string, got ${quoteValue(imageTag)}`);
     } else if (imageTag.length < TAG_MIN || imageTag.length > TAG_MAX) {
-      problems.push(`${where}: imageTag ${show(imageTag)} has ${imageTag.length} characters (expected ${TAG_MIN} to ${TAG_MAX})`);
+      problems.push(`${where}: imageTag ${quoteValue(imageTag)} has ${imageTag.length} characters (expected ${TAG_MIN} to ${TAG_MAX})`);
     } else {
       const problem = unprintableProblem(imageTag, `${where}: imageTag`);
       if (problem) problems.push(problem);
@@ -125,7 +125,9 @@ export function imageIdProblems(entry: unknown, index: number, skip: SkipValue =
   }
   if (imageDigest !== undefined && !skip(imageDigest)) {
     if (typeof imageDigest !== 'string' || !DIGEST_PATTERN.test(imageDigest)) {
-      problems.push(`${where}: imageDigest ${show(imageDigest)} is not a sha256 digest (expected sha256: followed by 64 lowercase hex characters)`);
+      problems.push(
+        `${where}: imageDigest ${quoteValue(imageDigest)} is not a sha256 digest (expected sha256: followed by 64 lowercase hex characters)`,
+      );
     }
   }
   return problems;
@@ -133,7 +135,7 @@ export function imageIdProblems(entry: unknown, index: number, skip: SkipValue =
 
 export function imageIdsProblems(value: unknown, skip: SkipValue = skipNothing): string[] {
   if (!Array.isArray(value)) {
-    return [`imageIds must be a list of image IDs, got ${show(value)}`];
+    return [`imageIds must be a list of image IDs, got ${quoteValue(value)}`];
   }
   if (value.length === 0) {
     return ['imageIds is empty (expected at least one image ID: { imageTag } and/or { imageDigest })'];
@@ -146,26 +148,26 @@ export function imageIdsProblems(value: unknown, skip: SkipValue = skipNothing):
 
 export function deleteOnProblems(value: unknown, skip: SkipValue = skipNothing): string[] {
   if (!Array.isArray(value)) {
-    return [`deleteOn must be a list of events, got ${show(value)}`];
+    return [`deleteOn must be a list of events, got ${quoteValue(value)}`];
   }
   if (value.length === 0) {
     return [`deleteOn is empty: nothing would ever be deleted (allowed: one or more of ${LIFECYCLE_EVENTS.join(', ')})`];
   }
   return value
     .filter((event) => !skip(event) && !LIFECYCLE_EVENTS.includes(event as LifecycleEvent))
-    .map((event) => `deleteOn has an unknown event ${show(event)} (allowed: ${LIFECYCLE_EVENTS.join(', ')})`);
+    .map((event) => `deleteOn has an unknown event ${quoteValue(event)} (allowed: ${LIFECYCLE_EVENTS.join(', ')})`);
 }
 
 const PATTERN_MAX = 300;
 
 function patternListProblems(value: unknown, name: string): string[] {
   if (!Array.isArray(value) || value.length === 0) {
-    return [`${name} must be a non-empty list of tag patterns, got ${show(value)}`];
+    return [`${name} must be a non-empty list of tag patterns, got ${quoteValue(value)}`];
   }
   return value
     .map((pattern, index) =>
       typeof pattern !== 'string' || pattern.length === 0 || pattern.length > PATTERN_MAX
-        ? `${name}[${index}] ${show(pattern)} is not a tag pattern (expected 1 to ${PATTERN_MAX} characters; * matches any run of characters, ? one)`
+        ? `${name}[${index}] ${quoteValue(pattern)} is not a tag pattern (expected 1 to ${PATTERN_MAX} characters; * matches any run of characters, ? one)`
         : unprintableProblem(pattern, `${name}[${index}]`),
     )
     .filter((problem): problem is string => problem !== undefined);
@@ -173,7 +175,9 @@ function patternListProblems(value: unknown, name: string): string[] {
 
 function positiveIntegerProblem(value: unknown, name: string, meaning: string): string | undefined {
   const number = typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : NaN;
-  return Number.isSafeInteger(number) && number >= 1 ? undefined : `${name} must be a whole number of at least 1 (${meaning}), got ${show(value)}`;
+  return Number.isSafeInteger(number) && number >= 1
+    ? undefined
+    : `${name} must be a whole number of at least 1 (${meaning}), got ${quoteValue(value)}`;
 }
 
 /** Whether a glob pattern matches every tag: only `*`s, with at least one. */
@@ -188,18 +192,18 @@ function matchesEveryTag(pattern: string): boolean {
 export function selectionProblems(value: unknown, skip: SkipValue = skipNothing): string[] {
   if (skip(value)) return [];
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return [`select must be an ImageSelection, got ${show(value)}`];
+    return [`select must be an ImageSelection, got ${quoteValue(value)}`];
   }
   const selection = value as Record<string, unknown>;
   const problems: string[] = [];
   const match = selection.Match;
   if (!SELECTION_MATCHES.includes(match as never)) {
-    problems.push(`select has an unknown kind ${show(match)} (allowed: ${SELECTION_MATCHES.join(', ')})`);
+    problems.push(`select has an unknown kind ${quoteValue(match)} (allowed: ${SELECTION_MATCHES.join(', ')})`);
   }
   if (match === 'tagged') {
     if (!skip(selection.TagPatterns)) problems.push(...patternListProblems(selection.TagPatterns, 'select.tagsMatching'));
   } else if (selection.TagPatterns !== undefined) {
-    problems.push(`select.tagsMatching patterns are given, but the selection is ${show(match)}, not tagsMatching`);
+    problems.push(`select.tagsMatching patterns are given, but the selection is ${quoteValue(match)}, not tagsMatching`);
   }
   if (selection.OlderThanSeconds !== undefined && !skip(selection.OlderThanSeconds)) {
     const problem = positiveIntegerProblem(selection.OlderThanSeconds, 'select.olderThan', 'seconds since the push');
@@ -220,14 +224,14 @@ export function selectionProblems(value: unknown, skip: SkipValue = skipNothing)
       }
       const everyTag = patterns.find((pattern) => !skip(pattern) && matchesEveryTag(pattern));
       if (everyTag !== undefined && match === 'tagged') {
-        problems.push(`select.protectTags ${show(everyTag)} protects every tag: tagsMatching(...) could never delete anything`);
+        problems.push(`select.protectTags ${quoteValue(everyTag)} protects every tag: tagsMatching(...) could never delete anything`);
       } else if (everyTag !== undefined && match === 'all') {
-        problems.push(`select.protectTags ${show(everyTag)} protects every tagged image: use ImageSelection.untaggedImages() instead`);
+        problems.push(`select.protectTags ${quoteValue(everyTag)} protects every tagged image: use ImageSelection.untaggedImages() instead`);
       }
       if (match === 'tagged' && Array.isArray(selection.TagPatterns)) {
         for (const pattern of selection.TagPatterns as unknown[]) {
           if (typeof pattern === 'string' && !skip(pattern) && patterns.includes(pattern)) {
-            problems.push(`select.tagsMatching ${show(pattern)} is also in protectTags: it could never delete anything`);
+            problems.push(`select.tagsMatching ${quoteValue(pattern)} is also in protectTags: it could never delete anything`);
           }
         }
       }
@@ -276,7 +280,7 @@ export function collapseDuplicates<T extends WireImageId>(ids: readonly T[]): { 
  */
 export function propertiesProblems(raw: unknown, skip: SkipValue = skipNothing): string[] {
   if (typeof raw !== 'object' || raw === null) {
-    return [`resource properties must be an object, got ${show(raw)}`];
+    return [`resource properties must be an object, got ${quoteValue(raw)}`];
   }
   const props = raw as Record<string, unknown>;
   const problems: string[] = [];
@@ -301,24 +305,26 @@ export function propertiesProblems(raw: unknown, skip: SkipValue = skipNothing):
     problems.push(...selectionProblems(props.Select, skip));
   }
   if (props.DryRun !== undefined) {
-    check(props.DryRun, (v) => (v === 'true' || v === 'false' ? undefined : `dryRun must be true or false, got ${show(v)}`));
+    check(props.DryRun, (v) => (v === 'true' || v === 'false' ? undefined : `dryRun must be true or false, got ${quoteValue(v)}`));
   }
   if (!skip(props.DeleteOn)) {
     problems.push(...deleteOnProblems(props.DeleteOn, skip));
   }
-  check(props.FailOnImageFailure, (v) => (v === 'true' || v === 'false' ? undefined : `failOnImageFailure must be true or false, got ${show(v)}`));
+  check(props.FailOnImageFailure, (v) =>
+    v === 'true' || v === 'false' ? undefined : `failOnImageFailure must be true or false, got ${quoteValue(v)}`,
+  );
   if (props.RepositoryLogicalId !== undefined) {
     check(props.RepositoryLogicalId, (v) =>
       typeof v === 'string' && LOGICAL_ID_PATTERN.test(v)
         ? undefined
-        : `RepositoryLogicalId ${show(v)} is not a logical ID (expected 1 to 255 letters and digits)`,
+        : `RepositoryLogicalId ${quoteValue(v)} is not a logical ID (expected 1 to 255 letters and digits)`,
     );
   }
   if (props.RepositoryDeletionPolicy !== undefined) {
     check(props.RepositoryDeletionPolicy, (v) =>
       DELETION_POLICIES.includes(v as string)
         ? undefined
-        : `RepositoryDeletionPolicy ${show(v)} is not a DeletionPolicy (allowed: ${DELETION_POLICIES.join(', ')})`,
+        : `RepositoryDeletionPolicy ${quoteValue(v)} is not a DeletionPolicy (allowed: ${DELETION_POLICIES.join(', ')})`,
     );
   }
   return problems;
@@ -367,7 +373,7 @@ export function unmatchableTagWarnings(props: WireProperties, skip: SkipValue = 
       const tag = id.imageTag;
       if (typeof tag === 'string' && !skip(tag) && !TAG_GRAMMAR.test(tag)) {
         warnings.push(
-          `imageIds[${index}]: imageTag ${show(tag)} can never exist (a registry tag is ${TAG_GRAMMAR_TEXT}): nothing will be deleted for it`,
+          `imageIds[${index}]: imageTag ${quoteValue(tag)} can never exist (a registry tag is ${TAG_GRAMMAR_TEXT}): nothing will be deleted for it`,
         );
       }
     });
@@ -377,7 +383,7 @@ export function unmatchableTagWarnings(props: WireProperties, skip: SkipValue = 
     patterns.forEach((pattern, index) => {
       if (typeof pattern === 'string' && !skip(pattern) && !patternCanMatchATag(pattern)) {
         warnings.push(
-          `select.tagsMatching[${index}] ${show(pattern)} can match no tag (a registry tag is ${TAG_GRAMMAR_TEXT}): nothing will be deleted for it`,
+          `select.tagsMatching[${index}] ${quoteValue(pattern)} can match no tag (a registry tag is ${TAG_GRAMMAR_TEXT}): nothing will be deleted for it`,
         );
       }
     });

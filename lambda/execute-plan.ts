@@ -9,10 +9,10 @@ import { WireImageId } from '../lib/contract';
 import { imageIdKey } from '../lib/validation';
 import { DeletionOutcome, ExecuteOptions, deleteImages } from './execute';
 import { isReferencedRefusal } from './failure-tolerance';
-import { listRepository } from './list';
+import { RepositoryListing, listRepository } from './list';
 import type { DeletePlan } from './plan';
 import { ManifestReader, REGISTRY_ENDPOINT_ENV, openRegistry, registryLocation, repositoryUriOf } from './registry';
-import { ReferenceRead, isIndex, selectImages } from './select';
+import { ReferenceRead, SelectionResult, isIndex, selectImages } from './select';
 
 /** What a whole plan did: declared IDs, then the selection's passes. */
 export interface PlanOutcome extends DeletionOutcome {
@@ -108,24 +108,8 @@ export async function executePlan(client: ECRPUBLICClient, plan: DeletePlan, opt
   // empties in a few rounds.
   const tolerated: ImageFailure[] = [];
   let stats: PlanOutcome['selection'];
-  // Each index manifest is read once per event, whatever the rounds.
-  const references = new Map<string, ReferenceRead>();
   const openReader = options.openReader ?? defaultOpenReader(client, options);
-  let reader: Promise<ManifestReader> | undefined;
-  let manifestsRead = 0;
-  const readReferences = async (digests: string[]): Promise<void> => {
-    reader ??= openReader({ repositoryName, registryId });
-    let reads: Map<string, ReferenceRead>;
-    try {
-      reads = await (await reader).read(digests);
-    } catch (error) {
-      const cause = `registry not reachable: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
-      reads = new Map(digests.map((digest) => [digest, { unknown: cause }]));
-    }
-    manifestsRead += digests.length;
-    // Every digest gets an answer, so that the select-read loop ends.
-    for (const digest of digests) references.set(digest, reads.get(digest) ?? { unknown: 'the reader gave no answer' });
-  };
+  const indexReferences = new IndexReferences(() => openReader({ repositoryName, registryId }));
   for (let round = 1; round <= MAX_SELECTION_ROUNDS; round++) {
     let listing;
     try {
@@ -137,23 +121,12 @@ export async function executePlan(client: ECRPUBLICClient, plan: DeletePlan, opt
       throw error;
     }
     const nowMs = (options.now ?? Date.now)();
-    let selected = selectImages(listing.images, plan.selection, nowMs, references);
+    let selected = selectImages(listing.images, plan.selection, nowMs, indexReferences.known);
     while (selected.needs.length > 0) {
-      await readReferences(selected.needs);
-      selected = selectImages(listing.images, plan.selection, nowMs, references);
+      await indexReferences.read(selected.needs);
+      selected = selectImages(listing.images, plan.selection, nowMs, indexReferences.known);
     }
-    stats ??= {
-      listed: listing.images.length,
-      pages: listing.pages,
-      matched: selected.matched,
-      keptNewest: selected.keptNewest,
-      keptProtected: selected.keptProtected,
-      keptReferenced: selected.keptReferenced,
-      keptUnknown: selected.keptUnknown,
-      manifestsRead,
-      unknownCount: selected.unknown.length,
-      unknownCauses: selected.unknown.slice(0, MAX_CAUSES_LOGGED).map(({ digest, cause }) => `${digest}: ${cause}`),
-    };
+    stats ??= selectionStats(listing, selected, indexReferences.manifestsRead);
     // Only a refused index can be freed by this round's deletions (an index of
     // indexes); a refused platform image belongs to a kept index and stays refused.
     const indexIds = new Set(listing.images.filter(isIndex).flatMap((image) => [image.digest, ...image.tags]));
@@ -170,20 +143,69 @@ export async function executePlan(client: ECRPUBLICClient, plan: DeletePlan, opt
     }
     if (plan.dryRun || outcome.repositoryMissing || indexesRefused === 0 || deleted === 0) break;
   }
-  // A refusal retried in a later round is reported once, and not at all if the retry deleted the image.
-  // A deleted ID comes back with its digest and tag; a refusal names either, so both count.
+  const failures = withRefusalsReportedOnce(outcome);
+  const toleratedSet = new Set(tolerated);
+  return { ...outcome, failures, tolerated: failures.filter((f) => toleratedSet.has(f)), dryRun: plan.dryRun, selection: stats };
+}
+
+/**
+ * The index manifests read so far, each read once per event whatever the
+ * rounds. The registry reader is opened on the first read.
+ */
+class IndexReferences {
+  readonly known = new Map<string, ReferenceRead>();
+  manifestsRead = 0;
+  private reader: Promise<ManifestReader> | undefined;
+
+  constructor(private readonly openReader: () => Promise<ManifestReader>) {}
+
+  /** Reads the references of these index manifests; an unreadable one is "unknown", with its cause. */
+  async read(digests: string[]): Promise<void> {
+    this.reader ??= this.openReader();
+    let reads: Map<string, ReferenceRead>;
+    try {
+      reads = await (await this.reader).read(digests);
+    } catch (error) {
+      const cause = `registry not reachable: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+      reads = new Map(digests.map((digest) => [digest, { unknown: cause }]));
+    }
+    this.manifestsRead += digests.length;
+    // Every digest gets an answer, so that the select-read loop ends.
+    for (const digest of digests) this.known.set(digest, reads.get(digest) ?? { unknown: 'the reader gave no answer' });
+  }
+}
+
+/** The selection's view of the repository, from the first round's listing. */
+function selectionStats(listing: RepositoryListing, selected: SelectionResult, manifestsRead: number): NonNullable<PlanOutcome['selection']> {
+  return {
+    listed: listing.images.length,
+    pages: listing.pages,
+    matched: selected.matched,
+    keptNewest: selected.keptNewest,
+    keptProtected: selected.keptProtected,
+    keptReferenced: selected.keptReferenced,
+    keptUnknown: selected.keptUnknown,
+    manifestsRead,
+    unknownCount: selected.unknown.length,
+    unknownCauses: selected.unknown.slice(0, MAX_CAUSES_LOGGED).map(({ digest, cause }) => `${digest}: ${cause}`),
+  };
+}
+
+/**
+ * The failures to report: a refusal retried in a later round is reported
+ * once, and not at all if the retry deleted the image. A deleted ID comes
+ * back with its digest and tag; a refusal names either, so both count.
+ */
+function withRefusalsReportedOnce(outcome: DeletionOutcome): ImageFailure[] {
   const deletedKeys = new Set(
     outcome.deleted.flatMap((id) => [imageIdKey(id), imageIdKey({ imageDigest: id.imageDigest }), imageIdKey({ imageTag: id.imageTag })]),
   );
   const seen = new Set<string>();
-  const isFirstReport = (failure: ImageFailure): boolean => {
+  return outcome.failures.filter((failure) => {
     if (!isReferencedRefusal(failure)) return true;
     const key = imageIdKey(failure.imageId ?? {});
     if (deletedKeys.has(key) || seen.has(key)) return false;
     seen.add(key);
     return true;
-  };
-  const failures = outcome.failures.filter(isFirstReport);
-  const toleratedSet = new Set(tolerated);
-  return { ...outcome, failures, tolerated: failures.filter((f) => toleratedSet.has(f)), dryRun: plan.dryRun, selection: stats };
+  });
 }

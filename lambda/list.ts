@@ -31,12 +31,14 @@ export interface ListRequest {
   readonly registryId?: string;
 }
 
+/** Every image of the repository, and how many DescribeImages pages it took. */
+export interface RepositoryListing {
+  readonly images: ListedImage[];
+  readonly pages: number;
+}
+
 /** Lists every image of the repository, following nextToken. */
-export async function listRepository(
-  client: ECRPUBLICClient,
-  request: ListRequest,
-  signal?: AbortSignal,
-): Promise<{ images: ListedImage[]; pages: number }> {
+export async function listRepository(client: ECRPUBLICClient, request: ListRequest, signal?: AbortSignal): Promise<RepositoryListing> {
   const images: ListedImage[] = [];
   let nextToken: string | undefined;
   let pages = 0;

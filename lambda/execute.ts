@@ -1,8 +1,9 @@
 /**
  * Execute: the BatchDeleteImage calls of one list of image IDs. Batching (at
  * most 100 IDs a call), a bounded pool of calls in flight, and a deadline.
- * What to delete, round after round, is execute-plan.ts's job. Retries of throttling and
- * 5xx answers are the SDK's (standard retry strategy, see client.ts).
+ * Retries of throttling and 5xx answers are the SDK's (standard retry
+ * strategy, see client.ts). What to delete, round after round, is decided in
+ * execute-plan.ts.
  */
 import { BatchDeleteImageCommand, ECRPUBLICClient, ImageFailure, ImageIdentifier, RepositoryNotFoundException } from '@aws-sdk/client-ecr-public';
 import { MAX_IDS_PER_CALL, WireImageId } from '../lib/contract';

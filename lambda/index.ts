@@ -1,6 +1,7 @@
 /**
  * Entry point of the handler. A CloudFormation event goes plan → execute →
- * summarize → respond: whatever happens, CloudFormation gets an answer before
+ * verdict, response and log line → respond (CONTRIBUTING.md's "How it works"
+ * names the file of each step): whatever happens, CloudFormation gets an answer before
  * the function's timeout. A tick of a deletion's schedule takes the same path
  * up to the verdict, answers nobody, and fails the invocation when the run
  * failed. Either way, one structured log line tells what the event did.

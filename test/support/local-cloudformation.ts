@@ -212,7 +212,6 @@ export interface LocalStack {
 export interface StackStateRequest {
   readonly action: string;
   readonly stackName: string;
-  readonly templateStage?: string;
 }
 
 const xmlEscape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -248,7 +247,7 @@ export class LocalStackState {
         const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
         const action = form.get('Action') ?? '';
         const stackName = form.get('StackName') ?? '';
-        this.requests.push({ action, stackName, ...(form.get('TemplateStage') ? { templateStage: form.get('TemplateStage')! } : {}) });
+        this.requests.push({ action, stackName });
         const answer = (status: number, xml: string) => response.writeHead(status, { 'content-type': 'text/xml' }).end(xml);
         const error = (status: number, code: string, message: string) =>
           answer(

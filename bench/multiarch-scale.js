@@ -9,7 +9,6 @@
 'use strict';
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
-const { readFileSync } = require('node:fs');
 const { ImageSelection } = require('../lib');
 const { startBenchEcrPublic, buildxRepositoryImages, OCI_INDEX } = require('./local-ecr-public');
 const { oursSelectionCreateEvent } = require('./events');
@@ -25,9 +24,6 @@ const REPOSITORY = 'bench/multiarch';
 /** ECR Public's image-pull quotas per IP address (public-service-quotas): unauthenticated, authenticated. */
 const PULLS_PER_SECOND = { anonymous: 1, authenticated: 10 };
 
-const readConcurrency = () =>
-  Number(/export const DEFAULT_READ_CONCURRENCY = (\d+);/.exec(readFileSync(path.join(ROOT, 'lambda', 'registry.ts'), 'utf8'))[1]);
-
 const CASES = [
   { label: 'untaggedImages()', count: 10_000, select: () => ImageSelection.untaggedImages() },
   { label: 'allImages().keepNewest(10)', count: 10_000, select: () => ImageSelection.allImages().keepNewest(10) },
@@ -35,8 +31,7 @@ const CASES = [
 ];
 
 async function multiarchScale({ cases = CASES, describeDelayMs = 100, deleteDelayMs = 50, manifestDelayMs = 50, log = () => {} } = {}) {
-  const { timeoutMs, workBudgetMs, nodeOptions, concurrency } = limits();
-  const readers = readConcurrency();
+  const { timeoutMs, workBudgetMs, nodeOptions, concurrency, readConcurrency: readers } = await limits();
   // lambda/index.ts: index manifests are read in the first half of the work time.
   const readBudgetMs = Math.floor(workBudgetMs / 2);
   const server = await startBenchEcrPublic({ delayMs: { DescribeImages: describeDelayMs, BatchDeleteImage: deleteDelayMs } });

@@ -1,9 +1,10 @@
 // `npm run bench`: runs the five benchmarks (cold start, deletion throughput,
-// synth scaling, selection at scale, multi-arch reads at scale), prints their tables and writes bench/RESULTS.md. Needs
-// `npm run build` first (the handler bundle and lib/*.js). Only loopback
-// traffic: every endpoint is a server this process starts on 127.0.0.1.
+// synth scaling, selection at scale, multi-arch reads at scale), prints their
+// tables and writes bench/RESULTS.md. What each measures, and how:
+// bench/README.md. Needs `npm run build` first (the handler bundle and lib/*.js).
+// Only loopback traffic: every endpoint is a server this process starts on 127.0.0.1.
 //
-//   node bench/run.js                 all four
+//   node bench/run.js                 all five
 //   node bench/run.js cold synth      some of them (cold, throughput, synth, selection, multiarch)
 'use strict';
 const { existsSync, writeFileSync } = require('node:fs');
@@ -13,316 +14,199 @@ const { performance } = require('node:perf_hooks');
 
 const ROOT = path.join(__dirname, '..');
 const RESULTS = path.join(__dirname, 'RESULTS.md');
-const ALL = ['cold', 'throughput', 'synth', 'selection', 'multiarch'];
-
-const REPETITIONS = { cold: 21, throughput: 7 };
-const QUOTA_SOURCE = 'https://docs.aws.amazon.com/AmazonECR/latest/public/public-service-quotas.html';
 
 const ms = (v) => (Number.isFinite(v) ? v.toFixed(1) : '–');
+const s = (v) => (Number.isFinite(v) ? (v / 1000).toFixed(1) : '–');
 const x = (v, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
-const metOrMissed = (ok) => (ok ? '**met**' : '**missed**');
+const n = (v) => v.toLocaleString('en-US');
+const goal = (ok) => (ok ? 'met' : '**missed**');
 
-function table(headers, rows) {
-  const lines = [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`];
-  for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
-  return lines.join('\n');
-}
-
-function coldStartSection(r) {
-  const v = Object.fromEntries(r.variants.map((variant) => [variant.key, variant]));
-  const rows = r.variants.map((variant) => [
-    variant.label,
-    ms(variant.medianMs),
-    ms(Math.min(...variant.samples)),
-    variant.key === 'floor' ? '0' : ms(variant.medianMs - v.floor.medianMs),
-    x(variant.medianMs / v.floor.medianMs),
-  ]);
-  const lines = [
-    '## 1. Handler cold start',
-    '',
-    `Time from spawning a fresh \`node\` process that runs the handler on a Create event (5 images) to the arrival of its first`,
-    `BatchDeleteImage request at a local endpoint; ${r.repetitions} repetitions, the four handlers interleaved in each.`,
-    '',
-    table(['handler', 'median ms', 'min ms', 'over floor ms', '× floor'], rows),
-    '',
-    `- Our bundle, assets/handler/index.js: **${r.bundleBytes.toLocaleString('en-US')} bytes**; the SDK floor bundle (d): ${r.sdkFloorBytes.toLocaleString('en-US')} bytes;`,
-    `  AwsCustomResource's handler file: ${r.awsCustomResourceHandlerBytes.toLocaleString('en-US')} bytes, plus the SDK it loads from node_modules.`,
-    `- (a)−(c) = ${ms(r.oursOverFloorMs)} ms vs (b)−(c) = ${ms(r.theirsOverFloorMs)} ms: ratio **${x(r.overheadRatio)}** (goal ≤ 0.5): ${metOrMissed(r.goals.overheadAtMostHalf)};`,
-    `  the median of the same ratio taken per repetition is ${x(r.pairedOverheadRatio)}.`,
-    `- (a)/(c) = **${x(r.oursToFloor)}** (goal ≤ 1.5): ${metOrMissed(r.goals.atMost1_5xFloor)}; per repetition, median ${x(r.pairedOursToFloor)}.`,
-    `- (d)/(c) = ${x(r.sdkFloorToFloor)}: the SDK alone, one client and one call with nothing of ours, costs that much; (a)−(d) = ${ms(r.oursOverSdkFloorMs)} ms separates our handler from it.`,
-  ];
-  if (!r.goals.atMost1_5xFloor && r.sdkFloorToFloor > 1.5) {
-    lines.push(
-      `  Since (d) is already above 1.5 × (c), no handler that calls ECR Public through @aws-sdk/client-ecr-public can meet the 1.5 × goal`,
-      '  on this machine: see bench/README.md for where the time goes.',
-    );
-  }
-  return lines.join('\n');
-}
-
-function throughputSection(r) {
-  const rows = r.rows.map((row) => [
-    row.count.toLocaleString('en-US'),
-    row.batches,
-    ms(row.limitMs),
-    ms(row.handlerMs),
-    x(row.limitOverActual),
-    ms(row.handlerEndToEndMs),
-    ms(row.executeMs),
-    ms(row.sequentialComputedMs),
-    ms(row.sequentialMs),
-    x(row.speedupOverSequential),
-    row.inFlightPeak,
-    x(row.maxRssMiB, 1),
-  ]);
-  const largest = r.rows[r.rows.length - 1];
-  return [
-    '## 2. Deletion throughput',
-    '',
-    `The shipped handler on a Create event with N declared images, against a local endpoint that answers every BatchDeleteImage`,
-    `after ${r.delayMs} ms, reporting all IDs deleted; concurrency ${r.concurrency} (DEFAULT_CONCURRENCY in lambda/execute.ts);`,
-    `${r.repetitions} repetitions, medians. "limit" is ceil(N/100) × ${r.delayMs} ms / ${r.concurrency}; "handler" is the durationMs of the`,
-    `handler's log line (plan, calls, summary; the SDK's first-call set-up included); "deleteImages" runs lambda/execute.ts alone,`,
-    `at concurrency ${r.concurrency} and at 1 (one batch at a time), in a fresh process each time. Peak RSS is the handler process's`,
-    'process.resourceUsage().maxRSS, largest of the repetitions.',
-    '',
-    table(
-      [
-        'N',
-        'calls',
-        'limit ms',
-        'handler ms',
-        'limit / handler',
-        'end-to-end ms',
-        `deleteImages c=${r.concurrency} ms`,
-        'sequential computed ms',
-        'sequential measured ms',
-        'speed-up vs sequential',
-        'peak in flight',
-        'peak RSS MiB',
-      ],
-      rows,
-    ),
-    '',
-    `- At N = ${largest.count.toLocaleString('en-US')}: limit / handler = **${x(largest.limitOverActual)}** (goal ≥ 0.8): ${metOrMissed(r.goals.limitOverActualAtLargest)};`,
-    `  peak RSS **${x(largest.maxRssMiB, 1)} MiB** (goal < 128 MB): ${metOrMissed(r.goals.rssUnder128MiBAtLargest)}.`,
-    ...r.rows
-      .filter((row) => row.roundsLimitMs > row.limitMs)
-      .map(
+/** A Markdown table from its column names and rows. */
+function table(columns) {
+  return (rows) =>
+    [
+      `| ${Object.keys(columns).join(' | ')} |`,
+      `|${Object.keys(columns)
+        .map(() => '---')
+        .join('|')}|`,
+      ...rows.map(
         (row) =>
-          `- At N = ${row.count.toLocaleString('en-US')} the ${row.batches} call${row.batches > 1 ? 's' : ''} take${row.batches > 1 ? '' : 's'} ` +
-          `${Math.ceil(row.batches / r.concurrency)} round${row.batches > r.concurrency ? 's' : ''} of at most ${r.concurrency}: ` +
-          `the reachable bound is ${ms(row.roundsLimitMs)} ms, not ${ms(row.limitMs)} ms.`,
+          `| ${Object.values(columns)
+            .map((cell) => cell(row))
+            .join(' | ')} |`,
       ),
-    '- Request-rate quota: the ECR Public service-quotas page',
-    `  (${QUOTA_SOURCE}) publishes no rate for`,
-    '  BatchDeleteImage. Its rate quotas cover the push and authentication APIs only; the lowest is 10 per second',
-    '  (CompleteLayerUpload). Throttled calls are retried by the SDK (standard retry strategy, MAX_ATTEMPTS in lambda/client.ts).',
-    `  With ${r.concurrency} calls in flight the handler sends ${r.concurrency} / latency calls per second: ` +
-      `${Math.round((r.concurrency * 1000) / r.delayMs)}/s against this ${r.delayMs} ms endpoint, ` +
-      `about ${Math.round((r.concurrency * 1000) / 300)}/s at a 300 ms API latency.`,
-  ].join('\n');
+    ].join('\n');
 }
 
-/** Where a goal was missed: " (at 1 instance; see bench/README.md)", or nothing. */
-function losing(counts) {
-  if (counts.length === 0) return '';
-  return ` (at ${counts.join(', ')} instance${counts.length > 1 || counts[0] !== 1 ? 's' : ''}; see bench/README.md)`;
+/** One section: its title (numbered as in bench/README.md), its tables and its figures. */
+const section = (title, ...parts) =>
+  [`## ${title}`, '', 'Method: bench/README.md, "What each one measures".', '', ...parts.flatMap((part) => [part, ''])].join('\n').trimEnd();
+const bullets = (lines) =>
+  lines
+    .filter(Boolean)
+    .map((line) => `- ${line}`)
+    .join('\n');
+
+function cold(r) {
+  const floor = r.variants.find((v) => v.key === 'floor').medianMs;
+  return section(
+    `1. Handler cold start (${r.repetitions} repetitions, interleaved)`,
+    table({
+      handler: (v) => v.label,
+      'median ms': (v) => ms(v.medianMs),
+      'min ms': (v) => ms(Math.min(...v.samples)),
+      'over floor ms': (v) => ms(v.medianMs - floor),
+      '× floor': (v) => x(v.medianMs / floor),
+      bytes: (v) => n(v.bytes),
+    })(r.variants),
+    bullets([
+      `(a)−(c) / (b)−(c) = ${ms(r.oursOverFloorMs)} / ${ms(r.theirsOverFloorMs)} ms = **${x(r.overheadRatio)}** (goal ≤ 0.5: ${goal(r.goals.overheadAtMostHalf)}); per repetition, median ${x(r.pairedOverheadRatio)}.`,
+      `(a)/(c) = **${x(r.oursToFloor)}** (goal ≤ 1.5: ${goal(r.goals.atMost1_5xFloor)}); per repetition, median ${x(r.pairedOursToFloor)}.`,
+      `(d)/(c) = ${x(r.sdkFloorToFloor)}: the SDK alone; (a)−(d) = ${ms(r.oursOverSdkFloorMs)} ms is what our handler adds to it.`,
+      `AwsCustomResource's handler file: ${n(r.awsCustomResourceHandlerBytes)} bytes, plus the SDK it loads from node_modules.`,
+    ]),
+  );
 }
 
-function synthSection(r) {
-  const rows = r.rows.map((row) => [
-    row.count,
-    row.variant === 'ours' ? 'EcrPublicImageDeletion' : 'AwsCustomResource',
-    ms(row.synthMs),
-    ms(row.constructAndSynthMs),
-    row.templateBytes.toLocaleString('en-US'),
-    Math.round(row.bytesPerInstance).toLocaleString('en-US'),
-    row.functions,
-    row.resources,
-  ]);
-  const compare = r.counts.map((count) => {
-    const ours = r.rows.find((row) => row.variant === 'ours' && row.count === count);
-    const theirs = r.rows.find((row) => row.variant === 'awsCustomResource' && row.count === count);
-    return [
-      count,
-      x(ours.synthMs / theirs.synthMs),
-      x(ours.constructAndSynthMs / theirs.constructAndSynthMs),
-      x(ours.bytesPerInstance / theirs.bytesPerInstance),
-    ];
+function throughput(r) {
+  const largest = r.rows[r.rows.length - 1];
+  return section(
+    `2. Deletion throughput (${r.delayMs} ms a call, concurrency ${r.concurrency}, medians of ${r.repetitions})`,
+    table({
+      N: (row) => n(row.count),
+      calls: (row) => row.batches,
+      'limit ms': (row) => ms(row.limitMs),
+      'handler ms': (row) => ms(row.handlerMs),
+      'limit / handler': (row) => x(row.limitOverActual),
+      'end-to-end ms': (row) => ms(row.handlerEndToEndMs),
+      [`deleteImages c=${r.concurrency} ms`]: (row) => ms(row.executeMs),
+      'sequential computed ms': (row) => ms(row.sequentialComputedMs),
+      'sequential measured ms': (row) => ms(row.sequentialMs),
+      'speed-up vs sequential': (row) => x(row.speedupOverSequential),
+      'peak in flight': (row) => row.inFlightPeak,
+      'peak RSS MiB': (row) => x(row.maxRssMiB, 1),
+    })(r.rows),
+    bullets([
+      `At N = ${n(largest.count)}: limit / handler = **${x(largest.limitOverActual)}** (goal ≥ 0.8: ${goal(r.goals.limitOverActualAtLargest)}); peak RSS **${x(largest.maxRssMiB, 1)} MiB** (goal < 128 MB: ${goal(r.goals.rssUnder128MiBAtLargest)}).`,
+      ...r.rows
+        .filter((row) => row.roundsLimitMs > row.limitMs)
+        .map(
+          (row) =>
+            `At N = ${n(row.count)}, ${row.batches} calls in rounds of at most ${r.concurrency}: the reachable bound is ${ms(row.roundsLimitMs)} ms, not ${ms(row.limitMs)} ms.`,
+        ),
+      `${r.concurrency} calls in flight send ${Math.round((r.concurrency * 1000) / r.delayMs)} calls/s here, about ${Math.round((r.concurrency * 1000) / 300)}/s at a 300 ms API latency; ECR Public publishes no rate quota for BatchDeleteImage.`,
+    ]),
+  );
+}
+
+function synth(r) {
+  const pair = (count) => ({
+    count,
+    ours: r.rows.find((row) => row.variant === 'ours' && row.count === count),
+    theirs: r.rows.find((row) => row.variant === 'awsCustomResource' && row.count === count),
   });
-  return [
-    '## 3. Synth scaling',
-    '',
-    `A stack with 1, 10 and 100 deletions of ${r.images} images each, as EcrPublicImageDeletion and as AwsCustomResource (onCreate and`,
-    `onDelete calling ecr-public BatchDeleteImage, policy scoped to the same repository ARN, installLatestAwsSdk: false). Both built`,
-    `and synthesized in one process, interleaved; medians of ${Object.entries(r.repetitions)
-      .map(([count, n]) => `${n} repetitions at ${count}`)
-      .join(', ')}`,
-    '(a stack of one synthesizes in about 10 ms, where noise is as large as the difference). "synth" is app.synth(); template',
-    'bytes are the template file written to the cloud assembly.',
-    '',
-    table(
-      ['instances', 'written with', 'synth ms', 'construct + synth ms', 'template bytes', 'bytes / instance', 'Lambda functions', 'resources'],
-      rows,
-    ),
-    '',
-    table(['instances', 'synth time ours / theirs', 'construct + synth ours / theirs', 'bytes per instance ours / theirs'], compare),
-    '',
-    `- Each further instance adds ${Math.round(r.marginalBytesPerInstance.ours)} bytes with EcrPublicImageDeletion and ${Math.round(r.marginalBytesPerInstance.awsCustomResource)} bytes with AwsCustomResource`,
-    `  (difference between the largest and the smallest stack, per instance).`,
-    `- One Lambda function whatever the count: ${metOrMissed(r.goals.oneFunction)}.`,
-    `- Synth time at most AwsCustomResource's at every count: ${metOrMissed(r.goals.synthTimeAtMost)}${losing(r.goals.synthLosingCounts)}.`,
-    `- Template bytes per instance at most AwsCustomResource's at every count: ${metOrMissed(r.goals.bytesPerInstanceAtMost)}${losing(r.goals.bytesLosingCounts)}.`,
-  ].join('\n');
+  const at = (counts) => (counts.length ? ` (losing at ${counts.join(', ')} instances)` : '');
+  return section(
+    `3. Synth scaling (${r.images} images an instance; medians of ${Object.entries(r.repetitions)
+      .map(([count, reps]) => `${reps} at ${count}`)
+      .join(', ')})`,
+    table({
+      instances: (row) => row.count,
+      'written with': (row) => (row.variant === 'ours' ? 'EcrPublicImageDeletion' : 'AwsCustomResource'),
+      'synth ms': (row) => ms(row.synthMs),
+      'construct + synth ms': (row) => ms(row.constructAndSynthMs),
+      'template bytes': (row) => n(row.templateBytes),
+      'bytes / instance': (row) => n(Math.round(row.bytesPerInstance)),
+      'Lambda functions': (row) => row.functions,
+      resources: (row) => row.resources,
+    })(r.rows),
+    table({
+      instances: (p) => p.count,
+      'synth time ours / theirs': (p) => x(p.ours.synthMs / p.theirs.synthMs),
+      'construct + synth ours / theirs': (p) => x(p.ours.constructAndSynthMs / p.theirs.constructAndSynthMs),
+      'bytes per instance ours / theirs': (p) => x(p.ours.bytesPerInstance / p.theirs.bytesPerInstance),
+    })(r.counts.map(pair)),
+    bullets([
+      `A further instance adds ${Math.round(r.marginalBytesPerInstance.ours)} bytes (EcrPublicImageDeletion) and ${Math.round(r.marginalBytesPerInstance.awsCustomResource)} bytes (AwsCustomResource).`,
+      `Goals: one Lambda function whatever the count, ${goal(r.goals.oneFunction)}; synth time at most AwsCustomResource's, ${goal(r.goals.synthTimeAtMost)}${at(r.goals.synthLosingCounts)}; template bytes per instance at most AwsCustomResource's, ${goal(r.goals.bytesPerInstanceAtMost)}${at(r.goals.bytesLosingCounts)}.`,
+    ]),
+  );
 }
 
-function selectionLabel(row) {
-  if (row.match !== 'untagged') return `${row.match}`;
-  return row.taggedEvery === 1 ? 'untagged, every index tagged' : `untagged, 1 index in ${row.taggedEvery} tagged`;
-}
+const selectionLabel = (row) =>
+  row.match !== 'untagged' ? row.match : row.taggedEvery === 1 ? 'untagged, every index tagged' : `untagged, 1 index in ${row.taggedEvery} tagged`;
 
-function selectionSection(r) {
-  const s = (v) => (Number.isFinite(v) ? (v / 1000).toFixed(1) : '–');
-  const rows = r.rows.map((row) => [
-    selectionLabel(row),
-    row.count.toLocaleString('en-US'),
-    row.repetitions,
-    row.pages,
-    row.calls,
-    row.refused.toLocaleString('en-US'),
-    `${row.deleted.toLocaleString('en-US')} / ${row.remaining.toLocaleString('en-US')}`,
-    s(row.limitMs),
-    s(row.handlerMs),
-    x(row.limitOverActual),
-    s(row.listBusyMs),
-    s(row.deleteBusyMs),
-    s(row.cpuMs),
-    x(row.maxRssMiB, 1),
-    s(row.scaledMs),
-    Math.round(row.breakEvenLatencyMs),
-  ]);
+function selection(r) {
   const largestN = Math.max(...r.rows.map((row) => row.count));
-  const largestCount = largestN.toLocaleString('en-US');
-  const largest = r.rows.filter((row) => row.count === largestN);
-  const worst = (key) => largest.reduce((a, b) => (b[key] > a[key] ? b : a));
-  const slowest = worst('handlerMs');
-  const biggest = worst('maxRssMiB');
-  const slowestScaled = worst('scaledMs');
-  const seconds = (v) => `${(v / 1000).toFixed(1)} s`;
-  return [
-    '## 4. Selection at scale',
-    '',
-    `The shipped handler on a Create event with a selection and no image IDs, against a local ECR Public repository of N images`,
-    `(the emulator in local/ecr-public) that answers each DescribeImages page after ${r.describeDelayMs} ms and each BatchDeleteImage after`,
-    `${r.deleteDelayMs} ms, applying the deletions and refusing, as ECR Public does, an image that a remaining index references`,
-    `(ImageReferencedByManifestList), and serving index manifests with no set delay: a selection reads those of the indexes it keeps,`,
-    `and "limit" and the estimate at another latency leave those reads out (section 5 measures them).`,
-    `The repositories are buildx pushes: one image index (20% of the images) and its four untagged`,
-    `children (platforms, attestations) per push. The handler process runs with the heap limits Lambda's Node.js bootstrap sets for`,
-    `a ${r.memoryMiB} MB function (${r.nodeOptions.join(' ')}). Times in seconds, medians of the runs (a fresh process each).`,
-    `"limit" is pages × page delay + calls × delete delay / ${r.concurrency}, the time the calls alone take at DEFAULT_CONCURRENCY;`,
-    `"handler" is the durationMs of the handler's log line;`,
-    '"listing" and "deleting" are the time the endpoint had a call of that kind in flight; "CPU" is the handler process\'s user +',
-    'system time; peak RSS is its process.resourceUsage().maxRSS, the largest of the runs.',
-    `"At ${r.scaledLatencyMs} ms" estimates the same run against an API answering every call in ${r.scaledLatencyMs} ms, on a ${r.memoryMiB} MB function:`,
-    `the calls at that latency plus the CPU time divided by the function's share of a vCPU (${r.memoryMiB} / ${r.oneVcpuMiB} = ${x(r.cpuShare)}), assuming no`,
-    `overlap. "Break-even" is the latency per call at which that estimate reaches ${seconds(r.workBudgetMs)}, where the handler stops to answer`,
-    `CloudFormation (timeout ${seconds(r.timeoutMs)} less lambda/index.ts's reserve).`,
-    '',
-    table(
-      [
-        'selection',
-        'N',
-        'runs',
-        'DescribeImages pages',
-        'BatchDeleteImage calls',
-        'refused',
-        'deleted / left',
-        'limit s',
-        'handler s',
-        'limit / handler',
-        'listing s',
-        'deleting s',
-        'CPU s',
-        'peak RSS MiB',
-        `at ${r.scaledLatencyMs} ms s`,
-        'break-even ms',
-      ],
-      rows,
-    ),
-    '',
-    `- Within the function's timeout at ${largestCount} (slowest: ${selectionLabel(slowest)}, ${seconds(slowest.handlerMs)} of ${seconds(r.workBudgetMs)}): ` +
-      `${metOrMissed(r.goals.withinTimeout)}.`,
-    `- Within its memory, ${r.memoryMiB} MB, at ${largestCount} (largest: ${selectionLabel(biggest)}, ${x(biggest.maxRssMiB, 1)} MiB): ${metOrMissed(r.goals.withinMemory)}.`,
-    `- Estimated at ${r.scaledLatencyMs} ms per call on a ${r.memoryMiB} MB function (slowest: ${selectionLabel(slowestScaled)}, ${seconds(slowestScaled.scaledMs)}): ` +
-      `${metOrMissed(r.goals.scaledWithinTimeout)}. ECR Public's own latency per call is not measured here; "break-even" is how slow it may be.`,
-    '- For "all", the calls are ceil(N / 100): the indexes\' batches first, then the other images\'; a DescribeImages page holds 1,000 images.',
-  ].join('\n');
+  const worst = (key) => r.rows.filter((row) => row.count === largestN).reduce((a, b) => (b[key] > a[key] ? b : a));
+  return section(
+    `4. Selection at scale (pages ${r.describeDelayMs} ms, deletions ${r.deleteDelayMs} ms, a ${r.memoryMiB} MB function: ${r.nodeOptions.join(' ')}; times in s)`,
+    table({
+      selection: selectionLabel,
+      N: (row) => n(row.count),
+      runs: (row) => row.repetitions,
+      'DescribeImages pages': (row) => row.pages,
+      'BatchDeleteImage calls': (row) => row.calls,
+      refused: (row) => n(row.refused),
+      'deleted / left': (row) => `${n(row.deleted)} / ${n(row.remaining)}`,
+      'limit s': (row) => s(row.limitMs),
+      'handler s': (row) => s(row.handlerMs),
+      'limit / handler': (row) => x(row.limitOverActual),
+      'listing s': (row) => s(row.listBusyMs),
+      'deleting s': (row) => s(row.deleteBusyMs),
+      'CPU s': (row) => s(row.cpuMs),
+      'peak RSS MiB': (row) => x(row.maxRssMiB, 1),
+      [`at ${r.scaledLatencyMs} ms s`]: (row) => s(row.scaledMs),
+      'break-even ms': (row) => Math.round(row.breakEvenLatencyMs),
+    })(r.rows),
+    bullets([
+      `Work budget ${s(r.workBudgetMs)} s of the ${s(r.timeoutMs)} s timeout; CPU share ${r.memoryMiB} / ${r.oneVcpuMiB} = ${x(r.cpuShare)}.`,
+      `At ${n(largestN)}: within the timeout (slowest: ${selectionLabel(worst('handlerMs'))}, ${s(worst('handlerMs').handlerMs)} s), ${goal(r.goals.withinTimeout)}; within ${r.memoryMiB} MB (largest: ${selectionLabel(worst('maxRssMiB'))}, ${x(worst('maxRssMiB').maxRssMiB, 1)} MiB), ${goal(r.goals.withinMemory)}; estimated within the timeout at ${r.scaledLatencyMs} ms a call (slowest: ${selectionLabel(worst('scaledMs'))}, ${s(worst('scaledMs').scaledMs)} s), ${goal(r.goals.scaledWithinTimeout)}.`,
+    ]),
+  );
 }
 
-function multiarchSection(r) {
-  const s = (v) => (Number.isFinite(v) ? (v / 1000).toFixed(1) : '–');
-  const n = (v) => v.toLocaleString('en-US');
-  const rows = r.rows.map((row) => [
-    row.label,
-    n(row.count),
-    n(row.indexes),
-    n(row.reads),
-    row.readsInFlightPeak,
-    s(row.readBusyMs),
-    s(row.limitMs),
-    s(row.handlerMs),
-    x(row.limitOverActual),
-    `${n(row.deleted)} / ${n(row.keptReferenced)} / ${n(row.keptUnknown)}`,
-    s(row.anonymousQuotaMs),
-    s(row.authenticatedQuotaMs),
-  ]);
+function multiarch(r) {
   const b = r.readsWithinBudget;
   const failedClosed = r.rows.filter((row) => !row.decided);
-  return [
-    '## 5. Multi-architecture reads at scale',
-    '',
-    `Selections that keep image indexes, on buildx repositories (20% indexes, every index tagged, four children each), through the`,
-    `shipped handler against the local ECR Public (the emulator): each DescribeImages page answers after ${r.describeDelayMs} ms, each BatchDeleteImage after`,
-    `${r.deleteDelayMs} ms, each manifest read (GET /v2/…/manifests/<digest>, ECR_PUBLIC_REGISTRY_ENDPOINT) after ${r.manifestDelayMs} ms.`,
-    `"calls alone" is pages × page delay + reads × read delay / ${r.readers} (DEFAULT_READ_CONCURRENCY) + calls × delete delay / ${r.concurrency}.`,
-    `Reads get the first half of the work time: ${(r.readBudgetMs / 1000).toFixed(0)} s of ${(r.workBudgetMs / 1000).toFixed(0)} s. The last two columns are the`,
-    `time ECR Public's documented image-pull quotas (${r.pullsPerSecond.anonymous}/s per IP unauthenticated, ${r.pullsPerSecond.authenticated}/s authenticated;`,
-    `${QUOTA_SOURCE}) would allow the same reads, if a manifest read counts as a pull (not documented).`,
-    '',
-    table(
-      [
-        'selection',
-        'N',
-        'indexes',
-        'manifest reads',
-        'reads in flight (peak)',
-        'reading s',
-        'calls alone s',
-        'handler s',
-        'calls alone / handler',
-        'deleted / kept as referenced / kept as unknown',
-        'at 1 pull/s s',
-        'at 10 pulls/s s',
-      ],
-      rows,
-    ),
-    '',
-    `- Reads that fit the read budget: ${n(b.atLatency)} at ${r.manifestDelayMs} ms a read; ${n(b.anonymous)} at the unauthenticated quota; ${n(b.authenticated)} at the authenticated one.`,
-    failedClosed.length
-      ? `- Past that, the handler stops reading and fails closed: ${failedClosed.map((row) => `${row.label} at N=${n(row.count)} kept ${n(row.keptUnknown)} images as unknown`).join('; ')}; nothing a kept index references was deleted (checked in every run), and the event succeeded with the report.`
-      : '- Every run read every manifest it needed within the budget.',
-  ].join('\n');
+  return section(
+    `5. Multi-architecture reads at scale (pages ${r.describeDelayMs} ms, deletions ${r.deleteDelayMs} ms, manifest reads ${r.manifestDelayMs} ms, ${r.readers} readers; times in s)`,
+    table({
+      selection: (row) => row.label,
+      N: (row) => n(row.count),
+      indexes: (row) => n(row.indexes),
+      'manifest reads': (row) => n(row.reads),
+      'reads in flight (peak)': (row) => row.readsInFlightPeak,
+      'reading s': (row) => s(row.readBusyMs),
+      'calls alone s': (row) => s(row.limitMs),
+      'handler s': (row) => s(row.handlerMs),
+      'calls alone / handler': (row) => x(row.limitOverActual),
+      'deleted / kept as referenced / kept as unknown': (row) => `${n(row.deleted)} / ${n(row.keptReferenced)} / ${n(row.keptUnknown)}`,
+      [`at ${r.pullsPerSecond.anonymous} pull/s s`]: (row) => s(row.anonymousQuotaMs),
+      [`at ${r.pullsPerSecond.authenticated} pulls/s s`]: (row) => s(row.authenticatedQuotaMs),
+    })(r.rows),
+    bullets([
+      `Reads that fit the read budget (${s(r.readBudgetMs)} s of ${s(r.workBudgetMs)} s): ${n(b.atLatency)} at ${r.manifestDelayMs} ms a read; ${n(b.anonymous)} at the unauthenticated quota; ${n(b.authenticated)} at the authenticated one.`,
+      failedClosed.length
+        ? `Failed closed: ${failedClosed.map((row) => `${row.label} at N=${n(row.count)} kept ${n(row.keptUnknown)} images as unknown`).join('; ')}; nothing a kept index references was deleted.`
+        : 'Every run read every manifest it needed within the budget.',
+    ]),
+  );
 }
 
+const BENCHMARKS = {
+  cold: () => require('./cold-start').coldStart({ repetitions: 21, log: console.log }).then(cold),
+  throughput: () => require('./throughput').throughput({ repetitions: 7, log: console.log }).then(throughput),
+  synth: () => require('./synth').synthScaling({ log: console.log }).then(synth),
+  selection: () => require('./selection-scale').selectionScale({ log: console.log }).then(selection),
+  multiarch: () => require('./multiarch-scale').multiarchScale({ log: console.log }).then(multiarch),
+};
+
 async function main() {
-  const asked = process.argv.slice(2);
-  const which = asked.length ? asked : ALL;
-  for (const name of which) {
-    if (!ALL.includes(name)) throw new Error(`unknown benchmark "${name}" (expected: ${ALL.join(', ')})`);
-  }
+  const all = Object.keys(BENCHMARKS);
+  const which = process.argv.length > 2 ? process.argv.slice(2) : all;
+  const unknown = which.filter((name) => !all.includes(name));
+  if (unknown.length) throw new Error(`unknown benchmark "${unknown[0]}" (expected: ${all.join(', ')})`);
   for (const built of ['assets/handler/index.js', 'lib/index.js']) {
     if (!existsSync(path.join(ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
   }
@@ -331,46 +215,21 @@ async function main() {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
   const started = performance.now();
-  const loadBefore = os.loadavg();
-  const log = (line) => console.log(line);
+  const loadBefore = os.loadavg()[0];
   const sections = [];
-  if (which.includes('cold')) {
-    log('cold start…');
-    sections.push(coldStartSection(await require('./cold-start').coldStart({ repetitions: REPETITIONS.cold, log })));
-  }
-  if (which.includes('throughput')) {
-    log('deletion throughput…');
-    sections.push(throughputSection(await require('./throughput').throughput({ repetitions: REPETITIONS.throughput, log })));
-  }
-  if (which.includes('synth')) {
-    log('synth scaling…');
-    sections.push(synthSection(await require('./synth').synthScaling({ log })));
-  }
-  if (which.includes('selection')) {
-    log('selection at scale…');
-    sections.push(selectionSection(await require('./selection-scale').selectionScale({ log })));
-  }
-  if (which.includes('multiarch')) {
-    log('multi-architecture reads at scale…');
-    sections.push(multiarchSection(await require('./multiarch-scale').multiarchScale({ log })));
-  }
-  const loadAfter = os.loadavg();
+  for (const name of which) sections.push(await BENCHMARKS[name]());
   const cpus = os.cpus();
-  const command = which.length === ALL.length ? 'npm run bench' : `node bench/run.js ${which.join(' ')}`;
   const header = [
     '# Benchmark results',
     '',
-    `Written by \`${command}\` (bench/run.js); what each benchmark measures and how: bench/README.md.`,
+    `Written by \`${which.length === all.length ? 'npm run bench' : `node bench/run.js ${which.join(' ')}`}\`; what each benchmark measures and how: bench/README.md.`,
     '',
-    `- Date: ${new Date().toISOString()}`,
-    `- Node ${process.version} on ${os.platform()} ${os.arch()}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? 'unknown model'})`,
-    `- Load average (1 min) before / after: ${x(loadBefore[0])} / ${x(loadAfter[0])}; the run took ${Math.round((performance.now() - started) / 1000)} s.`,
-    '  Other work on the machine widens the spread of the cold-start figures; the comparisons are ratios of',
-    '  interleaved runs for that reason.',
+    `- ${new Date().toISOString()}; Node ${process.version} on ${os.platform()} ${os.arch()}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? 'unknown model'}).`,
+    `- Load average (1 min) before / after: ${x(loadBefore)} / ${x(os.loadavg()[0])}; the run took ${Math.round((performance.now() - started) / 1000)} s.`,
   ].join('\n');
   const report = [header, ...sections].join('\n\n') + '\n';
   console.log(`\n${report}`);
-  if (which.length === ALL.length) {
+  if (which.length === all.length) {
     writeFileSync(RESULTS, report);
     console.log(`wrote ${path.relative(ROOT, RESULTS)}`);
   } else {

@@ -8,39 +8,33 @@
 // function's limits: its timeout and its memory size (lib/provider.ts).
 'use strict';
 const { parseBench, parseHandlerLog } = require('./handler-output');
-const { readFileSync } = require('node:fs');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const { ImageSelection } = require('../lib');
 const { startBenchEcrPublic, buildxRepositoryImages, OCI_INDEX } = require('./local-ecr-public');
 const { oursSelectionCreateEvent } = require('./events');
 const { median, runNode, lambdaEnv } = require('./stats');
+const { functionLimits, handlerConcurrency } = require('./handler-constants');
 
 const ROOT = path.join(__dirname, '..');
 const RUNNER = path.join(__dirname, 'invoke.js');
 const OUR_BUNDLE = path.join(ROOT, 'assets', 'handler', 'index.js');
 const REPOSITORY = 'bench/scale';
 
-/** A number read from a source file, so that the benchmark follows the code. */
-function fromSource(file, pattern, what) {
-  const match = readFileSync(path.join(ROOT, file), 'utf8').match(pattern);
-  if (!match) throw new Error(`${what} not found in ${file}`);
-  return Number(match[1]);
-}
-
 /** Memory size at which Lambda gives a function one vCPU (Lambda developer guide, "Configure Lambda function memory"). */
 const ONE_VCPU_MIB = 1769;
 
-/** The function's limits and the handler's concurrency, read from lib/provider.ts and lambda/execute.ts. */
-function limits() {
-  const timeoutMs = fromSource('lib/provider.ts', /export const HANDLER_TIMEOUT = Duration\.minutes\((\d+)\);/, 'HANDLER_TIMEOUT') * 60_000;
-  const memoryMiB = fromSource('lib/provider.ts', /memorySize: (\d+),/, 'memorySize');
+/** The function's limits (as the construct synthesizes them) and the handler's concurrency limits (handler-constants.js). */
+async function limits() {
+  const { timeoutMs, memoryMiB } = functionLimits();
+  const { concurrency, readConcurrency } = await handlerConcurrency();
   return {
     timeoutMs,
     // lambda/index.ts keeps min(20 s, a quarter of the time left) for answering CloudFormation: work stops there.
     workBudgetMs: timeoutMs - Math.min(20_000, Math.floor(timeoutMs / 4)),
     memoryMiB,
-    concurrency: fromSource('lambda/execute.ts', /export const DEFAULT_CONCURRENCY = (\d+);/, 'DEFAULT_CONCURRENCY'),
+    concurrency,
+    readConcurrency,
     // The heap limits Lambda's Node.js bootstrap derives from the memory size (new space a tenth, old space the rest).
     nodeOptions: [
       `--max-semi-space-size=${Math.floor(Math.floor(memoryMiB / 10) / 2)}`,
@@ -122,7 +116,7 @@ const CASES = [
 ];
 
 async function selectionScale({ cases = CASES, describeDelayMs = 100, deleteDelayMs = 50, scaledLatencyMs = 300, log = () => {} } = {}) {
-  const { timeoutMs, workBudgetMs, memoryMiB, concurrency, nodeOptions, cpuShare } = limits();
+  const { timeoutMs, workBudgetMs, memoryMiB, concurrency, nodeOptions, cpuShare } = await limits();
   const server = await startBenchEcrPublic({ delayMs: { DescribeImages: describeDelayMs, BatchDeleteImage: deleteDelayMs } });
   const events = Object.fromEntries(
     Object.entries(SELECTIONS).map(([match, select]) => [match, oursSelectionCreateEvent(REPOSITORY, select(), 'unset', 'unset')]),

@@ -15,20 +15,13 @@ const { build } = require('esbuild');
 const { startBenchEcrPublic, benchTaggedImages } = require('./local-ecr-public');
 const { oursCreateEvent } = require('./events');
 const { median, runNode, lambdaEnv } = require('./stats');
+const { handlerConcurrency } = require('./handler-constants');
 
 const ROOT = path.join(__dirname, '..');
 const RUNNER = path.join(__dirname, 'invoke.js');
 const OUR_BUNDLE = path.join(ROOT, 'assets', 'handler', 'index.js');
 const IDS_PER_CALL = 100;
 const REPOSITORY = 'bench/repo';
-
-/** lambda/execute.ts's DEFAULT_CONCURRENCY, read from the source so the bench follows it. */
-function defaultConcurrency() {
-  const source = require('node:fs').readFileSync(path.join(ROOT, 'lambda', 'execute.ts'), 'utf8');
-  const match = source.match(/export const DEFAULT_CONCURRENCY = (\d+);/);
-  if (!match) throw new Error('DEFAULT_CONCURRENCY not found in lambda/execute.ts');
-  return Number(match[1]);
-}
 
 /** Bundles bench/execute-entry.mjs (deleteImages + the handler's client) with the handler's esbuild options. */
 async function bundleExecuteRunner(dir) {
@@ -80,7 +73,7 @@ async function runExecute(server, runner, count, concurrency) {
 }
 
 async function throughput({ counts = [100, 1_000, 10_000], delayMs = 50, repetitions = 7, log = () => {} } = {}) {
-  const concurrency = defaultConcurrency();
+  const { concurrency } = await handlerConcurrency();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-throughput-'));
   const server = await startBenchEcrPublic({ delayMs: { BatchDeleteImage: delayMs } });
   const rows = [];

@@ -106,8 +106,6 @@ export class FaultInjector {
   readonly requests: RecordedRequest[] = [];
   /** Answers forced for the next requests, taken before the rates are consulted. */
   readonly forced: ForcedAnswer[] = [];
-  /** Forced answers used so far (accessDenied included), by kind. */
-  readonly forcedUsed: Partial<Record<ForcedAnswer, number>> = {};
   retryAfterSeconds: number;
   delayMs: Record<string, number>;
 
@@ -142,11 +140,6 @@ export class FaultInjector {
     if (options.maxFaultsPerCall !== undefined) this.maxFaultsPerCall = options.maxFaultsPerCall;
   }
 
-  /** Total faults injected, all kinds. */
-  get totalInjected(): number {
-    return FAULT_KINDS.reduce((sum, kind) => sum + this.injected[kind], 0);
-  }
-
   /** Resolves with the next request that `match` accepts (by default any). */
   nextRequest(match: (request: RecordedRequest) => boolean = () => true): Promise<RecordedRequest> {
     return new Promise((resolve) => this.waiters.push({ match, resolve }));
@@ -156,7 +149,6 @@ export class FaultInjector {
   reset(): void {
     this.requests.length = 0;
     Object.assign(this.injected, noFaults());
-    for (const key of Object.keys(this.forcedUsed)) delete this.forcedUsed[key as ForcedAnswer];
     this.faultsPerCall.clear();
   }
 
@@ -169,7 +161,6 @@ export class FaultInjector {
     const faults: FaultKind[] = [];
     if (drawn.latency) faults.push('latency');
     if (drawn.fault) faults.push(drawn.fault);
-    if (forced) this.forcedUsed[forced] = (this.forcedUsed[forced] ?? 0) + 1;
     for (const kind of faults) this.injected[kind]++;
     const record: RecordedRequest = { api: this.api, operation, body, arrivedAt, headers, faults, forced };
     this.requests.push(record);

@@ -152,7 +152,7 @@ describe('bad input at run time, through the handler (SDK mocked)', () => {
     cfn = mockStackState('UPDATE_IN_PROGRESS');
     ecr.on(BatchDeleteImageCommand).resolves({ imageIds: [], failures: [] });
     server = await ResponseServer.start();
-    events = new CfnEvents(server, 'BadInput');
+    events = new CfnEvents(server, { logicalResourceId: 'BadInput' });
   });
   afterAll(async () => {
     ecr.restore();
@@ -238,7 +238,7 @@ describe('bad input at run time, through the shipped bundle', () => {
     emulator = await startEcrPublicEmulator();
     // A FAILED verdict asks whether the stack is rolling back.
     stack = await LocalStackState.start();
-    events = new CfnEvents(server, 'BadInput');
+    events = new CfnEvents(server, { logicalResourceId: 'BadInput' });
   });
   afterAll(async () => {
     await stack.close();

@@ -21,16 +21,15 @@
  *
  * @jest-environment ./test/support/failure-aware-environment.ts
  */
-import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { CfnEvents } from '../support/cfn-events';
 import { CREATE_FAILED_ID, ModelEvent, ModelProperties, RequestType, applyEvent, expectedReason } from '../support/custom-resource-model';
 import { EcrPublicModel, ModelImageId, undeclaredLosses } from '../support/ecr-model';
-import { FAULT_KINDS, FaultInjector, FaultKind, FaultRates } from '../../local/ecr-public';
+import { FAULT_KINDS, FaultKind, FaultRates } from '../../local/ecr-public';
 import { failedTestCount } from '../support/figures';
-import { CfnResponseBody, RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
+import { CfnResponseBody, RESPONSE_URL_SECRET, invokeHandler } from '../support/local-cloudformation';
 import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
-import { LocalRig, startLocalRig } from '../support/local-rig';
+import { useLocalRig } from '../support/local-rig';
 
 /** The Lambda timeout the hang tests give the handler (context.getRemainingTimeInMillis at the start). */
 const SHORT_LAMBDA_MS = 8_000;
@@ -101,50 +100,39 @@ const totals = {
 };
 
 describe('fault injection between the handler and ECR Public', () => {
-  let client: ECRPUBLICClient;
-  let server: ResponseServer;
-  let injector: FaultInjector;
-  let env: Record<string, string>;
   let repoCount = 0;
 
-  let rig: LocalRig | undefined;
-
-  beforeAll(async () => {
-    // Never more than 5 faults for one call: the client's 8 attempts always absorb them.
-    rig = await startLocalRig({ maxFaultsPerCall: 5, latencyMs: [200, 1200] });
-    ({ client, server, faults: injector, env } = rig);
-  });
-  afterAll(async () => {
-    for (const kind of FAULT_KINDS) totals.injected[kind] += injector?.injected[kind] ?? 0;
-    totals.requests += injector?.requests.length ?? 0;
+  // Never more than 5 faults for one call: the client's 8 attempts always absorb them.
+  const rig = useLocalRig({ maxFaultsPerCall: 5, latencyMs: [200, 1200] }, ({ faults }) => {
+    for (const kind of FAULT_KINDS) totals.injected[kind] += faults.injected[kind];
+    totals.requests += faults.requests.length;
     if (failedTestCount() > 0) console.log(`ECR-side fault injection (printed because a test failed): ${JSON.stringify(totals, null, 1)}`);
-    await rig?.stop();
   });
 
   async function seededRepository(images: number, model: EcrPublicModel): Promise<{ repo: string; digests: string[] }> {
     const repo = `faults/repo-${++repoCount}`;
-    await createRepository(client, repo);
+    await createRepository(rig().client, repo);
     model.createRepository(repo);
     const digests: string[] = [];
     for (const i of range(0, images)) {
       // Same seed, same digest in every repository: runs are comparable image by image.
-      const digest = await seedImage(client, repo, `image-${i}`, tagsOf(i));
+      const digest = await seedImage(rig().client, repo, `image-${i}`, tagsOf(i));
       digests.push(digest);
       for (const tag of tagsOf(i)) model.putImage(repo, digest, tag);
     }
     return { repo, digests };
   }
 
-  const injectedNow = (): Record<FaultKind, number> => ({ ...injector.injected });
+  const injectedNow = (): Record<FaultKind, number> => ({ ...rig().faults.injected });
   let testStart = { injected: {} as Record<FaultKind, number>, requests: 0 };
   beforeEach(() => {
-    testStart = { injected: injectedNow(), requests: injector.requests.length };
+    testStart = { injected: injectedNow(), requests: rig().faults.requests.length };
   });
   afterEach(() => {
     const name = (expect.getState().currentTestName ?? '?').replace('fault injection between the handler and ECR Public ', '').slice(0, 48);
     const faults = diff(injectedNow(), testStart.injected);
     totals.byTest[name] = {
-      requests: injector.requests.length - testStart.requests,
+      requests: rig().faults.requests.length - testStart.requests,
       ...Object.fromEntries(FAULT_KINDS.filter((k) => faults[k] > 0).map((k) => [k, faults[k]])),
     };
   });
@@ -156,8 +144,8 @@ describe('fault injection between the handler and ECR Public', () => {
     totals.lifecycles++;
     const model = new EcrPublicModel();
     const { repo, digests } = await seededRepository(images, model);
-    injector.configure(rates, seed);
-    const events = new CfnEvents(server);
+    rig().faults.configure(rates, seed);
+    const events = new CfnEvents(rig().server);
     const records: EventRecord[] = [];
     let properties: ModelProperties | undefined;
     let physicalId = '';
@@ -181,10 +169,10 @@ describe('fault injection between the handler and ECR Public', () => {
         else event = events.delete(physicalId, props);
         const modelEvent: ModelEvent = { requestType: step.requestType, properties: props, physicalResourceId: physicalId };
 
-        const before = await listImages(client, repo);
+        const before = await listImages(rig().client, repo);
         const expected = applyEvent(model, modelEvent);
         const faultsBefore = injectedNow();
-        const result = await invokeHandler(server, event, { env });
+        const result = await invokeHandler(rig().server, event, { env: rig().env });
         const faults = diff(injectedNow(), faultsBefore);
         expect(result.exitCode).toBe(0);
         expect(result.stdout + result.stderr).not.toContain(RESPONSE_URL_SECRET);
@@ -201,13 +189,13 @@ describe('fault injection between the handler and ECR Public', () => {
         });
         if (step.requestType === 'Create') physicalId = body.PhysicalResourceId;
         else expect(body.PhysicalResourceId).toBe(physicalId);
-        const registry = await listImages(client, repo);
+        const registry = await listImages(rig().client, repo);
         expect(registry).toEqual(model.snapshot(repo));
         expect(undeclaredLosses(before, registry, expected.calls ? expected.sent : [])).toEqual([]);
         records.push({ body, reason: body.Reason.split(repo).join('REPO'), registry, declared: expected.calls ? expected.sent : [], faults });
       }
     } finally {
-      injector.configure({});
+      rig().faults.configure({});
     }
     return records;
   }
@@ -292,8 +280,8 @@ describe('fault injection between the handler and ECR Public', () => {
   test('a call that hangs: FAILED before the Lambda deadline, saying what timed out; the rollback Delete does nothing', async () => {
     const model = new EcrPublicModel();
     const { repo } = await seededRepository(6, model);
-    const before = await listImages(client, repo);
-    const events = new CfnEvents(server);
+    const before = await listImages(rig().client, repo);
+    const events = new CfnEvents(rig().server);
     const properties = {
       RepositoryName: repo,
       ImageIds: [{ imageTag: 't0' }, { imageTag: 't1' }],
@@ -301,22 +289,22 @@ describe('fault injection between the handler and ECR Public', () => {
       FailOnImageFailure: 'true',
       ApiRegion: 'us-east-1',
     };
-    const requestsBefore = injector.requests.length;
-    injector.forced.push('hang');
+    const requestsBefore = rig().faults.requests.length;
+    rig().faults.forced.push('hang');
     totals.hangs++;
-    const created = await invokeHandler(server, events.create(properties), { env, remainingMs: SHORT_LAMBDA_MS });
+    const created = await invokeHandler(rig().server, events.create(properties), { env: rig().env, remainingMs: SHORT_LAMBDA_MS });
     expect(created.durationMs).toBeLessThan(SHORT_LAMBDA_MS);
     expect(created.exitCode).toBe(0);
     expect(created.response?.body).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED_ID });
     expect(created.response?.body.Reason).toMatch(
       /^nothing deleted: DeadlineExceededError: timed out .*waiting for ECR Public BatchDeleteImage: 0 of 1 batches answered \(0 image IDs deleted\)/,
     );
-    expect(await listImages(client, repo)).toEqual(before);
+    expect(await listImages(rig().client, repo)).toEqual(before);
 
-    const rollback = await invokeHandler(server, events.delete(CREATE_FAILED_ID, properties), { env });
+    const rollback = await invokeHandler(rig().server, events.delete(CREATE_FAILED_ID, properties), { env: rig().env });
     expect(rollback.response?.body.Status).toBe('SUCCESS');
-    expect(injector.requests.length - requestsBefore).toBe(1); // the hung call, nothing after it
-    expect(await listImages(client, repo)).toEqual(before);
+    expect(rig().faults.requests.length - requestsBefore).toBe(1); // the hung call, nothing after it
+    expect(await listImages(rig().client, repo)).toEqual(before);
   }, 30_000);
 
   test('a hang after two of three batches: FAILED in time, what was deleted was declared, and a second Delete finishes the job', async () => {
@@ -331,19 +319,19 @@ describe('fault injection between the handler and ECR Public', () => {
       FailOnImageFailure: 'true',
       ApiRegion: 'us-east-1',
     };
-    const events = new CfnEvents(server);
+    const events = new CfnEvents(rig().server);
     const physicalId = 'EcrPublicImageDeletion-ImageDeletion-earlier-create';
-    const before = await listImages(client, repo);
+    const before = await listImages(rig().client, repo);
 
-    injector.forced.push('pass', 'pass', 'hang');
+    rig().faults.forced.push('pass', 'pass', 'hang');
     totals.hangs++;
-    const first = await invokeHandler(server, events.delete(physicalId, properties), { env, remainingMs: SHORT_LAMBDA_MS });
+    const first = await invokeHandler(rig().server, events.delete(physicalId, properties), { env: rig().env, remainingMs: SHORT_LAMBDA_MS });
     expect(first.durationMs).toBeLessThan(SHORT_LAMBDA_MS);
     expect(first.response?.body).toMatchObject({ Status: 'FAILED', PhysicalResourceId: physicalId });
     expect(first.response?.body.Reason).toMatch(
       /^\d+ image IDs deleted before the failure \(the function log lists them\): DeadlineExceededError: timed out .*waiting for ECR Public BatchDeleteImage: 2 of 3 batches answered/,
     );
-    const partial = await listImages(client, repo);
+    const partial = await listImages(rig().client, repo);
     // The record of what went survives the failure: the log line lists exactly the images that are gone.
     const logged = JSON.parse(first.stdout.trim().split('\n').pop()!) as { deleted: number; deletedImageIds: Array<{ imageDigest: string }> };
     const gone = [...before.keys()].filter((digest) => !partial.has(digest));
@@ -355,17 +343,17 @@ describe('fault injection between the handler and ECR Public', () => {
     expect(partial.size).toBeLessThan(before.size);
 
     // The stack deletion is tried again: the Delete event comes back and completes.
-    const second = await invokeHandler(server, events.delete(physicalId, properties), { env });
+    const second = await invokeHandler(rig().server, events.delete(physicalId, properties), { env: rig().env });
     expect(second.response?.body.Status).toBe('SUCCESS');
     applyEvent(model, { requestType: 'Delete', properties, physicalResourceId: physicalId });
-    expect(await listImages(client, repo)).toEqual(model.snapshot(repo));
+    expect(await listImages(rig().client, repo)).toEqual(model.snapshot(repo));
   }, 60_000);
 
   test('throttling that never stops: FAILED before the Lambda deadline, not after it', async () => {
     const model = new EcrPublicModel();
     const { repo } = await seededRepository(3, model);
-    const before = await listImages(client, repo);
-    const events = new CfnEvents(server);
+    const before = await listImages(rig().client, repo);
+    const events = new CfnEvents(rig().server);
     const physicalId = 'EcrPublicImageDeletion-ImageDeletion-throttled';
     const properties = {
       RepositoryName: repo,
@@ -375,15 +363,18 @@ describe('fault injection between the handler and ECR Public', () => {
       ApiRegion: 'us-east-1',
     };
     // Forced, so that the per-call limit of the fault switches does not apply: every attempt is throttled.
-    injector.forced.push(...Array.from({ length: 10 }, () => 'throttle' as const));
+    rig().faults.forced.push(...Array.from({ length: 10 }, () => 'throttle' as const));
     try {
-      const updated = await invokeHandler(server, events.update(physicalId, properties, properties), { env, remainingMs: SHORT_LAMBDA_MS });
+      const updated = await invokeHandler(rig().server, events.update(physicalId, properties, properties), {
+        env: rig().env,
+        remainingMs: SHORT_LAMBDA_MS,
+      });
       expect(updated.durationMs).toBeLessThan(SHORT_LAMBDA_MS);
       expect(updated.response?.body).toMatchObject({ Status: 'FAILED', PhysicalResourceId: physicalId });
       expect(updated.response?.body.Reason).toMatch(/timed out .*waiting for ECR Public BatchDeleteImage|ThrottlingException/);
     } finally {
-      injector.forced.length = 0;
+      rig().faults.forced.length = 0;
     }
-    expect(await listImages(client, repo)).toEqual(before);
+    expect(await listImages(rig().client, repo)).toEqual(before);
   }, 30_000);
 });

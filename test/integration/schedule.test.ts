@@ -7,12 +7,11 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
-import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { EcrPublicImageDeletion, ImageSelection } from '../../lib';
 import type { ScheduledEvent } from '../../lib/contract';
-import { ResponseServer, invokeHandler } from '../support/local-cloudformation';
+import { invokeHandler } from '../support/local-cloudformation';
 import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
-import { LocalRig, startLocalRig } from '../support/local-rig';
+import { useLocalRig } from '../support/local-rig';
 
 /** The input of the deletion's rule, exactly as the template gives it to EventBridge. */
 function ruleInput(repositoryName: string, select: ImageSelection): ScheduledEvent {
@@ -23,32 +22,25 @@ function ruleInput(repositoryName: string, select: ImageSelection): ScheduledEve
 }
 
 describe('a scheduled run through the shipped handler against a local ECR Public', () => {
-  let server: ResponseServer;
-  let client: ECRPUBLICClient;
-  let env: Record<string, string>;
-
-  let rig: LocalRig | undefined;
-  beforeAll(async () => {
-    rig = await startLocalRig();
-    ({ client, server, env } = rig);
-  });
-  afterAll(async () => {
-    await rig?.stop();
-  });
+  const rig = useLocalRig();
 
   test("the rule's input runs the selection and answers nobody", async () => {
     const repo = 'schedule/previews';
-    await createRepository(client, repo);
-    const release = await seedImage(client, repo, `${repo}-release`, ['v1.0.0', 'latest']);
-    const pr1 = await seedImage(client, repo, `${repo}-pr1`, ['pr-1']);
-    const pr2 = await seedImage(client, repo, `${repo}-pr2`, ['pr-2', 'keep-me']);
+    await createRepository(rig().client, repo);
+    const release = await seedImage(rig().client, repo, `${repo}-release`, ['v1.0.0', 'latest']);
+    const pr1 = await seedImage(rig().client, repo, `${repo}-pr1`, ['pr-1']);
+    const pr2 = await seedImage(rig().client, repo, `${repo}-pr2`, ['pr-2', 'keep-me']);
 
-    const before = rig!.faults.requests.length;
-    const result = await invokeHandler(server, ruleInput(repo, ImageSelection.tagsMatching('pr-*')), { env });
+    const before = rig().faults.requests.length;
+    const result = await invokeHandler(rig().server, ruleInput(repo, ImageSelection.tagsMatching('pr-*')), { env: rig().env });
     expect(result.exitCode).toBe(0);
-    expect(server.attempts).toBe(0);
-    expect(rig!.faults.requests.slice(before).map((r) => r.operation.split('.').pop())).toEqual(['DescribeImages', 'BatchDeleteImage']);
-    const left = await listImages(client, repo);
+    expect(rig().server.attempts).toBe(0);
+    expect(
+      rig()
+        .faults.requests.slice(before)
+        .map((r) => r.operation.split('.').pop()),
+    ).toEqual(['DescribeImages', 'BatchDeleteImage']);
+    const left = await listImages(rig().client, repo);
     expect(left.has(pr1)).toBe(false);
     expect(left.get(pr2)).toEqual(['keep-me']);
     expect(left.get(release)).toEqual(['latest', 'v1.0.0']);
@@ -61,9 +53,9 @@ describe('a scheduled run through the shipped handler against a local ECR Public
   });
 
   test('a run that fails makes the invocation fail, with the reason', async () => {
-    const result = await invokeHandler(server, ruleInput('schedule/never-created', ImageSelection.untaggedImages()), { env });
+    const result = await invokeHandler(rig().server, ruleInput('schedule/never-created', ImageSelection.untaggedImages()), { env: rig().env });
     expect(result.exitCode).toBe(1);
-    expect(server.attempts).toBe(0);
+    expect(rig().server.attempts).toBe(0);
     expect(result.stderr).toMatch(
       /ScheduledRunFailedError: scheduled run of Previews\w+ failed: repository "schedule\/never-created" .* does not exist/,
     );

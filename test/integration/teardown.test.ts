@@ -13,13 +13,12 @@
  *   log line lists what was deleted.
  */
 import { randomUUID } from 'node:crypto';
-import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
-import { LocalStack, LocalStackState, RESPONSE_URL_SECRET, ResponseServer, invokeHandler } from '../support/local-cloudformation';
-import { LocalRig, startLocalRig } from '../support/local-rig';
+import { LocalStack, RESPONSE_URL_SECRET, invokeHandler } from '../support/local-cloudformation';
+import { CfnEvents } from '../support/cfn-events';
+import { useLocalRig } from '../support/local-rig';
 
-const SERVICE_TOKEN = 'arn:aws:lambda:eu-west-1:123456789012:function:handler';
 /** The function's timeout as the tests give it: every answer must come before it. */
 const REMAINING_MS = 60_000;
 
@@ -33,19 +32,9 @@ const CR: Template['Resources'][string] = { Type: 'Custom::EcrPublicImageDeletio
 const templateOf = (...ids: string[]): Template => ({ Resources: Object.fromEntries(ids.map((id) => [id, id.startsWith('Repo') ? REPO : CR])) });
 
 describe('an emptier through its lifecycle, played by CloudFormation', () => {
-  let rig: LocalRig;
-  let client: ECRPUBLICClient;
-  let server: ResponseServer;
-  let cfn: LocalStackState;
   let repoCount = 0;
 
-  beforeAll(async () => {
-    rig = await startLocalRig();
-    ({ client, server, stack: cfn } = rig);
-  });
-  afterAll(async () => {
-    await rig?.stop();
-  });
+  const rig = useLocalRig();
 
   /** One stack: its ID, and its events sent at a given status and template. */
   class PlayedStack {
@@ -80,31 +69,17 @@ describe('an emptier through its lifecycle, played by CloudFormation', () => {
     ) {
       figures.events++;
       if (status.includes('ROLLBACK')) figures.rollbackEvents++;
-      cfn.set(this.id, status, template);
-      const requestId = randomUUID();
-      const common = {
-        ServiceToken: SERVICE_TOKEN,
-        ResponseURL: server.urlFor(requestId),
-        StackId: this.id,
-        RequestId: requestId,
-        LogicalResourceId: logicalId,
-        ResourceType: 'Custom::EcrPublicImageDeletion',
-        ResourceProperties: { ServiceToken: SERVICE_TOKEN, ...properties },
-      };
+      rig().stack.set(this.id, status, template);
+      const events = new CfnEvents(rig().server, { stackId: this.id, logicalResourceId: logicalId });
       const physical = this.physicalIds.get(logicalId) ?? 'never-created';
       const event: CloudFormationCustomResourceEvent =
         requestType === 'Create'
-          ? { ...common, RequestType: 'Create' }
+          ? events.create(properties)
           : requestType === 'Delete'
-            ? { ...common, RequestType: 'Delete', PhysicalResourceId: physical }
-            : {
-                ...common,
-                RequestType: 'Update',
-                PhysicalResourceId: physical,
-                OldResourceProperties: { ServiceToken: SERVICE_TOKEN, ...(oldProperties ?? properties) },
-              };
-      const before = await listImages(client, this.repository).catch(() => new Map<string, string[]>());
-      const result = await invokeHandler(server, event, { env: rig.env, remainingMs: REMAINING_MS });
+            ? events.delete(physical, properties)
+            : events.update(physical, properties, oldProperties ?? properties);
+      const before = await listImages(rig().client, this.repository).catch(() => new Map<string, string[]>());
+      const result = await invokeHandler(rig().server, event, { env: rig().env, remainingMs: REMAINING_MS });
       const context = `${requestType} ${logicalId} during ${status}`;
 
       // Answered, small enough, in time, with one log line that says what went.
@@ -119,7 +94,7 @@ describe('an emptier through its lifecycle, played by CloudFormation', () => {
       const lines = result.stdout.split('\n').filter((line) => line.startsWith('{'));
       expect(lines).toHaveLength(1);
       const log = JSON.parse(lines[0]) as { deleted: number; deletedImageIds: Array<{ imageDigest?: string }>; status: string };
-      const after = await listImages(client, this.repository).catch(() => new Map<string, string[]>());
+      const after = await listImages(rig().client, this.repository).catch(() => new Map<string, string[]>());
       const gone = [...before.keys()].filter((digest) => !after.has(digest));
       expect(new Set(log.deletedImageIds.map((id) => id.imageDigest))).toEqual(new Set(gone));
       expect(log.status).toBe(body.Status);
@@ -132,12 +107,12 @@ describe('an emptier through its lifecycle, played by CloudFormation', () => {
 
   async function newStack(images = 3): Promise<PlayedStack> {
     const repository = `teardown/repo-${++repoCount}`;
-    await createRepository(client, repository);
-    for (let i = 0; i < images; i++) await seedImage(client, repository, `${repository}#${i}`, [`v${i}`]);
+    await createRepository(rig().client, repository);
+    for (let i = 0; i < images; i++) await seedImage(rig().client, repository, `${repository}#${i}`, [`v${i}`]);
     return new PlayedStack(repository);
   }
 
-  const imagesOf = async (stack: PlayedStack) => (await listImages(client, stack.repository)).size;
+  const imagesOf = async (stack: PlayedStack) => (await listImages(rig().client, stack.repository)).size;
   const keptWhole = async (stack: PlayedStack, count = 3) => {
     expect(await imagesOf(stack)).toBe(count);
     figures.keptWhole++;
@@ -250,20 +225,20 @@ describe('an emptier through its lifecycle, played by CloudFormation', () => {
   test('a stack state that cannot be read keeps every image, even when the stack is being deleted', async () => {
     const stack = await newStack();
     await stack.send('Create', 'Emptier', stack.emptier(), 'CREATE_IN_PROGRESS', templateOf('Repo', 'Emptier'));
-    cfn.refuse = 10;
+    rig().stack.refuse = 10;
     try {
       const refused = await stack.send('Delete', 'Emptier', stack.emptier(), 'DELETE_IN_PROGRESS', templateOf('Repo', 'Emptier'));
       expect(refused.body.Status).toBe('SUCCESS');
       expect(refused.body.Reason).toContain("the stack's state could not be read (AccessDenied");
     } finally {
-      cfn.refuse = 0;
+      rig().stack.refuse = 0;
     }
     await keptWhole(stack);
   });
 
   test('the handler asks about its own stack only', () => {
-    const asked = new Set(cfn.requests.map((r) => r.stackName));
+    const asked = new Set(rig().stack.requests.map((r) => r.stackName));
     expect([...asked].every((name) => name.startsWith('arn:aws:cloudformation:eu-west-1:123456789012:stack/teardown-'))).toBe(true);
-    expect(new Set(cfn.requests.map((r) => r.action))).toEqual(new Set(['DescribeStacks', 'GetTemplate']));
+    expect(new Set(rig().stack.requests.map((r) => r.action))).toEqual(new Set(['DescribeStacks', 'GetTemplate']));
   });
 });

@@ -10,36 +10,55 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type { ResponseServer } from './local-cloudformation';
 
 const SERVICE_TOKEN = 'arn:aws:lambda:eu-central-1:123456789012:function:local-handler';
-/** The stack every CfnEvents event comes from. */
-export const STACK_ID = 'arn:aws:cloudformation:eu-central-1:123456789012:stack/fault-tests/7c1e0f00-0000-11ef-0000-0a0b0c0d0e0f';
+/** The stack every event comes from unless a test names another. */
+export const STACK_ID = 'arn:aws:cloudformation:eu-central-1:123456789012:stack/local-tests/7c1e0f00-0000-11ef-0000-0a0b0c0d0e0f';
+
+/** Where the events come from: the stack and the resource's logical ID. */
+export interface CfnEventsOptions {
+  /** @default STACK_ID */
+  readonly stackId?: string;
+  /** @default 'ImageDeletion' */
+  readonly logicalResourceId?: string;
+}
 
 export class CfnEvents {
+  private readonly stackId: string;
+  private readonly logicalResourceId: string;
+
   constructor(
     private readonly server: ResponseServer,
-    private readonly logicalResourceId = 'ImageDeletion',
-  ) {}
+    options: CfnEventsOptions = {},
+  ) {
+    this.stackId = options.stackId ?? STACK_ID;
+    this.logicalResourceId = options.logicalResourceId ?? 'ImageDeletion';
+  }
 
-  private common(properties: object) {
+  private common(properties: object, logicalResourceId: string) {
     const requestId = randomUUID();
     return {
       ServiceToken: SERVICE_TOKEN,
       ResponseURL: this.server.urlFor(requestId),
-      StackId: STACK_ID,
+      StackId: this.stackId,
       RequestId: requestId,
-      LogicalResourceId: this.logicalResourceId,
+      LogicalResourceId: logicalResourceId,
       ResourceType: 'Custom::EcrPublicImageDeletion',
       ResourceProperties: { ServiceToken: SERVICE_TOKEN, ...properties },
     };
   }
 
-  create(properties: object): CloudFormationCustomResourceEvent {
-    return { ...this.common(properties), RequestType: 'Create' };
+  create(properties: object, logicalResourceId = this.logicalResourceId): CloudFormationCustomResourceEvent {
+    return { ...this.common(properties, logicalResourceId), RequestType: 'Create' };
   }
 
   /** An Update; for a rollback, `properties` are the old ones and `oldProperties` the ones that failed. */
-  update(physicalResourceId: string, properties: object, oldProperties: object): CloudFormationCustomResourceEvent {
+  update(
+    physicalResourceId: string,
+    properties: object,
+    oldProperties: object,
+    logicalResourceId = this.logicalResourceId,
+  ): CloudFormationCustomResourceEvent {
     return {
-      ...this.common(properties),
+      ...this.common(properties, logicalResourceId),
       RequestType: 'Update',
       PhysicalResourceId: physicalResourceId,
       OldResourceProperties: { ServiceToken: SERVICE_TOKEN, ...oldProperties },
@@ -47,8 +66,8 @@ export class CfnEvents {
   }
 
   /** A Delete carries the last properties CloudFormation holds (after a failed Create: the Create's). */
-  delete(physicalResourceId: string, properties: object): CloudFormationCustomResourceEvent {
-    return { ...this.common(properties), RequestType: 'Delete', PhysicalResourceId: physicalResourceId };
+  delete(physicalResourceId: string, properties: object, logicalResourceId = this.logicalResourceId): CloudFormationCustomResourceEvent {
+    return { ...this.common(properties, logicalResourceId), RequestType: 'Delete', PhysicalResourceId: physicalResourceId };
   }
 }
 

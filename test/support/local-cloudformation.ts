@@ -4,12 +4,12 @@
  * process (as Lambda would), and serves the ResponseURL the handler answers.
  */
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type { ScheduledEvent } from '../../lib/contract';
+import { CfnEvents, STACK_ID } from './cfn-events';
 
 export const BUNDLE = path.join(__dirname, '..', '..', 'assets', 'handler', 'index.js');
 const RUNNER = path.join(__dirname, 'invoke-handler.cjs');
@@ -147,8 +147,8 @@ export function invokeHandler(
   });
 }
 
-/** The stack of every event that LocalCustomResource sends. */
-export const LOCAL_STACK_ID = 'arn:aws:cloudformation:eu-central-1:123456789012:stack/local-demo/4f5d2a10-0000-11ef-0000-0a0b0c0d0e0f';
+/** The stack of every event that LocalCustomResource sends (the one stack ID of the test events). */
+export const LOCAL_STACK_ID = STACK_ID;
 
 /**
  * One custom resource through its lifecycle, the way CloudFormation drives it:
@@ -158,32 +158,20 @@ export const LOCAL_STACK_ID = 'arn:aws:cloudformation:eu-central-1:123456789012:
 export class LocalCustomResource {
   physicalResourceId?: string;
   private properties?: Record<string, unknown>;
+  private readonly events: CfnEvents;
 
   constructor(
     private readonly server: ResponseServer,
     private readonly options: InvokeOptions & { readonly logicalResourceId?: string } = {},
-  ) {}
+  ) {
+    this.events = new CfnEvents(server, { logicalResourceId: options.logicalResourceId ?? 'PrImagesDeletion' });
+  }
 
   private event(requestType: 'Create' | 'Update' | 'Delete', properties: Record<string, unknown>): CloudFormationCustomResourceEvent {
-    const requestId = randomUUID();
-    const common = {
-      ServiceToken: 'arn:aws:lambda:eu-central-1:123456789012:function:local-handler',
-      ResponseURL: this.server.urlFor(requestId),
-      StackId: LOCAL_STACK_ID,
-      RequestId: requestId,
-      LogicalResourceId: this.options.logicalResourceId ?? 'PrImagesDeletion',
-      ResourceType: 'Custom::EcrPublicImageDeletion',
-      ResourceProperties: { ServiceToken: 'arn:aws:lambda:eu-central-1:123456789012:function:local-handler', ...properties },
-    };
-    if (requestType === 'Create') return { ...common, RequestType: 'Create' };
-    const physical = { PhysicalResourceId: this.physicalResourceId ?? '' };
-    if (requestType === 'Delete') return { ...common, ...physical, RequestType: 'Delete' };
-    return {
-      ...common,
-      ...physical,
-      RequestType: 'Update',
-      OldResourceProperties: { ServiceToken: common.ServiceToken, ...(this.properties ?? {}) },
-    };
+    const physicalResourceId = this.physicalResourceId ?? '';
+    if (requestType === 'Create') return this.events.create(properties);
+    if (requestType === 'Delete') return this.events.delete(physicalResourceId, properties);
+    return this.events.update(physicalResourceId, properties, this.properties ?? {});
   }
 
   private async send(requestType: 'Create' | 'Update' | 'Delete', properties: Record<string, unknown>): Promise<InvocationResult> {
@@ -224,7 +212,6 @@ export interface LocalStack {
 export interface StackStateRequest {
   readonly action: string;
   readonly stackName: string;
-  readonly templateStage?: string;
 }
 
 const xmlEscape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -260,7 +247,7 @@ export class LocalStackState {
         const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
         const action = form.get('Action') ?? '';
         const stackName = form.get('StackName') ?? '';
-        this.requests.push({ action, stackName, ...(form.get('TemplateStage') ? { templateStage: form.get('TemplateStage')! } : {}) });
+        this.requests.push({ action, stackName });
         const answer = (status: number, xml: string) => response.writeHead(status, { 'content-type': 'text/xml' }).end(xml);
         const error = (status: number, code: string, message: string) =>
           answer(

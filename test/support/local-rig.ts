@@ -49,3 +49,23 @@ export async function startLocalRig(options: FaultOptions & { readonly reference
     },
   };
 }
+
+/**
+ * Starts a local rig before the enclosing describe block and stops it after;
+ * returns a getter for it (which throws if called outside the block's tests).
+ * `beforeStop` runs before the rig stops, e.g. to read its recorder.
+ */
+export function useLocalRig(options: Parameters<typeof startLocalRig>[0] = {}, beforeStop?: (rig: LocalRig) => void | Promise<void>): () => LocalRig {
+  let rig: LocalRig | undefined;
+  beforeAll(async () => {
+    rig = await startLocalRig(options);
+  });
+  afterAll(async () => {
+    if (rig) await beforeStop?.(rig);
+    await rig?.stop();
+  });
+  return () => {
+    if (!rig) throw new Error('the local rig is not started: call its getter inside a test or hook');
+    return rig;
+  };
+}

@@ -8,13 +8,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { mockStackState } from '../support/stack-state-mock';
 import { handler, responseReserveMs } from '../../lambda/index';
 import { FAILED_CREATE_PHYSICAL_ID } from '../../lambda/plan';
+import { CfnEvents } from '../support/cfn-events';
 import { RESPONSE_URL_SECRET, ResponseServer } from '../support/local-cloudformation';
 
 const ecr = mockClient(ECRPUBLICClient);
 // The stack's state, which the handler reads for a Delete of allImages() and for a FAILED verdict.
 mockStackState('UPDATE_IN_PROGRESS');
 let server: ResponseServer;
-let requestCount = 0;
 let logs: string[];
 
 beforeAll(async () => {
@@ -40,19 +40,10 @@ const properties = (change: object = {}) => ({
 });
 
 function event(requestType: 'Create' | 'Update' | 'Delete', change: object = {}, physicalId = 'kept-physical-id'): CloudFormationCustomResourceEvent {
-  const requestId = `request-${++requestCount}`;
-  const base = {
-    ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:handler',
-    ResponseURL: server.urlFor(requestId),
-    StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/s/1',
-    RequestId: requestId,
-    LogicalResourceId: 'PrImages',
-    ResourceType: 'Custom::EcrPublicImageDeletion',
-    ResourceProperties: properties(change),
-  };
-  if (requestType === 'Create') return { ...base, RequestType: 'Create' };
-  if (requestType === 'Delete') return { ...base, RequestType: 'Delete', PhysicalResourceId: physicalId };
-  return { ...base, RequestType: 'Update', PhysicalResourceId: physicalId, OldResourceProperties: properties() };
+  const events = new CfnEvents(server, { stackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/s/1', logicalResourceId: 'PrImages' });
+  if (requestType === 'Create') return events.create(properties(change));
+  if (requestType === 'Delete') return events.delete(physicalId, properties(change));
+  return events.update(physicalId, properties(change), properties());
 }
 
 async function run(e: CloudFormationCustomResourceEvent, remainingMs = 300_000) {

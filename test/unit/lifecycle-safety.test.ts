@@ -10,13 +10,13 @@ import { BatchDeleteImageCommand, DescribeImagesCommand, ECRPUBLICClient, Reposi
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../lambda/index';
+import { CfnEvents } from '../support/cfn-events';
 import { ResponseServer } from '../support/local-cloudformation';
 import { answerStackState, mockStackState } from '../support/stack-state-mock';
 
 const ecr = mockClient(ECRPUBLICClient);
 const cfn = mockStackState('UPDATE_IN_PROGRESS');
 let server: ResponseServer;
-let requestCount = 0;
 let logs: string[];
 const STACK_ID = 'arn:aws:cloudformation:eu-west-1:123456789012:stack/s/1';
 
@@ -46,19 +46,10 @@ const emptier = (change: object = {}) => ({
 });
 
 function event(requestType: 'Create' | 'Update' | 'Delete', properties: object): CloudFormationCustomResourceEvent {
-  const requestId = `safety-${++requestCount}`;
-  const base = {
-    ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:handler',
-    ResponseURL: server.urlFor(requestId),
-    StackId: STACK_ID,
-    RequestId: requestId,
-    LogicalResourceId: 'Emptier',
-    ResourceType: 'Custom::EcrPublicImageDeletion',
-    ResourceProperties: { ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:handler', ...properties },
-  };
-  if (requestType === 'Create') return { ...base, RequestType: 'Create' };
-  if (requestType === 'Delete') return { ...base, RequestType: 'Delete', PhysicalResourceId: 'p' };
-  return { ...base, RequestType: 'Update', PhysicalResourceId: 'p', OldResourceProperties: base.ResourceProperties };
+  const events = new CfnEvents(server, { stackId: STACK_ID, logicalResourceId: 'Emptier' });
+  if (requestType === 'Create') return events.create(properties);
+  if (requestType === 'Delete') return events.delete('p', properties);
+  return events.update('p', properties, properties);
 }
 
 async function run(e: CloudFormationCustomResourceEvent, remainingMs = 300_000) {

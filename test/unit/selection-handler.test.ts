@@ -3,18 +3,17 @@
  * Public (the emulator): it pages its listing and refuses to delete what a
  * remaining image index references, as ECR Public does (moto does neither).
  */
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockStackState } from '../support/stack-state-mock';
 import { handler } from '../../lambda/index';
 import { MEDIA_TYPES, ReferencedImageDeletion, SeedImage, buildxIndex, nestedIndex, singleImage } from '../../local/ecr-public';
 import { useEmulatorForHandler } from '../support/in-process-emulator';
+import { CfnEvents } from '../support/cfn-events';
 import { ResponseServer } from '../support/local-cloudformation';
 
 const local = useEmulatorForHandler();
 // The stack's state, which the handler reads for a Delete of allImages() and for a FAILED verdict.
 mockStackState('DELETE_IN_PROGRESS');
 let server: ResponseServer;
-let requests = 0;
 const DAY = 86_400_000;
 const now = Date.now();
 
@@ -28,32 +27,18 @@ beforeEach(() => {
 afterEach(() => jest.restoreAllMocks());
 
 async function run(requestType: 'Create' | 'Update' | 'Delete', properties: object) {
-  const requestId = `selection-${++requests}`;
-  const base = {
-    ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:handler',
-    ResponseURL: server.urlFor(requestId),
-    StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/s/1',
-    RequestId: requestId,
-    LogicalResourceId: 'Hygiene',
-    ResourceType: 'Custom::EcrPublicImageDeletion',
-    ResourceProperties: {
-      ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:handler',
-      RepositoryName: 'app',
-      DeleteOn: ['Create', 'Update', 'Delete'],
-      FailOnImageFailure: 'true',
-      DryRun: 'false',
-      ApiRegion: 'us-east-1',
-      ...properties,
-    },
+  const events = new CfnEvents(server, { stackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/s/1', logicalResourceId: 'Hygiene' });
+  const all = {
+    RepositoryName: 'app',
+    DeleteOn: ['Create', 'Update', 'Delete'],
+    FailOnImageFailure: 'true',
+    DryRun: 'false',
+    ApiRegion: 'us-east-1',
+    ...properties,
   };
-  const event: CloudFormationCustomResourceEvent =
-    requestType === 'Create'
-      ? { ...base, RequestType: 'Create' }
-      : requestType === 'Delete'
-        ? { ...base, RequestType: 'Delete', PhysicalResourceId: 'p' }
-        : { ...base, RequestType: 'Update', PhysicalResourceId: 'p', OldResourceProperties: base.ResourceProperties };
+  const event = requestType === 'Create' ? events.create(all) : requestType === 'Delete' ? events.delete('p', all) : events.update('p', all, all);
   await handler(event, { getRemainingTimeInMillis: () => 300_000 });
-  return (await server.responseTo(requestId)).body;
+  return (await server.responseTo(event.RequestId)).body;
 }
 
 const deleteCalls = () => local.calls('BatchDeleteImage').map((input) => input.imageIds as Array<{ imageTag?: string; imageDigest?: string }>);

@@ -166,14 +166,14 @@ describe('bad input at run time, through the handler (SDK mocked)', () => {
   });
   afterEach(() => jest.restoreAllMocks());
 
-  async function run(event: CloudFormationCustomResourceEvent) {
+  async function handle(event: CloudFormationCustomResourceEvent) {
     await expect(handler(event, { getRemainingTimeInMillis: () => 300_000 })).resolves.toBeUndefined();
     return server.responseTo(event.RequestId);
   }
 
   describe.each(BAD_INPUTS)('$what', ({ change, reason }) => {
     test('Create: FAILED with the reason and the marker physical ID, no call', async () => {
-      const response = await run(events.create(withChange(change)));
+      const response = await handle(events.create(withChange(change)));
       expect(response.body.Status).toBe('FAILED');
       expect(response.body.PhysicalResourceId).toBe(CREATE_FAILED_ID);
       expect({ reason: response.body.Reason, matches: matches(response.body.Reason, reason) }).toEqual({
@@ -190,7 +190,7 @@ describe('bad input at run time, through the handler (SDK mocked)', () => {
     });
 
     test('Update: FAILED with the reason, the physical ID kept, no call', async () => {
-      const response = await run(events.update('EcrPublicImageDeletion-BadInput-earlier', withChange(change), valid));
+      const response = await handle(events.update('EcrPublicImageDeletion-BadInput-earlier', withChange(change), valid));
       expect(response.body).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'EcrPublicImageDeletion-BadInput-earlier' });
       expect(matches(response.body.Reason, reason)).toBe(true);
       expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(0);
@@ -199,7 +199,7 @@ describe('bad input at run time, through the handler (SDK mocked)', () => {
 
   test('the rollback Delete of a failed Create does nothing, whatever its properties', async () => {
     for (const { change } of BAD_INPUTS) {
-      const response = await run(events.delete(CREATE_FAILED_ID, withChange(change)));
+      const response = await handle(events.delete(CREATE_FAILED_ID, withChange(change)));
       expect(response.body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: CREATE_FAILED_ID });
     }
     expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(0);
@@ -210,7 +210,7 @@ describe('bad input at run time, through the handler (SDK mocked)', () => {
       ...events.update('EcrPublicImageDeletion-BadInput-earlier', valid, valid),
       RequestType: 'Rollback',
     } as unknown as CloudFormationCustomResourceEvent;
-    const response = await run(event);
+    const response = await handle(event);
     expect(response.body).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'EcrPublicImageDeletion-BadInput-earlier' });
     expect(response.body.Reason).toContain('RequestType "Rollback"');
     expect(response.body.Reason).toContain('Create, Update, Delete');
@@ -219,7 +219,7 @@ describe('bad input at run time, through the handler (SDK mocked)', () => {
 
   test('no ResourceProperties at all: FAILED, saying so, no call', async () => {
     const event = { ...events.create(valid), ResourceProperties: undefined } as unknown as CloudFormationCustomResourceEvent;
-    const response = await run(event);
+    const response = await handle(event);
     expect(response.body).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED_ID });
     expect(response.body.Reason).toContain('resource properties must be an object, got undefined');
     expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(0);

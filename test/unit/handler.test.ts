@@ -46,7 +46,7 @@ function event(requestType: 'Create' | 'Update' | 'Delete', change: object = {},
   return events.update(physicalId, properties(change), properties());
 }
 
-async function run(e: CloudFormationCustomResourceEvent, remainingMs = 300_000) {
+async function handle(e: CloudFormationCustomResourceEvent, remainingMs = 300_000) {
   await handler(e, { getRemainingTimeInMillis: () => remainingMs });
   return (await server.responseTo(e.RequestId)).body;
 }
@@ -56,7 +56,7 @@ const deletesEverything = () => ecr.on(BatchDeleteImageCommand).callsFake((input
 describe('the handler answers CloudFormation', () => {
   test('SUCCESS with the deleted IDs and exact counts as attributes', async () => {
     deletesEverything();
-    const body = await run(event('Create'));
+    const body = await handle(event('Create'));
     expect(body).toMatchObject({
       Status: 'SUCCESS',
       LogicalResourceId: 'PrImages',
@@ -70,8 +70,8 @@ describe('the handler answers CloudFormation', () => {
     const functionRegion = process.env.AWS_REGION;
     process.env.AWS_REGION = 'ap-southeast-2';
     try {
-      await run(event('Create', { ApiRegion: 'us-west-2' }));
-      await run(event('Create'));
+      await handle(event('Create', { ApiRegion: 'us-west-2' }));
+      await handle(event('Create'));
     } finally {
       if (functionRegion === undefined) delete process.env.AWS_REGION;
       else process.env.AWS_REGION = functionRegion;
@@ -85,7 +85,7 @@ describe('the handler answers CloudFormation', () => {
       imageIds: [{ imageTag: 'pr-1' }],
       failures: [{ imageId: { imageDigest: DIGEST }, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' }],
     });
-    const body = await run(event('Update'));
+    const body = await handle(event('Update'));
     expect(body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '1', FailureCount: '1' } });
     expect(JSON.parse(body.Data!.Failures)[0]).toMatchObject({ failureCode: 'ImageNotFound' });
   });
@@ -98,14 +98,14 @@ describe('the handler answers CloudFormation', () => {
         { imageId: { imageDigest: DIGEST }, failureCode: 'ImageReferencedByManifestList', failureReason: 'referenced' },
       ],
     });
-    const body = await run(event('Create', { FailOnImageFailure: 'false' }));
+    const body = await handle(event('Create', { FailOnImageFailure: 'false' }));
     expect(body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '0', FailureCount: '2', NotFoundCount: '1' } });
     expect(JSON.parse(logs[0])).toMatchObject({ notFound: ['imageTag=pr-1'], notFoundCut: false });
   });
 
   test('NotFoundCount is 0 when everything declared was found', async () => {
     deletesEverything();
-    const body = await run(event('Create'));
+    const body = await handle(event('Create'));
     expect(body.Data).toMatchObject({ NotFoundCount: '0' });
     expect(JSON.parse(logs[0])).toMatchObject({ notFound: [] });
   });
@@ -123,7 +123,7 @@ describe('the handler answers CloudFormation', () => {
       imageIds: [{ imageTag: 'pr-1' }],
       failures: [{ imageId: { imageDigest: DIGEST }, failureCode, failureReason: 'because' }],
     });
-    const body = await run(event('Create'));
+    const body = await handle(event('Create'));
     expect(body.Status).toBe('FAILED');
     expect(body.Reason).toContain(`imageDigest=${DIGEST}: ${failureCode} (because)`);
     expect(body.Reason).toContain('repository "app"');
@@ -135,7 +135,7 @@ describe('the handler answers CloudFormation', () => {
     ecr.on(BatchDeleteImageCommand).resolves({
       failures: [{ imageId: { imageTag: 'pr-1' }, failureCode: 'ImageReferencedByManifestList', failureReason: 'in use' }],
     });
-    const body = await run(event('Delete', { FailOnImageFailure: 'false' }));
+    const body = await handle(event('Delete', { FailOnImageFailure: 'false' }));
     expect(body).toMatchObject({ Status: 'SUCCESS', Data: { FailureCount: '1', DeletedCount: '0' } });
     expect(JSON.parse(body.Data!.Failures)).toEqual([
       { imageId: { imageTag: 'pr-1' }, failureCode: 'ImageReferencedByManifestList', failureReason: 'in use' },
@@ -148,14 +148,14 @@ describe('the handler answers CloudFormation', () => {
     ['Delete', 'SUCCESS', 'kept-physical-id'],
   ] as const)('a missing repository on %s: %s', async (type, status, physicalId) => {
     ecr.on(BatchDeleteImageCommand).rejects(new RepositoryNotFoundException({ message: 'not found', $metadata: {} }));
-    const body = await run(event(type));
+    const body = await handle(event(type));
     expect(body).toMatchObject({ Status: status, PhysicalResourceId: physicalId });
     expect(body.Reason).toContain('repository "app" in the account\'s registry (ECR Public, us-east-1) does not exist');
   });
 
   test('an event left out of deleteOn makes no call and still returns every attribute', async () => {
     deletesEverything();
-    const body = await run(event('Update', { DeleteOn: ['Delete'] }));
+    const body = await handle(event('Update', { DeleteOn: ['Delete'] }));
     expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(0);
     expect(body).toMatchObject({
       Status: 'SUCCESS',
@@ -166,20 +166,20 @@ describe('the handler answers CloudFormation', () => {
 
   test('an Update keeps the physical ID, so CloudFormation never deletes "the old resource"', async () => {
     deletesEverything();
-    const body = await run(event('Update', { ImageIds: [{ imageTag: 'other' }] }, 'id-from-create'));
+    const body = await handle(event('Update', { ImageIds: [{ imageTag: 'other' }] }, 'id-from-create'));
     expect(body.PhysicalResourceId).toBe('id-from-create');
   });
 
   test('the Delete after a failed Create makes no call and succeeds', async () => {
     deletesEverything();
-    const body = await run(event('Delete', { ImageIds: [] }, FAILED_CREATE_PHYSICAL_ID));
+    const body = await handle(event('Delete', { ImageIds: [] }, FAILED_CREATE_PHYSICAL_ID));
     expect(body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: FAILED_CREATE_PHYSICAL_ID });
     expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(0);
   });
 
   test('invalid properties fail with the problem, before any call', async () => {
     deletesEverything();
-    const body = await run(event('Create', { RegistryId: 'abc', ImageIds: [{ imageTag: 'x'.repeat(301) }] }));
+    const body = await handle(event('Create', { RegistryId: 'abc', ImageIds: [{ imageTag: 'x'.repeat(301) }] }));
     expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(0);
     expect(body.Status).toBe('FAILED');
     expect(body.Reason).toContain('registryId "abc" is not an AWS account ID (expected 12 digits)');
@@ -226,7 +226,7 @@ describe('the handler answers CloudFormation', () => {
   test('a call that never returns: FAILED before the Lambda timeout, saying what timed out', async () => {
     ecr.on(BatchDeleteImageCommand).callsFake(() => new Promise(() => undefined));
     const started = Date.now();
-    const body = await run(event('Create'), 2_000);
+    const body = await handle(event('Create'), 2_000);
     const elapsed = Date.now() - started;
     expect(body.Status).toBe('FAILED');
     expect(body.Reason).toMatch(/DeadlineExceededError: timed out after \d+ s waiting for ECR Public BatchDeleteImage: 0 of 1 batches answered/);
@@ -238,14 +238,14 @@ describe('the handler answers CloudFormation', () => {
     ecr
       .on(BatchDeleteImageCommand)
       .rejects(Object.assign(new Error('User is not authorized to perform: ecr-public:BatchDeleteImage'), { name: 'AccessDeniedException' }));
-    const body = await run(event('Update'));
+    const body = await handle(event('Update'));
     expect(body).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'kept-physical-id' });
     expect(body.Reason).toContain('AccessDeniedException: User is not authorized');
   });
 
   test('one structured log line per event, without the ResponseURL', async () => {
     deletesEverything();
-    await run(event('Create', { ImageIds: [{ imageTag: 'a' }, { imageTag: 'a' }, { imageTag: 'b' }] }));
+    await handle(event('Create', { ImageIds: [{ imageTag: 'a' }, { imageTag: 'a' }, { imageTag: 'b' }] }));
     expect(logs).toHaveLength(1);
     expect(logs[0]).not.toContain(RESPONSE_URL_SECRET);
     expect(logs[0]).not.toContain('/responses/');

@@ -52,7 +52,7 @@ function event(requestType: 'Create' | 'Update' | 'Delete', properties: object):
   return events.update('p', properties, properties);
 }
 
-async function run(e: CloudFormationCustomResourceEvent, remainingMs = 300_000) {
+async function handle(e: CloudFormationCustomResourceEvent, remainingMs = 300_000) {
   await handler(e, { getRemainingTimeInMillis: () => remainingMs });
   return (await server.responseTo(e.RequestId)).body;
 }
@@ -78,7 +78,7 @@ describe('a Delete of allImages() empties only a repository that CloudFormation 
   ])('%s (%s, template %j): %i images left', async (_what, status, resources, left) => {
     const images = repositoryOfThree();
     answerStackState(cfn, status, resources);
-    const body = await run(event('Delete', emptier()));
+    const body = await handle(event('Delete', emptier()));
     expect(body.Status).toBe('SUCCESS');
     expect(images.size).toBe(left);
     expect(body.Data?.DeletedCount).toBe(String(3 - left));
@@ -93,13 +93,13 @@ describe('a Delete of allImages() empties only a repository that CloudFormation 
     const name = emptier({ RepositoryLogicalId: undefined, RepositoryDeletionPolicy: undefined });
     let images = repositoryOfThree();
     answerStackState(cfn, 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', []);
-    await run(event('Delete', name));
+    await handle(event('Delete', name));
     expect(images.size).toBe(3);
     expect(cfn.commandCalls(GetTemplateCommand)).toHaveLength(0);
     ecr.reset();
     images = repositoryOfThree();
     answerStackState(cfn, 'DELETE_IN_PROGRESS');
-    await run(event('Delete', name));
+    await handle(event('Delete', name));
     expect(images.size).toBe(0);
   });
 
@@ -109,7 +109,7 @@ describe('a Delete of allImages() empties only a repository that CloudFormation 
     cfn
       .on(DescribeStacksCommand)
       .rejects(Object.assign(new Error('not authorized to perform: cloudformation:DescribeStacks'), { name: 'AccessDenied' }));
-    const body = await run(event('Delete', emptier()));
+    const body = await handle(event('Delete', emptier()));
     expect(images.size).toBe(3);
     expect(body.Status).toBe('SUCCESS');
     expect(body.Reason).toMatch(/^no deletion: selection not run: the stack's state could not be read \(AccessDenied: not authorized/);
@@ -119,7 +119,7 @@ describe('a Delete of allImages() empties only a repository that CloudFormation 
   test('declared image IDs still go when the selection is held back', async () => {
     const images = repositoryOfThree();
     answerStackState(cfn, 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', ['Repo']);
-    const body = await run(event('Delete', emptier({ ImageIds: [{ imageDigest: d(2) }] })));
+    const body = await handle(event('Delete', emptier({ ImageIds: [{ imageDigest: d(2) }] })));
     expect([...images.keys()]).toEqual([d(1), d(3)]);
     expect(body.Data).toMatchObject({ DeletedCount: '1', DeletionRan: 'true' });
     expect(body.Reason).toContain('selection not run');
@@ -127,8 +127,8 @@ describe('a Delete of allImages() empties only a repository that CloudFormation 
 
   test('other selections, and other events, do not ask CloudFormation', async () => {
     repositoryOfThree();
-    await run(event('Delete', emptier({ Select: { Match: 'untagged' } })));
-    await run(event('Update', emptier({ DeleteOn: ['Update'] })));
+    await handle(event('Delete', emptier({ Select: { Match: 'untagged' } })));
+    await handle(event('Update', emptier({ DeleteOn: ['Update'] })));
     expect(cfn.commandCalls(DescribeStacksCommand)).toHaveLength(0);
   });
 });
@@ -147,7 +147,7 @@ describe('no event fails during a rollback', () => {
     async (status) => {
       missingRepository();
       answerStackState(cfn, status);
-      const body = await run(event('Update', declared));
+      const body = await handle(event('Update', declared));
       expect(body.Status).toBe('SUCCESS');
       expect(body.Reason).toMatch(
         new RegExp(`^reported, not failed, because the stack is ${status} .*does not exist \\(RepositoryNotFoundException\\)`),
@@ -158,14 +158,14 @@ describe('no event fails during a rollback', () => {
 
   test('outside a rollback the same Update fails, so the deployment stops and rolls back', async () => {
     missingRepository();
-    const body = await run(event('Update', declared));
+    const body = await handle(event('Update', declared));
     expect(body.Status).toBe('FAILED');
     expect(body.Reason).toContain('RepositoryNotFoundException');
   });
 
   test('invalid properties in a rollback (the old ones, under a stricter rule) are reported too', async () => {
     answerStackState(cfn, 'UPDATE_ROLLBACK_IN_PROGRESS');
-    const body = await run(event('Update', { ...declared, ImageIds: [{ imageTag: 'pr 1' }] }));
+    const body = await handle(event('Update', { ...declared, ImageIds: [{ imageTag: 'pr 1' }] }));
     expect(body.Status).toBe('SUCCESS');
     expect(body.Reason).toContain('imageTag "pr 1" has U+0020');
     expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(0);
@@ -175,7 +175,7 @@ describe('no event fails during a rollback', () => {
     missingRepository();
     cfn.reset();
     cfn.on(DescribeStacksCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }));
-    const body = await run(event('Update', declared));
+    const body = await handle(event('Update', declared));
     expect(body.Status).toBe('FAILED');
     expect(body.Reason).toContain("(the stack's state could not be read to tell a rollback: Throttling: Rate exceeded)");
   });
@@ -196,7 +196,7 @@ describe('what was deleted survives a failure', () => {
       }
       return { imageIds: input.imageIds, failures: [] };
     });
-    const body = await run(event('Update', properties));
+    const body = await handle(event('Update', properties));
     expect(body.Status).toBe('FAILED');
     expect(body.Reason).toContain(
       'ThrottlingException: Rate exceeded. ECR Public kept throttling the requests on arn:aws:ecr-public::<this account>:repository/app after 8 attempts',
@@ -215,7 +215,7 @@ describe('what was deleted survives a failure', () => {
       .callsFake((input) =>
         input.imageIds[0].imageDigest === ids[0].imageDigest ? { imageIds: input.imageIds, failures: [] } : new Promise(() => undefined),
       );
-    const body = await run(event('Update', properties), 2_000);
+    const body = await handle(event('Update', properties), 2_000);
     expect(body.Status).toBe('FAILED');
     expect(body.Reason).toMatch(
       /^100 image IDs deleted before the failure \(the function log lists them\): DeadlineExceededError: .*1 of 3 batches answered/,
@@ -225,7 +225,7 @@ describe('what was deleted survives a failure', () => {
 
   test('a failure before any deletion says nothing was deleted', async () => {
     ecr.on(BatchDeleteImageCommand).rejects(Object.assign(new Error('boom'), { name: 'InternalError' }));
-    const body = await run(event('Update', properties));
+    const body = await handle(event('Update', properties));
     expect(body.Reason).toBe('nothing deleted: InternalError: boom');
   });
 });
@@ -252,7 +252,7 @@ describe('the SDK exceptions say what to do', () => {
     ],
   ])('%s', async (name, message, apiRegion, advice) => {
     ecr.on(BatchDeleteImageCommand).rejects(Object.assign(new Error(message), { name }));
-    const body = await run(
+    const body = await handle(
       event('Update', {
         ...emptier({ Select: undefined, RepositoryLogicalId: undefined, RepositoryDeletionPolicy: undefined }),
         RegistryId: '123456789012',
@@ -291,13 +291,13 @@ describe('an image without a push time counts as the newest', () => {
 
   test('olderThan never finds it old enough', async () => {
     const images = listing();
-    await run(event('Update', selecting({ Match: 'all', OlderThanSeconds: '86400' })));
+    await handle(event('Update', selecting({ Match: 'all', OlderThanSeconds: '86400' })));
     expect([...images.keys()]).toEqual([d(3)]);
   });
 
   test('keepNewest keeps it first', async () => {
     const images = listing();
-    const body = await run(event('Update', selecting({ Match: 'all', KeepNewest: '2' })));
+    const body = await handle(event('Update', selecting({ Match: 'all', KeepNewest: '2' })));
     expect(body.Reason).toContain('3 images listed, 3 matched, 2 kept as newest');
     expect([...images.keys()].sort()).toEqual([d(1), d(3)]);
   });

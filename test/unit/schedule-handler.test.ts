@@ -48,7 +48,7 @@ function tick(properties: object = {}): ScheduledEvent {
   };
 }
 
-const run = (event: ScheduledEvent, remainingMs = 300_000) => handler(event, { getRemainingTimeInMillis: () => remainingMs });
+const handle = (event: ScheduledEvent, remainingMs = 300_000) => handler(event, { getRemainingTimeInMillis: () => remainingMs });
 const logLine = () => {
   expect(logs).toHaveLength(1);
   return JSON.parse(logs[0]);
@@ -72,7 +72,7 @@ describe('a scheduled run against the local ECR Public', () => {
 
   test('deletes what the selection matches now, whatever deleteOn says, and logs one line', async () => {
     seed(plain('a', ['pr-1'], now - 3 * DAY), plain('b', ['pr-2', 'pr-2-debug'], now - DAY), plain('c', ['main'], now));
-    await expect(run(tick())).resolves.toBeUndefined();
+    await expect(handle(tick())).resolves.toBeUndefined();
     expect(tagsLeft()).toEqual([['main']]);
     const line = logLine();
     expect(line).toMatchObject({
@@ -93,14 +93,14 @@ describe('a scheduled run against the local ECR Public', () => {
 
   test('leaves declared image IDs to deployments', async () => {
     seed(plain('a', ['pr-1'], now), plain('c', ['main'], now));
-    await run(tick({ ImageIds: [{ imageTag: 'main' }] }));
+    await handle(tick({ ImageIds: [{ imageTag: 'main' }] }));
     expect(local.calls('BatchDeleteImage').map((input) => input.imageIds)).toEqual([[{ imageTag: 'pr-1' }]]);
     expect(tagsLeft()).toEqual([['main']]);
   });
 
   test('a dry run lists, logs what would go, and deletes nothing', async () => {
     seed(plain('a', ['pr-1'], now), plain('c', ['main'], now));
-    await run(tick({ DryRun: 'true' }));
+    await handle(tick({ DryRun: 'true' }));
     expect(local.calls('BatchDeleteImage')).toHaveLength(0);
     expect(tagsLeft()).toHaveLength(2);
     expect(logLine()).toMatchObject({
@@ -115,7 +115,7 @@ describe('a scheduled run against the local ECR Public', () => {
 
   test('a repository that is gone fails the run', async () => {
     // Repository `app` was never created in the emulator.
-    await expect(run(tick())).rejects.toThrow(/^scheduled run of OldPreviews failed: repository "app" .* does not exist/);
+    await expect(handle(tick())).rejects.toThrow(/^scheduled run of OldPreviews failed: repository "app" .* does not exist/);
     expect(local.calls('BatchDeleteImage')).toHaveLength(0);
   });
 });
@@ -133,7 +133,7 @@ describe('a scheduled run with a mocked client', () => {
     ecr.on(BatchDeleteImageCommand).resolves({
       failures: [{ imageId: { imageTag: 'pr-1' }, failureCode: ImageFailureCode.KmsError, failureReason: 'key disabled' }],
     });
-    await expect(run(tick())).rejects.toThrow(
+    await expect(handle(tick())).rejects.toThrow(
       'scheduled run of OldPreviews failed: 1 image IDs could not be deleted from repository "app" in the account\'s registry ' +
         '(ECR Public, us-east-1): imageTag=pr-1: KmsError (key disabled). ' +
         'Set failOnImageFailure: false to report failures without failing the scheduled run.',
@@ -146,13 +146,13 @@ describe('a scheduled run with a mocked client', () => {
     ecr.on(BatchDeleteImageCommand).resolves({
       failures: [{ imageId: { imageTag: 'pr-1' }, failureCode: ImageFailureCode.KmsError, failureReason: 'key disabled' }],
     });
-    await expect(run(tick({ FailOnImageFailure: 'false' }))).resolves.toBeUndefined();
+    await expect(handle(tick({ FailOnImageFailure: 'false' }))).resolves.toBeUndefined();
     expect(logLine()).toMatchObject({ status: 'SUCCESS', failures: 1 });
   });
 
   test('invalid properties fail the run before any call, naming the property', async () => {
-    await expect(run(tick({ RepositoryName: 'UPPER' }))).rejects.toThrow('InvalidPropertiesError: invalid properties: repositoryName "UPPER"');
-    await expect(run(tick({ Select: undefined, ImageIds: [{ imageTag: 'v1' }] }))).rejects.toThrow('a scheduled run needs select');
+    await expect(handle(tick({ RepositoryName: 'UPPER' }))).rejects.toThrow('InvalidPropertiesError: invalid properties: repositoryName "UPPER"');
+    await expect(handle(tick({ Select: undefined, ImageIds: [{ imageTag: 'v1' }] }))).rejects.toThrow('a scheduled run needs select');
     expect(ecr.calls()).toHaveLength(0);
     expect(logs.map((line) => JSON.parse(line))).toEqual([
       expect.objectContaining({ requestType: 'Scheduled', status: 'FAILED', action: 'invalid', repository: 'UPPER' }),
@@ -163,7 +163,7 @@ describe('a scheduled run with a mocked client', () => {
   test('a listing that never returns: the run stops before the Lambda timeout and throws, saying what timed out', async () => {
     ecr.on(DescribeImagesCommand).callsFake(() => new Promise(() => undefined));
     const started = Date.now();
-    await expect(run(tick(), 2_000)).rejects.toThrow(
+    await expect(handle(tick(), 2_000)).rejects.toThrow(
       /^scheduled run of OldPreviews failed: nothing deleted: DeadlineExceededError: timed out after \d+ s/,
     );
     const elapsed = Date.now() - started;
@@ -176,7 +176,7 @@ describe('a scheduled run with a mocked client', () => {
     ecr.on(BatchDeleteImageCommand).callsFake((input) => ({
       failures: input.imageIds!.map((imageId: object) => ({ imageId, failureCode: 'KmsError', failureReason: 'key disabled' })),
     }));
-    const error: Error = await run(tick()).then(
+    const error: Error = await handle(tick()).then(
       () => new Error('resolved'),
       (e: Error) => e,
     );

@@ -26,7 +26,7 @@ beforeEach(() => {
 });
 afterEach(() => jest.restoreAllMocks());
 
-async function run(requestType: 'Create' | 'Update' | 'Delete', properties: object) {
+async function handle(requestType: 'Create' | 'Update' | 'Delete', properties: object) {
   const events = new CfnEvents(server, { stackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/s/1', logicalResourceId: 'Hygiene' });
   const all = {
     RepositoryName: 'app',
@@ -53,7 +53,7 @@ const plain = (name: string, tags: string[], pushedAt: number) => singleImage(na
 describe('a selection', () => {
   test('follows nextToken through every page, 1,000 images a page', async () => {
     seed(...Array.from({ length: 2500 }, (_, i) => plain(`img${i.toString(16)}`, i % 2 === 0 ? [`t${i}`] : [], now - DAY)));
-    const body = await run('Create', { Select: { Match: 'untagged' } });
+    const body = await handle('Create', { Select: { Match: 'untagged' } });
     const pages = local.calls('DescribeImages');
     // The emulator's tokens are opaque: each page sends the token of the page before.
     expect(pages.map((p) => [p.maxResults, typeof p.nextToken])).toEqual([
@@ -72,7 +72,7 @@ describe('a selection', () => {
     async (behaviour) => {
       local.emulator.referencedImageDeletion = behaviour;
       seed(...buildx('v1', ['v1'], now - 30 * DAY), ...buildx('v2', ['v2', 'latest'], now - DAY), plain('stray', [], now - 9 * DAY));
-      const body = await run('Update', { Select: { Match: 'untagged' } });
+      const body = await handle('Update', { Select: { Match: 'untagged' } });
       expect(body.Status).toBe('SUCCESS');
       expect(body.Reason).toContain('8 kept as referenced by a kept image index');
       expect(body.Data).toMatchObject({ KeptReferencedCount: '8', KeptUnknownCount: '0', FailureCount: '0' });
@@ -93,7 +93,7 @@ describe('a selection', () => {
       seed(...buildx('v1', ['v1'], now - DAY), plain('stray', [], now - 9 * DAY));
       local.emulator.faults.registry.configure({ serverError: 1 });
       try {
-        const body = await run('Update', { Select: { Match: 'untagged' } });
+        const body = await handle('Update', { Select: { Match: 'untagged' } });
         expect(body.Status).toBe('SUCCESS');
         expect(body.Data).toMatchObject({ KeptUnknownCount: '5', DeletedCount: '0' });
         expect(body.Reason).toContain('could not be read (HTTP 503');
@@ -107,7 +107,7 @@ describe('a selection', () => {
 
   test('reads no manifest when the selection would delete no image', async () => {
     seed(...buildx('v1', ['v1'], now - DAY), plain('fresh', [], now));
-    const body = await run('Update', { Select: { Match: 'untagged', OlderThanSeconds: String(7 * 86_400) } });
+    const body = await handle('Update', { Select: { Match: 'untagged', OlderThanSeconds: String(7 * 86_400) } });
     expect(body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '0', KeptReferencedCount: '0' } });
     expect(local.emulator.stats('manifests').calls).toBe(0);
   });
@@ -117,7 +117,7 @@ describe('a selection', () => {
     const inner = buildxIndex('inner', { pushedAt: now - DAY });
     const outer = nestedIndex('outer', [inner], { tags: ['multi'], pushedAt: now - 2 * DAY });
     seed(...outer.images);
-    const body = await run('Delete', { Select: { Match: 'all' } });
+    const body = await handle('Delete', { Select: { Match: 'all' } });
     // Newest first, the inner index is tried before the outer one and refused; the second round deletes it.
     expect(body).toMatchObject({ Status: 'SUCCESS', Data: { FailureCount: '0' } });
     expect(images()).toHaveLength(0);
@@ -126,7 +126,7 @@ describe('a selection', () => {
 
   test('allImages empties a repository of multi-architecture images in one event, indexes first', async () => {
     seed(...buildx('v1', ['v1'], now - 30 * DAY), ...buildx('v2', ['v2', 'latest'], now - DAY), plain('x', ['x'], now));
-    const body = await run('Delete', { Select: { Match: 'all' } });
+    const body = await handle('Delete', { Select: { Match: 'all' } });
     expect(body).toMatchObject({ Status: 'SUCCESS', Data: { FailureCount: '0' } });
     expect(images()).toHaveLength(0);
     const [firstPass] = deleteCalls();
@@ -138,7 +138,7 @@ describe('a selection', () => {
 
   test('protectTags keeps a release and everything its index references', async () => {
     seed(...buildx('v1', ['v1'], now - 30 * DAY), ...buildx('v2', ['v2', 'latest'], now - DAY));
-    const body = await run('Delete', { Select: { Match: 'all', ProtectTags: ['latest'] } });
+    const body = await handle('Delete', { Select: { Match: 'all', ProtectTags: ['latest'] } });
     expect(body.Status).toBe('SUCCESS');
     expect(body.Data).toMatchObject({ KeptReferencedCount: '4', FailureCount: '0' });
     const kept = images();
@@ -148,10 +148,10 @@ describe('a selection', () => {
 
   test('tagsMatching deletes an index with its last tag, and leaves its now-orphaned children to a selection that covers them', async () => {
     seed(...buildx('a1', ['pr-1'], now - DAY), ...buildx('a2', ['main'], now));
-    const tagged = await run('Create', { Select: { Match: 'tagged', TagPatterns: ['pr-*'] } });
+    const tagged = await handle('Create', { Select: { Match: 'tagged', TagPatterns: ['pr-*'] } });
     expect(tagged).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '1' } });
     expect(images()).toHaveLength(9);
-    const untagged = await run('Update', { Select: { Match: 'untagged' } });
+    const untagged = await handle('Update', { Select: { Match: 'untagged' } });
     expect(untagged.Status).toBe('SUCCESS');
     // The orphans went; the children of the kept `main` index stayed.
     expect(images()).toHaveLength(5);
@@ -160,7 +160,7 @@ describe('a selection', () => {
   test('olderThan and keepNewest combine: all conditions hold', async () => {
     const ages = [10, 9, 8, 3, 2, 1];
     seed(...ages.map((age, i) => plain(`b${i}`, [`build-${i}`], now - age * DAY)), plain('fresh', ['build-new'], now));
-    const body = await run('Create', {
+    const body = await handle('Create', {
       Select: { Match: 'tagged', TagPatterns: ['build-*'], OlderThanSeconds: String(7 * 86_400), KeepNewest: '2' },
     });
     // Older than 7 days: build-0, -1, -2 (10, 9, 8 days old). Of those, the newest 2 are kept.
@@ -170,7 +170,7 @@ describe('a selection', () => {
 
   test('a dry run lists and reports, and deletes nothing', async () => {
     seed(plain('a', ['pr-1'], now - DAY), plain('b', ['main'], now));
-    const body = await run('Create', { Select: { Match: 'tagged', TagPatterns: ['pr-*'] }, ImageIds: [{ imageTag: 'main' }], DryRun: 'true' });
+    const body = await handle('Create', { Select: { Match: 'tagged', TagPatterns: ['pr-*'] }, ImageIds: [{ imageTag: 'main' }], DryRun: 'true' });
     expect(deleteCalls()).toHaveLength(0);
     expect(images()).toHaveLength(2);
     expect(body).toMatchObject({ Status: 'SUCCESS', Data: { DryRun: 'true', DeletedCount: '2' } });
@@ -180,7 +180,7 @@ describe('a selection', () => {
 
   test('declared image IDs go first, then the selection reads what is left', async () => {
     seed(plain('a', ['pr-1'], now), plain('b', ['pr-2'], now));
-    const body = await run('Create', { ImageIds: [{ imageTag: 'pr-1' }], Select: { Match: 'tagged', TagPatterns: ['pr-*'] } });
+    const body = await handle('Create', { ImageIds: [{ imageTag: 'pr-1' }], Select: { Match: 'tagged', TagPatterns: ['pr-*'] } });
     expect(deleteCalls()).toEqual([[{ imageTag: 'pr-1' }], [{ imageTag: 'pr-2' }]]);
     expect(body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '2', FailureCount: '0' } });
   });
@@ -190,7 +190,7 @@ describe('a selection', () => {
     ['Create', 'FAILED'],
   ] as const)('a repository that is gone when listed: %s %s', async (type, status) => {
     // Repository `app` was never created in the emulator.
-    const body = await run(type, { Select: { Match: 'all' } });
+    const body = await handle(type, { Select: { Match: 'all' } });
     expect(body.Status).toBe(status);
     expect(body.Reason).toContain('does not exist');
   });

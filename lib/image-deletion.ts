@@ -447,19 +447,11 @@ export class EcrPublicImageDeletion extends Construct {
    */
   private repositoryInStack(repositoryName: string): Pick<WireProperties, 'RepositoryLogicalId' | 'RepositoryDeletionPolicy'> {
     const stack = Stack.of(this);
-    const repository = (): CfnResource | undefined => {
-      const resolved = stack.resolve(repositoryName) as { Ref?: unknown } | undefined;
-      if (typeof resolved?.Ref !== 'string') return undefined;
-      return stack.node
-        .findAll()
-        .find(
-          (c): c is CfnResource =>
-            CfnResource.isCfnResource(c) && c.cfnResourceType === 'AWS::ECR::PublicRepository' && stack.resolve(c.logicalId) === resolved.Ref,
-        );
-    };
+    const repository = repositoryOf(repositoryName);
+    if (repository === undefined || Stack.of(repository) !== stack) return {};
     return {
-      RepositoryLogicalId: Lazy.string({ produce: () => (repository() ? (stack.resolve(repositoryName) as { Ref: string }).Ref : undefined) }),
-      RepositoryDeletionPolicy: Lazy.string({ produce: () => repository()?.cfnOptions.deletionPolicy ?? (repository() ? 'Delete' : undefined) }),
+      RepositoryLogicalId: Lazy.string({ produce: () => stack.resolve(repository.logicalId) as string }),
+      RepositoryDeletionPolicy: Lazy.string({ produce: () => repository.cfnOptions.deletionPolicy ?? 'Delete' }),
     };
   }
 }
@@ -467,7 +459,9 @@ export class EcrPublicImageDeletion extends Construct {
 /** The AWS::ECR::PublicRepository that a repository name refers to (its `ref`), if it is one of the app's. */
 function repositoryOf(repositoryName: string): CfnResource | undefined {
   if (!Token.isUnresolved(repositoryName)) return undefined;
-  const token = Tokenization.reverseString(repositoryName).firstToken;
+  // The name is the repository's `ref` alone, not a string built around it.
+  const fragments = Tokenization.reverseString(repositoryName);
+  const token = fragments.length === 1 ? fragments.firstToken : undefined;
   const target = Reference.isReference(token) ? token.target : undefined;
   return CfnResource.isCfnResource(target) && target.cfnResourceType === 'AWS::ECR::PublicRepository' ? target : undefined;
 }

@@ -83,9 +83,9 @@ export interface WireProperties {
 /** DeletionPolicy values of a CloudFormation resource. */
 export const DELETION_POLICIES: readonly string[] = ['Delete', 'Retain', 'Snapshot', 'RetainExceptOnCreate'];
 
-/** What a selection starts from. */
-export type SelectionMatch = 'all' | 'untagged' | 'tagged';
-export const SELECTION_MATCHES: readonly SelectionMatch[] = ['all', 'untagged', 'tagged'];
+/** What a selection starts from; 'lifecycle' is a lifecycle policy in private ECR's rule language. */
+export type SelectionMatch = 'all' | 'untagged' | 'tagged' | 'lifecycle';
+export const SELECTION_MATCHES: readonly SelectionMatch[] = ['all', 'untagged', 'tagged', 'lifecycle'];
 
 /**
  * A rule that selects images from the repository's listing. Every condition
@@ -101,7 +101,79 @@ export interface WireSelection {
   readonly KeepNewest?: string;
   /** Glob patterns: an image with a matching tag is never deleted, nor is that tag. */
   readonly ProtectTags?: string[];
+  /**
+   * With Match 'lifecycle' (and no other field): the policy, as the JSON text
+   * `aws ecr put-lifecycle-policy` takes, without whitespace. It travels as
+   * one string, so its numbers stay JSON numbers whether CloudFormation or
+   * the schedule's EventBridge rule delivers it. See LifecyclePolicyDocument.
+   */
+  readonly LifecyclePolicyText?: string;
 }
+
+/**
+ * A lifecycle policy of private ECR, as far as ECR Public can honour it: the
+ * JSON document of `aws ecr put-lifecycle-policy`, once lib/validation.ts
+ * (lifecyclePolicyProblems) has accepted it. Fields and meanings: "Lifecycle
+ * policy properties in Amazon ECR",
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_parameters.html
+ */
+export interface LifecyclePolicyDocument {
+  readonly rules: readonly LifecyclePolicyRule[];
+}
+
+/** One rule of a lifecycle policy (the rules ECR Public can honour: `expire` on the standard storage class). */
+export interface LifecyclePolicyRule {
+  /** Unique in the policy; the lower, the earlier the rule applies. */
+  readonly rulePriority: number;
+  readonly description?: string;
+  readonly selection: {
+    readonly tagStatus: LifecycleTagStatus;
+    /** With 'tagged': an image is selected when each prefix begins one of its tags. */
+    readonly tagPrefixList?: readonly string[];
+    /** With 'tagged': an image is selected when each pattern (`*` any run of characters) matches one of its tags. */
+    readonly tagPatternList?: readonly string[];
+    /** 'standard' is the only class ECR Public has (and what private ECR assumes when it is absent). */
+    readonly storageClass?: 'standard';
+    readonly countType: LifecycleCountType;
+    /** 'days', with sinceImagePushed only. */
+    readonly countUnit?: 'days';
+    /** imageCountMoreThan: how many images the rule keeps; sinceImagePushed: the age in days past which it expires them. */
+    readonly countNumber: number;
+  };
+  readonly action: { readonly type: 'expire' };
+}
+
+export type LifecycleTagStatus = 'tagged' | 'untagged' | 'any';
+export const LIFECYCLE_TAG_STATUSES: readonly LifecycleTagStatus[] = ['tagged', 'untagged', 'any'];
+export type LifecycleCountType = 'imageCountMoreThan' | 'sinceImagePushed';
+export const LIFECYCLE_COUNT_TYPES: readonly LifecycleCountType[] = ['imageCountMoreThan', 'sinceImagePushed'];
+
+/** Most rules a lifecycle policy holds (Amazon ECR service quotas, "Rules per lifecycle policy": 50, not adjustable). */
+export const LIFECYCLE_MAX_RULES = 50;
+
+/**
+ * Longest lifecycle policy text (PutLifecyclePolicy, lifecyclePolicyText:
+ * 100 to 30,720 characters; service quotas, "Lifecycle policy length").
+ */
+export const LIFECYCLE_POLICY_MAX_CHARS = 30_720;
+
+/** Most `*` wildcards in one entry of a tagPatternList ("Lifecycle policy properties in Amazon ECR"). */
+export const LIFECYCLE_PATTERN_MAX_WILDCARDS = 4;
+
+/** Longest input of an EventBridge rule's target (EventBridge API, Target.Input: at most 8,192 characters). */
+export const SCHEDULE_INPUT_MAX_CHARS = 8_192;
+
+/**
+ * Most characters a lifecycle policy may take in the event of a deletion's
+ * schedule: its compact JSON text with each `"` and `\` escaped, as it sits
+ * inside the event's JSON. The rest of the event (source, logical ID,
+ * repository name and registry, events, flags, region) takes under 700
+ * characters at the longest values each field allows; 1,024 are kept for it.
+ */
+export const SCHEDULED_POLICY_MAX_CHARS = SCHEDULE_INPUT_MAX_CHARS - 1_024;
+
+/** A day of a lifecycle rule's `sinceImagePushed`: 24 hours before the moment the rule is evaluated, not a calendar day. */
+export const LIFECYCLE_DAY_MS = 86_400_000;
 
 /** Names of the attributes the handler returns in the response's `Data`. */
 export const ATTRIBUTES = {

@@ -5,7 +5,23 @@
  *
  * Like contract.ts, this file imports neither `aws-cdk-lib` nor `constructs`.
  */
-import { API_REGIONS, DELETION_POLICIES, LIFECYCLE_EVENTS, LifecycleEvent, SELECTION_MATCHES, WireImageId, WireProperties } from './contract';
+import {
+  API_REGIONS,
+  DELETION_POLICIES,
+  LIFECYCLE_COUNT_TYPES,
+  LIFECYCLE_EVENTS,
+  LIFECYCLE_MAX_RULES,
+  LIFECYCLE_PATTERN_MAX_WILDCARDS,
+  LIFECYCLE_POLICY_MAX_CHARS,
+  LIFECYCLE_TAG_STATUSES,
+  LifecycleEvent,
+  LifecyclePolicyDocument,
+  SCHEDULE_INPUT_MAX_CHARS,
+  SCHEDULED_POLICY_MAX_CHARS,
+  SELECTION_MATCHES,
+  WireImageId,
+  WireProperties,
+} from './contract';
 
 /** ECR Public's repository name pattern (API model, RepositoryName). */
 const REPOSITORY_NAME_PATTERN = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
@@ -197,6 +213,12 @@ export function selectionProblems(value: unknown, skip: SkipValue = skipNothing)
   const selection = value as Record<string, unknown>;
   const problems: string[] = [];
   const match = selection.Match;
+  if (match === 'lifecycle') {
+    return lifecycleSelectionProblems(selection, skip);
+  }
+  if (selection.LifecyclePolicyText !== undefined) {
+    problems.push(`select has a lifecycle policy, but the selection is ${quoteValue(match)}, not a lifecycle policy`);
+  }
   if (!SELECTION_MATCHES.includes(match as never)) {
     problems.push(`select has an unknown kind ${quoteValue(match)} (allowed: ${SELECTION_MATCHES.join(', ')})`);
   }
@@ -238,6 +260,353 @@ export function selectionProblems(value: unknown, skip: SkipValue = skipNothing)
     }
   }
   return problems;
+}
+
+/** The ImageSelection methods that narrow a selection, by the wire field each sets. */
+const NARROWING_METHODS: ReadonlyArray<readonly [string, string]> = [
+  ['TagPatterns', 'tagsMatching'],
+  ['OlderThanSeconds', 'olderThan'],
+  ['KeepNewest', 'keepNewest'],
+  ['ProtectTags', 'protectTags'],
+];
+
+/** A lifecycle policy selection: the policy text and nothing else. */
+function lifecycleSelectionProblems(selection: Record<string, unknown>, skip: SkipValue): string[] {
+  const problems: string[] = [];
+  for (const [field, method] of NARROWING_METHODS) {
+    if (selection[field] !== undefined) {
+      problems.push(
+        `select.${method} does not apply to a lifecycle policy (fromLifecycleRules, fromLifecyclePolicyText): say it with a rule of the policy`,
+      );
+    }
+  }
+  if (!skip(selection.LifecyclePolicyText)) {
+    problems.push(...lifecyclePolicyTextProblems(selection.LifecyclePolicyText));
+  }
+  return problems;
+}
+
+// Lifecycle policies: private ECR's rule language, checked as private ECR
+// checks it, and refused where ECR Public cannot honour it. Sources:
+// "Lifecycle policy properties in Amazon ECR" (lifecycle_policy_parameters.html),
+// "Automate the cleanup of images by using lifecycle policies in Amazon ECR"
+// (LifecyclePolicies.html, its evaluation rules), the PutLifecyclePolicy API
+// and the service quotas, all under https://docs.aws.amazon.com/AmazonECR/latest/.
+// Private ECR validates the text against a JSON schema that refuses unknown
+// fields ("object instance has properties which are not allowed by the schema").
+
+const POLICY = 'select.lifecyclePolicy';
+const POLICY_FIELDS = ['rules'];
+const RULE_FIELDS = ['rulePriority', 'description', 'selection', 'action'];
+const SELECTION_FIELDS = ['tagStatus', 'tagPatternList', 'tagPrefixList', 'storageClass', 'countType', 'countUnit', 'countNumber'];
+const ACTION_FIELDS = ['type', 'targetStorageClass'];
+const SINCE_COUNT_TYPES = ['sinceImagePushed', 'sinceImagePulled', 'sinceImageTransitioned'];
+
+/** Count types of private ECR that ECR Public cannot honour, and why. */
+const UNSUPPORTED_COUNT_TYPES: Readonly<Record<string, string>> = {
+  sinceImagePulled: 'ECR Public records no pull times',
+  sinceImageTransitioned: 'ECR Public has no archive storage class, so no image is ever transitioned',
+};
+
+/** A JSON object (not an array, not null). */
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A JSON integer of at least 1, as the policy's integers are. */
+function isWholeNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
+}
+
+function unknownFieldProblems(record: Record<string, unknown>, allowed: readonly string[], where: string): string[] {
+  return Object.keys(record)
+    .filter((key) => !allowed.includes(key))
+    .map((key) => `${where} has an unknown field ${quoteValue(key)} (allowed: ${allowed.join(', ')})`);
+}
+
+/** How an error names a rule: its index in the policy, and its priority when it has a valid one. */
+function ruleName(rule: unknown, index: number): string {
+  const priority = isRecord(rule) && isWholeNumber(rule.rulePriority) ? ` (rulePriority ${rule.rulePriority})` : '';
+  return `${POLICY} rules[${index}]${priority}`;
+}
+
+/**
+ * Every problem of a lifecycle policy given as text: not JSON, too long, or
+ * what lifecyclePolicyProblems finds in the document.
+ */
+export function lifecyclePolicyTextProblems(text: unknown): string[] {
+  if (typeof text !== 'string') {
+    return [`${POLICY} must be the JSON text of a lifecycle policy, got ${quoteValue(text)}`];
+  }
+  const problems: string[] = [];
+  if (text.length > LIFECYCLE_POLICY_MAX_CHARS) {
+    problems.push(
+      `${POLICY} has ${text.length} characters without whitespace (expected at most ${LIFECYCLE_POLICY_MAX_CHARS}, Amazon ECR's "Lifecycle policy length")`,
+    );
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    return [...problems, `${POLICY} is not JSON: ${(error as Error).message}`];
+  }
+  return [...problems, ...lifecyclePolicyProblems(document)];
+}
+
+/**
+ * Every problem of a lifecycle policy document, each naming the rule (its
+ * index and priority), the field, the value and what is allowed: what
+ * private ECR would refuse, and what ECR Public cannot honour.
+ */
+export function lifecyclePolicyProblems(value: unknown): string[] {
+  if (!isRecord(value)) {
+    return [`${POLICY} must be a JSON object with "rules", got ${quoteValue(value)}`];
+  }
+  const problems = unknownFieldProblems(value, POLICY_FIELDS, POLICY);
+  const rules = value.rules;
+  if (!Array.isArray(rules)) {
+    problems.push(`${POLICY}.rules must be a list of rules, got ${quoteValue(rules)}`);
+    return problems;
+  }
+  if (rules.length === 0) {
+    problems.push(`${POLICY}.rules is empty (expected 1 to ${LIFECYCLE_MAX_RULES} rules)`);
+  }
+  if (rules.length > LIFECYCLE_MAX_RULES) {
+    problems.push(
+      `${POLICY}.rules has ${rules.length} rules (expected at most ${LIFECYCLE_MAX_RULES}, Amazon ECR's quota "Rules per lifecycle policy")`,
+    );
+  }
+  rules.forEach((rule, index) => problems.push(...lifecycleRuleProblems(rule, index)));
+  problems.push(...crossRuleProblems(rules));
+  return problems;
+}
+
+function lifecycleRuleProblems(rule: unknown, index: number): string[] {
+  const where = ruleName(rule, index);
+  if (!isRecord(rule)) {
+    return [`${where} must be an object with rulePriority, selection and action, got ${quoteValue(rule)}`];
+  }
+  const problems = unknownFieldProblems(rule, RULE_FIELDS, where);
+  if (rule.rulePriority === undefined) {
+    problems.push(`${where}: rulePriority is missing (expected a whole number of at least 1, unique in the policy)`);
+  } else if (!isWholeNumber(rule.rulePriority)) {
+    problems.push(`${where}: rulePriority ${quoteValue(rule.rulePriority)} is not a whole number of at least 1`);
+  }
+  if (rule.description !== undefined && typeof rule.description !== 'string') {
+    problems.push(`${where}: description must be a string, got ${quoteValue(rule.description)}`);
+  }
+  if (!isRecord(rule.selection)) {
+    problems.push(`${where}: selection must be an object with tagStatus, countType and countNumber, got ${quoteValue(rule.selection)}`);
+  } else {
+    problems.push(...ruleSelectionProblems(rule.selection, where));
+  }
+  if (!isRecord(rule.action)) {
+    problems.push(`${where}: action must be an object with type "expire", got ${quoteValue(rule.action)}`);
+  } else {
+    problems.push(...ruleActionProblems(rule.action, where));
+  }
+  return problems;
+}
+
+function ruleSelectionProblems(selection: Record<string, unknown>, where: string): string[] {
+  const problems = unknownFieldProblems(selection, SELECTION_FIELDS, `${where}: selection`);
+  const { tagStatus, tagPrefixList, tagPatternList, storageClass, countType, countUnit, countNumber } = selection;
+
+  if (tagStatus === undefined) {
+    problems.push(`${where}: selection.tagStatus is missing (allowed: ${LIFECYCLE_TAG_STATUSES.join(', ')})`);
+  } else if (!LIFECYCLE_TAG_STATUSES.includes(tagStatus as never)) {
+    problems.push(`${where}: selection.tagStatus ${quoteValue(tagStatus)} is not a tag status (allowed: ${LIFECYCLE_TAG_STATUSES.join(', ')})`);
+  } else if (tagStatus === 'tagged') {
+    if (tagPrefixList === undefined && tagPatternList === undefined) {
+      problems.push(`${where}: selection.tagStatus "tagged" needs a tagPatternList or a tagPrefixList (the tags the rule selects)`);
+    }
+    if (tagPrefixList !== undefined && tagPatternList !== undefined) {
+      problems.push(`${where}: selection has both tagPrefixList and tagPatternList (a rule takes one or the other)`);
+    }
+  } else {
+    for (const [name, list] of [
+      ['tagPrefixList', tagPrefixList],
+      ['tagPatternList', tagPatternList],
+    ] as const) {
+      if (list !== undefined) {
+        problems.push(
+          `${where}: selection.${name} is given, but tagStatus is ${quoteValue(tagStatus)} (the tag lists go with tagStatus "tagged" only)`,
+        );
+      }
+    }
+  }
+  if (tagPrefixList !== undefined) problems.push(...tagListProblems(tagPrefixList, `${where}: selection.tagPrefixList`, false));
+  if (tagPatternList !== undefined) problems.push(...tagListProblems(tagPatternList, `${where}: selection.tagPatternList`, true));
+
+  if (storageClass === 'archive') {
+    problems.push(
+      `${where}: selection.storageClass "archive" cannot be honoured by ECR Public, which has no archive storage class (allowed: standard)`,
+    );
+  } else if (storageClass !== undefined && storageClass !== 'standard') {
+    problems.push(`${where}: selection.storageClass ${quoteValue(storageClass)} is not a storage class (allowed: standard)`);
+  }
+
+  const unsupported = typeof countType === 'string' ? UNSUPPORTED_COUNT_TYPES[countType] : undefined;
+  const allowedCountTypes = LIFECYCLE_COUNT_TYPES.join(', ');
+  if (countType === undefined) {
+    problems.push(`${where}: selection.countType is missing (allowed: ${allowedCountTypes})`);
+  } else if (unsupported !== undefined) {
+    problems.push(
+      `${where}: selection.countType ${quoteValue(countType)} cannot be honoured by ECR Public: ${unsupported} (allowed: ${allowedCountTypes})`,
+    );
+  } else if (!LIFECYCLE_COUNT_TYPES.includes(countType as never)) {
+    problems.push(`${where}: selection.countType ${quoteValue(countType)} is not a count type (allowed: ${allowedCountTypes})`);
+  }
+
+  if (SINCE_COUNT_TYPES.includes(countType as string)) {
+    if (countUnit === undefined) {
+      problems.push(`${where}: selection.countUnit is missing (${countType} counts days: "countUnit": "days")`);
+    } else if (countUnit !== 'days') {
+      problems.push(`${where}: selection.countUnit ${quoteValue(countUnit)} is not a unit (allowed: days)`);
+    }
+  } else if (countUnit !== undefined && countType === 'imageCountMoreThan') {
+    problems.push(
+      `${where}: selection.countUnit ${quoteValue(countUnit)} is given with countType "imageCountMoreThan" (countUnit goes with sinceImagePushed only)`,
+    );
+  }
+
+  if (countNumber === undefined) {
+    problems.push(`${where}: selection.countNumber is missing (expected a whole number of at least 1)`);
+  } else if (!isWholeNumber(countNumber)) {
+    problems.push(`${where}: selection.countNumber ${quoteValue(countNumber)} is not a whole number of at least 1`);
+  }
+  return problems;
+}
+
+function tagListProblems(value: unknown, where: string, isPattern: boolean): string[] {
+  const what = isPattern ? 'tag patterns (* matches any run of characters)' : 'tag prefixes';
+  if (!Array.isArray(value) || value.length === 0) {
+    return [`${where} must be a non-empty list of ${what}, got ${quoteValue(value)}`];
+  }
+  const problems: string[] = [];
+  value.forEach((entry, index) => {
+    if (typeof entry !== 'string' || entry.length === 0) {
+      problems.push(`${where}[${index}] ${quoteValue(entry)} is not one of the ${what} (expected a non-empty string)`);
+    } else if (isPattern) {
+      const wildcards = entry.split('*').length - 1;
+      if (wildcards > LIFECYCLE_PATTERN_MAX_WILDCARDS) {
+        problems.push(
+          `${where}[${index}] ${quoteValue(entry)} has ${wildcards} wildcards (expected at most ${LIFECYCLE_PATTERN_MAX_WILDCARDS} * a pattern)`,
+        );
+      }
+    }
+  });
+  return problems;
+}
+
+function ruleActionProblems(action: Record<string, unknown>, where: string): string[] {
+  const problems = unknownFieldProblems(action, ACTION_FIELDS, `${where}: action`);
+  if (action.type === undefined) {
+    problems.push(`${where}: action.type is missing (allowed: expire)`);
+  } else if (action.type === 'transition') {
+    problems.push(
+      `${where}: action.type "transition" cannot be honoured by ECR Public, which has no archive storage class to move images to (allowed: expire)`,
+    );
+  } else if (action.type !== 'expire') {
+    problems.push(`${where}: action.type ${quoteValue(action.type)} is not an action (allowed: expire)`);
+  }
+  if (action.targetStorageClass !== undefined && action.type !== 'transition') {
+    problems.push(`${where}: action.targetStorageClass ${quoteValue(action.targetStorageClass)} is given, but it goes with type "transition" only`);
+  }
+  return problems;
+}
+
+/** What no rule shows alone: repeated priorities, a second untagged rule, `any` not last, a repeated set of prefixes. */
+function crossRuleProblems(rules: readonly unknown[]): string[] {
+  const problems: string[] = [];
+  const valid = rules
+    .map((rule, index) => ({ rule, index }))
+    .filter((entry): entry is { rule: Record<string, unknown>; index: number } => isRecord(entry.rule));
+  const statusOf = (rule: Record<string, unknown>): unknown => (isRecord(rule.selection) ? rule.selection.tagStatus : undefined);
+
+  const byPriority = new Map<number, number>();
+  for (const { rule, index } of valid) {
+    if (!isWholeNumber(rule.rulePriority)) continue;
+    const first = byPriority.get(rule.rulePriority);
+    if (first === undefined) {
+      byPriority.set(rule.rulePriority, index);
+    } else {
+      problems.push(
+        `${ruleName(rule, index)}: rulePriority ${rule.rulePriority} is also the priority of rules[${first}] (priorities are unique in a policy)`,
+      );
+    }
+  }
+
+  const untagged = valid.filter(({ rule }) => statusOf(rule) === 'untagged');
+  for (const { rule, index } of untagged.slice(1)) {
+    problems.push(
+      `${ruleName(rule, index)}: a second rule selects untagged images, after rules[${untagged[0].index}] (a policy has one untagged rule)`,
+    );
+  }
+
+  const anyRules = valid.filter(({ rule }) => statusOf(rule) === 'any');
+  for (const { rule, index } of anyRules) {
+    if (!isWholeNumber(rule.rulePriority)) continue;
+    const above = valid.find(
+      (other) =>
+        other.index !== index && isWholeNumber(other.rule.rulePriority) && (other.rule.rulePriority as number) >= (rule.rulePriority as number),
+    );
+    if (above !== undefined) {
+      problems.push(
+        `${ruleName(rule, index)}: tagStatus "any" must have the highest rulePriority (it is evaluated last), but rules[${above.index}] has rulePriority ${above.rule.rulePriority as number}`,
+      );
+    }
+  }
+
+  const prefixSets = new Map<string, number>();
+  for (const { rule, index } of valid) {
+    const prefixes = statusOf(rule) === 'tagged' && isRecord(rule.selection) ? rule.selection.tagPrefixList : undefined;
+    if (!Array.isArray(prefixes) || !prefixes.every((p) => typeof p === 'string')) continue;
+    const key = [...new Set(prefixes as string[])].sort().join('\u0000');
+    const first = prefixSets.get(key);
+    if (first === undefined) {
+      prefixSets.set(key, index);
+    } else {
+      problems.push(
+        `${ruleName(rule, index)}: selection.tagPrefixList ${quoteValue(prefixes)} is the set of prefixes of rules[${first}] (the rules of a policy have unique sets of tag prefixes)`,
+      );
+    }
+  }
+  return problems;
+}
+
+/**
+ * A lifecycle policy text the handler evaluates, parsed; throws
+ * InvalidPropertiesError on any problem (the handler checked the properties
+ * before, so this is a second line of defence).
+ */
+export function parseLifecyclePolicyText(text: unknown): LifecyclePolicyDocument {
+  const problems = lifecyclePolicyTextProblems(text);
+  if (problems.length > 0) throw new InvalidPropertiesError(problems);
+  return JSON.parse(text as string) as LifecyclePolicyDocument;
+}
+
+/**
+ * Why a lifecycle policy cannot run on a schedule, if it cannot: the
+ * schedule's EventBridge rule carries the policy in its fixed input, which
+ * holds SCHEDULE_INPUT_MAX_CHARS characters, and which must be known at
+ * synth time (CloudFormation cannot escape a text built at deploy time into
+ * that JSON). `skip` tells whether the text is a token.
+ */
+export function scheduledPolicyProblem(text: unknown, skip: SkipValue = skipNothing): string | undefined {
+  if (typeof text !== 'string') return undefined;
+  if (skip(text)) {
+    return (
+      'schedule is given with a lifecycle policy known only at deploy time: the schedule carries the policy in its EventBridge input, ' +
+      'written at synth time (give the policy text at synth time, or remove schedule)'
+    );
+  }
+  const size = JSON.stringify(text).length - 2;
+  if (size <= SCHEDULED_POLICY_MAX_CHARS) return undefined;
+  return (
+    `${POLICY} takes ${size} characters in the schedule's event (its compact text, quotes escaped), over the ${SCHEDULED_POLICY_MAX_CHARS} ` +
+    `a schedule carries (an EventBridge target input holds ${SCHEDULE_INPUT_MAX_CHARS}): shorten the policy (its descriptions first), or remove schedule`
+  );
 }
 
 /** Identity of an image ID: two entries with the same key ask for the same deletion. */

@@ -98,7 +98,7 @@ describe('the selection rules', () => {
   });
 
   test.each([
-    ['an unknown kind', { Match: 'some' }, 'select has an unknown kind "some" (allowed: all, untagged, tagged)'],
+    ['an unknown kind', { Match: 'some' }, 'select has an unknown kind "some" (allowed: all, untagged, tagged, lifecycle)'],
     ['no patterns', { Match: 'tagged', TagPatterns: [] }, 'select.tagsMatching must be a non-empty list of tag patterns, got []'],
     [
       'an empty pattern',

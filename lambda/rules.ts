@@ -1,0 +1,272 @@
+/**
+ * Rules: which top-level images an ordered list of rules expires, and why
+ * each other image stays. Pure: no I/O, no clock (the caller gives `nowMs`).
+ *
+ * Every selection runs through here: today's ImageSelection is one rule
+ * (selection-rules.ts, ruleOfSelection), a lifecycle policy one rule per
+ * policy rule (rulesOfPolicy). The semantics are private ECR's, as "Automate
+ * the cleanup of images by using lifecycle policies in Amazon ECR" states
+ * them (https://docs.aws.amazon.com/AmazonECR/latest/userguide/LifecyclePolicies.html,
+ * "Lifecycle policy evaluation rules"):
+ *
+ * - "All rules are evaluated at the same time, regardless of rule priority.
+ *   After all rules are evaluated, they are then applied based on rule
+ *   priority." Each rule sees the whole repository: it ranks and marks as if
+ *   no other rule existed ("Rules can never mark images that are marked by
+ *   higher priority rules, but can still identify them as if they haven't
+ *   been expired").
+ * - "An image is expired by exactly one or zero rules", and "an image that
+ *   matches the tagging requirements of a rule cannot be expired by a rule
+ *   with a lower priority": so an image belongs to the first rule (lowest
+ *   priority number) whose tag selection it matches, and only that rule
+ *   may expire it, whether or not it does.
+ * - A count rule keeps the newest `keepNewest` of what it selects, "sorted
+ *   from youngest to oldest based on pushed_at_time"; an age rule expires
+ *   what was pushed strictly more than `olderThanMs` before now.
+ *
+ * Where the documentation is silent (docs/lifecycle-policies.md says why):
+ * equal push times rank by digest, the smaller counting as newer, so the
+ * choice is the same on every run; an image without a push time
+ * (pushedAt = +Infinity) counts as the newest and is never old enough; tags
+ * match case-sensitively, as registries store them.
+ *
+ * An image here is a top-level image, as users see it: an image index with
+ * what only it references, or an image that no index references. Its tags,
+ * push time and digest are the caller's to build (the index's own push time
+ * and digest); the members go or stay with it, and what a kept index
+ * references is the caller's to keep (select.ts's closure).
+ */
+
+/** One image as users see it. */
+export interface TopLevelImage {
+  readonly digest: string;
+  readonly tags: readonly string[];
+  /** Epoch milliseconds; +Infinity when unknown. */
+  readonly pushedAt: number;
+}
+
+/**
+ * One entry of a tag selection: a prefix (lifecycle policies' tagPrefixList),
+ * or a glob that matches a whole tag: `*` any run of characters, and with
+ * `questionMark`, `?` one character (ImageSelection's patterns). Without it,
+ * `?` is itself (lifecycle policies' tagPatternList has `*` only).
+ */
+export type TagTest = { readonly prefix: string } | { readonly glob: string; readonly questionMark?: boolean };
+
+/**
+ * Which images a rule selects by their tags.
+ * - `any`: every image; `untagged`: images without a tag.
+ * - `tagged` with `every`: images that have, for each test, a tag it matches
+ *   (a lifecycle rule's lists: "an image is successfully matched if all of
+ *   the tags in the tagPatternList or tagPrefixList value are matched against
+ *   any of the image's tags").
+ * - `tagged` with `some`: images with a tag that one of the tests matches
+ *   (ImageSelection.tagsMatching).
+ */
+export type TagSelection =
+  | { readonly status: 'any' }
+  | { readonly status: 'untagged' }
+  | { readonly status: 'tagged'; readonly every: readonly TagTest[] }
+  | { readonly status: 'tagged'; readonly some: readonly TagTest[] };
+
+export interface Rule {
+  /** Unique among the rules; the lower, the earlier the rule applies. */
+  readonly priority: number;
+  /** For reports only. */
+  readonly description?: string;
+  readonly tags: TagSelection;
+  /** Only images pushed strictly more than this many milliseconds before now. */
+  readonly olderThanMs?: number;
+  /** Of the images the rule selects (and are old enough), the newest N are kept. */
+  readonly keepNewest?: number;
+  /**
+   * An image with a tag one of these tests matches is kept by this rule,
+   * does not count for keepNewest, and no later rule may expire it.
+   */
+  readonly protect?: readonly TagTest[];
+  /**
+   * What an expired image loses: the whole image (a lifecycle policy's
+   * expire), or only its tags that the tag selection matched, the image with
+   * them when they were all it had (ImageSelection.tagsMatching).
+   */
+  readonly removes: 'image' | 'matchingTags';
+}
+
+/** Why an image stays. */
+export type KeepReason =
+  /** No rule selects it by its tags. */
+  | 'noRule'
+  /** Its rule (the first that selects it) protects one of its tags. */
+  | 'protected'
+  /** Its rule expires only older images. */
+  | 'tooRecent'
+  /** Its rule keeps the newest N, and this is one of them. */
+  | 'amongNewest';
+
+/** What the rules decide for one image. */
+export type ImageDecision =
+  | {
+      readonly digest: string;
+      readonly outcome: 'expire';
+      /** Priority of the rule that expires it. */
+      readonly priority: number;
+      /** Tags it loses when the rule removes matching tags only; absent when the whole image goes. */
+      readonly tags?: readonly string[];
+      /** Whether the image itself goes (by digest, or with its last tags). */
+      readonly removesImage: boolean;
+    }
+  | { readonly digest: string; readonly outcome: 'keep'; readonly reason: 'noRule' }
+  | {
+      readonly digest: string;
+      readonly outcome: 'keep';
+      readonly reason: Exclude<KeepReason, 'noRule'>;
+      /** Priority of the rule the image belongs to (the first that selects it by its tags). */
+      readonly priority: number;
+    };
+
+/** What one rule did: the images it decides (the first rule to select them), by outcome. */
+export interface RuleSummary {
+  readonly priority: number;
+  readonly description?: string;
+  /** Images the rule selects by tags, the whole repository (what it "identifies", as the documentation says). */
+  readonly selected: number;
+  readonly expired: number;
+  readonly keptNewest: number;
+  readonly keptTooRecent: number;
+  readonly keptProtected: number;
+}
+
+export interface Evaluation {
+  /** One decision per image, in the order of the input. */
+  readonly images: readonly ImageDecision[];
+  /** One summary per rule, by priority. */
+  readonly rules: readonly RuleSummary[];
+}
+
+/** Compiles tag tests into one predicate on a tag: does any test match it? */
+export function tagMatcher(tests: readonly TagTest[]): (tag: string) => boolean {
+  const one = tests.map(testOf);
+  return (tag) => one.some((test) => test(tag));
+}
+
+function testOf(test: TagTest): (tag: string) => boolean {
+  if ('prefix' in test) {
+    const prefix = test.prefix;
+    return (tag) => tag.startsWith(prefix);
+  }
+  const source = test.glob
+    .split('')
+    .map((char) => (char === '*' ? '.*' : char === '?' && test.questionMark ? '.' : char.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')))
+    .join('');
+  const regex = new RegExp(`^${source}$`);
+  return (tag) => regex.test(tag);
+}
+
+/** Whether an image is selected by a tag selection. */
+function tagSelector(selection: TagSelection): (image: TopLevelImage) => boolean {
+  switch (selection.status) {
+    case 'any':
+      return () => true;
+    case 'untagged':
+      return (image) => image.tags.length === 0;
+    case 'tagged':
+      if ('every' in selection) {
+        const tests = selection.every.map((test) => tagMatcher([test]));
+        return (image) => image.tags.length > 0 && tests.every((test) => image.tags.some(test));
+      } else {
+        const test = tagMatcher(selection.some);
+        return (image) => image.tags.some(test);
+      }
+  }
+}
+
+/** Newest first by push time; equal push times by digest, the smaller first. */
+export function newestFirst(a: TopLevelImage, b: TopLevelImage): number {
+  if (a.pushedAt !== b.pushedAt) return a.pushedAt > b.pushedAt ? -1 : 1;
+  return a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0;
+}
+
+/** What one rule marks, seeing the whole repository. */
+interface RuleView {
+  readonly rule: Rule;
+  readonly protects: (image: TopLevelImage) => boolean;
+  readonly oldEnough: (image: TopLevelImage) => boolean;
+  /** Digests of the images the rule selects by their tags. */
+  readonly selected: ReadonlySet<string>;
+  /** Digests the rule would expire if nothing earlier claimed them. */
+  readonly marked: ReadonlySet<string>;
+}
+
+function viewOf(rule: Rule, ranked: readonly TopLevelImage[], nowMs: number): RuleView {
+  const selects = tagSelector(rule.tags);
+  const protectedTag = rule.protect && rule.protect.length > 0 ? tagMatcher(rule.protect) : undefined;
+  const protects = protectedTag ? (image: TopLevelImage) => image.tags.some(protectedTag) : () => false;
+  const pushedBefore = rule.olderThanMs === undefined ? undefined : nowMs - rule.olderThanMs;
+  const oldEnough = pushedBefore === undefined ? () => true : (image: TopLevelImage) => image.pushedAt < pushedBefore;
+  const selected = new Set<string>();
+  const marked = new Set<string>();
+  let kept = 0;
+  for (const image of ranked) {
+    if (!selects(image)) continue;
+    selected.add(image.digest);
+    if (protects(image) || !oldEnough(image)) continue;
+    if (kept < (rule.keepNewest ?? 0)) {
+      kept++;
+      continue;
+    }
+    marked.add(image.digest);
+  }
+  return { rule, protects, oldEnough, selected, marked };
+}
+
+/**
+ * Decides, for each image, which rule expires it or why it stays.
+ * @throws when two rules share a priority (validation refuses such a policy before)
+ */
+export function evaluateRules(images: readonly TopLevelImage[], rules: readonly Rule[], nowMs: number): Evaluation {
+  const ordered = [...rules].sort((a, b) => a.priority - b.priority);
+  ordered.forEach((rule, index) => {
+    if (index > 0 && ordered[index - 1].priority === rule.priority) {
+      throw new Error(`two rules have priority ${rule.priority}: a rule's priority is unique`);
+    }
+  });
+  const ranked = [...images].sort(newestFirst);
+  const views = ordered.map((rule) => viewOf(rule, ranked, nowMs));
+
+  const decisions = images.map((image): ImageDecision => {
+    const view = views.find((candidate) => candidate.selected.has(image.digest));
+    if (view === undefined) return { digest: image.digest, outcome: 'keep', reason: 'noRule' };
+    const priority = view.rule.priority;
+    if (view.protects(image)) return { digest: image.digest, outcome: 'keep', reason: 'protected', priority };
+    if (!view.oldEnough(image)) return { digest: image.digest, outcome: 'keep', reason: 'tooRecent', priority };
+    if (!view.marked.has(image.digest)) return { digest: image.digest, outcome: 'keep', reason: 'amongNewest', priority };
+    return { digest: image.digest, outcome: 'expire', priority, ...removal(view.rule, image) };
+  });
+
+  const counts = new Map(views.map((view) => [view.rule.priority, { expire: 0, amongNewest: 0, tooRecent: 0, protected: 0 }]));
+  for (const decision of decisions) {
+    if (decision.outcome === 'expire') counts.get(decision.priority)!.expire++;
+    else if (decision.reason !== 'noRule') counts.get(decision.priority)![decision.reason]++;
+  }
+  const summaries = views.map((view): RuleSummary => {
+    const count = counts.get(view.rule.priority)!;
+    return {
+      priority: view.rule.priority,
+      ...(view.rule.description !== undefined ? { description: view.rule.description } : {}),
+      selected: view.selected.size,
+      expired: count.expire,
+      keptNewest: count.amongNewest,
+      keptTooRecent: count.tooRecent,
+      keptProtected: count.protected,
+    };
+  });
+  return { images: decisions, rules: summaries };
+}
+
+/** What an expired image loses under its rule. */
+function removal(rule: Rule, image: TopLevelImage): { readonly tags?: readonly string[]; readonly removesImage: boolean } {
+  if (rule.removes === 'image' || rule.tags.status !== 'tagged') return { removesImage: true };
+  const matches = tagMatcher('every' in rule.tags ? rule.tags.every : rule.tags.some);
+  const tags = image.tags.filter(matches);
+  return { tags, removesImage: tags.length === image.tags.length };
+}

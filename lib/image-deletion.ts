@@ -16,7 +16,7 @@ import {
 } from './contract';
 import { EcrPublicImageDeletionProvider, SERVICE_TIMEOUT } from './provider';
 import { ImageSelection } from './selection';
-import { collapseDuplicates, propertiesProblems, unmatchableTagWarnings } from './validation';
+import { collapseDuplicates, propertiesProblems, scheduledPolicyProblem, unmatchableTagWarnings } from './validation';
 
 /**
  * An image to delete, in the shape of the ECR Public API's `ImageIdentifier`
@@ -296,6 +296,10 @@ export class EcrPublicImageDeletion extends Construct {
           'and declared imageIds are deleted at deployments only (give select, or remove schedule)',
       );
     }
+    if (props.schedule !== undefined && properties.Select?.Match === 'lifecycle') {
+      const problem = scheduledPolicyProblem(properties.Select.LifecyclePolicyText, (value) => Token.isUnresolved(value));
+      if (problem !== undefined) problems.push(problem);
+    }
     if (problems.length > 0) {
       throw new Error(`EcrPublicImageDeletion '${this.node.path}' has invalid properties:\n` + problems.map((p) => `  - ${p}`).join('\n'));
     }
@@ -349,6 +353,7 @@ export class EcrPublicImageDeletion extends Construct {
     if (properties.DryRun === 'true' || !properties.DeleteOn.includes('Delete')) return;
     const whole: string[] = [];
     if (properties.Select?.Match === 'untagged') whole.push('untagged images (untaggedImages())');
+    if (properties.Select?.Match === 'lifecycle') whole.push('the images its lifecycle policy expires');
     if (properties.ImageIds?.some((id) => id.imageDigest !== undefined)) whole.push('images declared by digest');
     const empties = properties.Select?.Match === 'all';
     if (whole.length === 0 && !empties) return;

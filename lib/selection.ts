@@ -1,5 +1,6 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, Token, aws_ecr as ecr } from 'aws-cdk-lib';
 import { WireSelection } from './contract';
+import { renderLifecycleRules } from './lifecycle-rules';
 
 /**
  * Which images of a repository to delete, by rule rather than by ID.
@@ -53,6 +54,71 @@ export class ImageSelection {
     return new ImageSelection({ Match: 'tagged', TagPatterns: patterns });
   }
 
+  /**
+   * A lifecycle policy of private ECR, given as aws-cdk-lib's own lifecycle
+   * rules (what `ecr.Repository` takes as `lifecycleRules`), with the meaning
+   * they have on private ECR: each image expires by at most one rule, the
+   * first (lowest priority number) that selects it by its tags decides, and
+   * every rule ranks and ages the whole repository. A multi-architecture
+   * image (an image index with what only it references) counts as one image.
+   *
+   * Defaults and priorities are aws-cdk-lib's: a rule with `tagPrefixList`
+   * or `tagPatternList` is `TagStatus.TAGGED`, one without is
+   * `TagStatus.ANY`; rules without `rulePriority` are numbered on from the
+   * highest one given, and the `TagStatus.ANY` rule comes last. The policy
+   * is written at synth time, exactly as aws-cdk-lib writes it for a private
+   * repository, and checked as private ECR checks it (docs/lifecycle-policies.md).
+   *
+   * @example
+   * import { Duration, aws_ecr as ecr, aws_events as events } from 'aws-cdk-lib';
+   *
+   * // The rules of a private repository's policy, brought unchanged to a public one.
+   * const lifecycleRules: ecr.LifecycleRule[] = [
+   *   { rulePriority: 1, description: 'Keep the 10 newest releases', tagPatternList: ['v*'], maxImageCount: 10 },
+   *   { description: 'Untagged images go after a week', tagStatus: ecr.TagStatus.UNTAGGED, maxImageAge: Duration.days(7) },
+   *   { description: 'At most 100 images in all', maxImageCount: 100 }, // TagStatus.ANY: last
+   * ];
+   * new EcrPublicImageDeletion(this, 'Lifecycle', {
+   *   repositoryName: repo.ref,
+   *   select: ImageSelection.fromLifecycleRules(lifecycleRules),
+   *   schedule: events.Schedule.rate(Duration.days(1)),
+   * });
+   *
+   * @param rules the rules, as `ecr.Repository`'s `lifecycleRules` takes them
+   * @throws when aws-cdk-lib would refuse a rule, or a rule holds a token (the policy is written at synth time)
+   */
+  public static fromLifecycleRules(rules: ecr.LifecycleRule[]): ImageSelection {
+    return new ImageSelection({ Match: 'lifecycle', LifecyclePolicyText: renderLifecycleRules(rules) });
+  }
+
+  /**
+   * A lifecycle policy of private ECR, given as the JSON document that
+   * `aws ecr put-lifecycle-policy` takes (`--lifecycle-policy-text`), with the
+   * meaning it has on private ECR (see `fromLifecycleRules`). ECR Public
+   * cannot honour `sinceImagePulled`, `sinceImageTransitioned`, the `archive`
+   * storage class or the `transition` action: a policy with one is refused.
+   *
+   * Known at synth time, the policy is checked then, and travels without
+   * whitespace. A token (a policy known at deploy time only) is checked by
+   * the handler before any call, and cannot go with a `schedule`.
+   *
+   * @example
+   * // The document `aws ecr put-lifecycle-policy` takes, e.g. read from a file of the app.
+   * const policyText =
+   *   '{"rules": [{"rulePriority": 1, "description": "Expire untagged images older than 14 days", ' +
+   *   '"selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 14}, ' +
+   *   '"action": {"type": "expire"}}]}';
+   * new EcrPublicImageDeletion(this, 'Policy', {
+   *   repositoryName: repo.ref,
+   *   select: ImageSelection.fromLifecyclePolicyText(policyText),
+   * });
+   *
+   * @param text the policy's JSON text
+   */
+  public static fromLifecyclePolicyText(text: string): ImageSelection {
+    return new ImageSelection({ Match: 'lifecycle', LifecyclePolicyText: compactJson(text) });
+  }
+
   private constructor(private readonly wire: WireSelection) {}
 
   /**
@@ -93,6 +159,20 @@ export class ImageSelection {
    */
   public _toWire(): WireSelection {
     return this.wire;
+  }
+}
+
+/**
+ * JSON text without whitespace, so that it takes less room in the template
+ * and in a schedule's event; text that is not JSON (validation then says so)
+ * and tokens are passed on as given.
+ */
+function compactJson(text: string): string {
+  if (typeof text !== 'string' || Token.isUnresolved(text)) return text;
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    return text;
   }
 }
 

@@ -13,8 +13,11 @@ const root = path.join(__dirname, '..');
 /** A bound to notice a dependency or a test fixture slipping into the package; raise it knowingly. */
 // Raised knowingly from 256 KB (2026-11-27, issue 14): the stack-state bundle (issue 11) and the registry reader
 // with the multi-arch docs brought the package to 265 KB packed; nothing foreign is in it (npm pack --dry-run).
-const MAX_PACKED_BYTES = 288 * 1024;
-const MAX_UNPACKED_BYTES = 1024 * 1024;
+// Raised knowingly again from 288 KB packed and 1 MiB unpacked (issue 19): lifecycle policies (lib/lifecycle-rules.js,
+// their checks in lib/validation.js and the handler bundle, their TSDoc in .jsii and API.md) brought the package
+// to 293 KB packed, 1,146 KB unpacked. Of lib/*.js, 190 KB of 275 KB are inline source maps (tsconfig.json).
+const MAX_PACKED_BYTES = 320 * 1024;
+const MAX_UNPACKED_BYTES = 1280 * 1024;
 
 interface PackResult {
   readonly size: number;

@@ -2,7 +2,7 @@
  * Rules: which top-level images an ordered list of rules expires, and why
  * each other image stays. Pure: no I/O, no clock (the caller gives `nowMs`).
  *
- * Every selection runs through here: today's ImageSelection is one rule
+ * Every selection is a list of rules for it: an ImageSelection is one rule
  * (selection-rules.ts, ruleOfSelection), a lifecycle policy one rule per
  * policy rule (rulesOfPolicy). The semantics are private ECR's, as "Automate
  * the cleanup of images by using lifecycle policies in Amazon ECR" states

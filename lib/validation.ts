@@ -5,7 +5,16 @@
  *
  * Like contract.ts, this file imports neither `aws-cdk-lib` nor `constructs`.
  */
-import { API_REGIONS, DELETION_POLICIES, LIFECYCLE_EVENTS, LifecycleEvent, SELECTION_MATCHES, WireImageId, WireProperties } from './contract';
+import {
+  API_REGIONS,
+  DELETION_POLICIES,
+  LIFECYCLE_EVENTS,
+  LifecycleEvent,
+  SELECTION_MATCHES,
+  UPDATE_REPLACE_POLICIES,
+  WireImageId,
+  WireProperties,
+} from './contract';
 
 /** ECR Public's repository name pattern (API model, RepositoryName). */
 const REPOSITORY_NAME_PATTERN = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
@@ -325,6 +334,13 @@ export function propertiesProblems(raw: unknown, skip: SkipValue = skipNothing):
       DELETION_POLICIES.includes(v as string)
         ? undefined
         : `RepositoryDeletionPolicy ${quoteValue(v)} is not a DeletionPolicy (allowed: ${DELETION_POLICIES.join(', ')})`,
+    );
+  }
+  if (props.RepositoryUpdateReplacePolicy !== undefined) {
+    check(props.RepositoryUpdateReplacePolicy, (v) =>
+      UPDATE_REPLACE_POLICIES.includes(v as string)
+        ? undefined
+        : `RepositoryUpdateReplacePolicy ${quoteValue(v)} is not an UpdateReplacePolicy (allowed: ${UPDATE_REPLACE_POLICIES.join(', ')})`,
     );
   }
   return problems;

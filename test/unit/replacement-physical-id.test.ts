@@ -37,7 +37,7 @@ function update(physicalId: string, properties: object, oldProperties: object): 
     ResourceType: 'Custom::EcrPublicImageDeletion',
     PhysicalResourceId: physicalId,
     ResourceProperties: { ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:handler', ...properties },
-    OldResourceProperties: oldProperties,
+    OldResourceProperties: { ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:handler', ...oldProperties },
   };
 }
 

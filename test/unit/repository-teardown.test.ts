@@ -219,7 +219,9 @@ describe('never empties a repository that a policy keeps, nor one it does not kn
         fc.constantFrom('app', 'app-renamed', undefined),
         fc.boolean(),
         (status, replacePolicy, deletionPolicy, current, inTemplate) => {
-          const template = inTemplate ? { Repo: repo({ updateReplacePolicy: replacePolicy.template, deletionPolicy: deletionPolicy.template }) } : {};
+          const template: Record<string, TemplateResource> = inTemplate
+            ? { Repo: repo({ updateReplacePolicy: replacePolicy.template, deletionPolicy: deletionPolicy.template }) }
+            : {};
           const decision = repositoryTeardown(
             state(status, template, current === undefined ? {} : { Repo: current }),
             {

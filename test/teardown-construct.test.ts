@@ -53,6 +53,15 @@ describe("the repository's removal policies, as CloudFormation will apply them",
     expect(retainedWarnings(stack)).toHaveLength(deletionPolicy === 'Delete' ? 0 : 1);
   });
 
+  test("regression (issue 17 bug 3): repo.addOverride('DeletionPolicy', 'Retain') is what the handler is told, and the warning sees it", () => {
+    const stack = newStack();
+    const repo = new ecr.CfnPublicRepository(stack, 'Repo', { repositoryName: 'web' });
+    EcrPublicImageDeletion.emptyOnDelete(stack, 'Empty', repo);
+    repo.addOverride('DeletionPolicy', 'Retain');
+    expect(emptierProperties(stack).RepositoryDeletionPolicy).toBe('Retain');
+    expect(retainedWarnings(stack)).toHaveLength(1);
+  });
+
   test('the warning names the DeletionPolicy that keeps the repository', () => {
     const stack = newStack();
     const repo = new ecr.CfnPublicRepository(stack, 'Repo', { repositoryName: 'web' });

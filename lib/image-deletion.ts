@@ -58,7 +58,8 @@ export enum DeletionEvent {
    * When the resource leaves the stack: removed, renamed or moved (a new
    * logical ID), removed by a rollback, or the stack is deleted. A selection
    * that starts from `allImages()` runs on Delete only when CloudFormation is
-   * deleting the repository itself (see `emptyOnDelete`).
+   * deleting the repository itself, replacements included (see
+   * `emptyOnDelete`).
    */
   DELETE = 'Delete',
 }
@@ -187,12 +188,16 @@ export class EcrPublicImageDeletion extends Construct {
    * CloudFormation runs it before deleting the repository.
    *
    * Emptying happens only when the handler, reading the stack's state
-   * (DescribeStacks, GetTemplate), finds that CloudFormation is deleting the
+   * (DescribeStacks; during an update's cleanup, GetTemplate and
+   * ListStackResources too), finds that CloudFormation is deleting the
    * repository itself: the stack is being deleted (or its creation rolled
-   * back), or an update removed the repository from the template; and the
-   * repository's DeletionPolicy lets it go. Removing, renaming or moving this
+   * back), an update removed the repository from the template, or replaced it
+   * (a new `repositoryName`: the old repository is emptied in the update's
+   * cleanup, once the update has succeeded; if it rolls back, the new one is);
+   * and the policy that applies lets it go (DeletionPolicy, or
+   * UpdateReplacePolicy for a replacement). Removing, renaming or moving this
    * deletion, or a rollback that removes it, leaves every image in place, as
-   * does a stack state that cannot be read.
+   * does a stack state that cannot be read. See docs/teardown.md.
    *
    * @param scope the construct to add the deletion to
    * @param id the construct ID, unique within `scope`

@@ -14,7 +14,9 @@ const root = path.join(__dirname, '..');
 // Raised knowingly from 256 KB (2026-11-27, issue 14): the stack-state bundle (issue 11) and the registry reader
 // with the multi-arch docs brought the package to 265 KB packed; nothing foreign is in it (npm pack --dry-run).
 const MAX_PACKED_BYTES = 288 * 1024;
-const MAX_UNPACKED_BYTES = 1024 * 1024;
+// Raised knowingly from 1024 KB (issue 22): the replacement guard (construct, handler, ListStackResources in the
+// stack-state bundle) brought the package to 1,036 KB unpacked (271 KB packed); nothing foreign is in it.
+const MAX_UNPACKED_BYTES = 1088 * 1024;
 
 interface PackResult {
   readonly size: number;

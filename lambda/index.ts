@@ -15,22 +15,20 @@ import { DeadlineExceededError, newProgress } from './execute';
 import { PlanOutcome, executePlan } from './execute-plan';
 import { logEventLine } from './log-line';
 import { DeletePlan, Plan, answeredPhysicalId, isScheduledEvent, needsTeardownGuard, planEvent, planScheduledRun, withoutSelection } from './plan';
-import { ROLLBACK_STATUSES, TeardownDecision, repositoryTeardown } from './repository-teardown';
-import type { StackState } from './stack-state';
+import { ROLLBACK_STATUSES, TeardownDecision, repositoryTeardown, stackReadsFor } from './repository-teardown';
 import { ResponseBody, buildResponse, cutReason } from './response';
 import { Verdict, judge } from './verdict';
 
 /**
- * Reads the stack's state. stack-state.ts is a file of its own in the bundle
+ * The stack-state reader. stack-state.ts is a file of its own in the bundle
  * (lambda/bundle.mjs), loaded on first use: only a failure or a Delete of
  * allImages() reads the state, so the cold start of every other event does
  * not pay for the CloudFormation client.
  */
-async function readStackState(stackId: string, options: { readonly withTemplate: boolean; readonly signal?: AbortSignal }): Promise<StackState> {
+function stackStateReader(): typeof import('./stack-state') {
   // require, not import(): the bundle is CommonJS, and Node's import() would want the file's extension.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { readStackState: read } = require('./stack-state') as typeof import('./stack-state');
-  return read(stackId, options);
+  return require('./stack-state') as typeof import('./stack-state');
 }
 
 /** Longest wait for CloudFormation's answer about the stack's state. */
@@ -92,15 +90,28 @@ export interface EventResult {
   readonly teardown?: TeardownDecision;
 }
 
-/** Whether CloudFormation is deleting the repository itself: read the stack's state, then decide. Unknown keeps every image. */
+/**
+ * Whether CloudFormation is deleting the repository itself: read the stack's
+ * status, then what the decision needs for that status (stackReadsFor), then
+ * decide. Unknown keeps every image.
+ */
 async function teardownOf(plan: DeletePlan, signal: AbortSignal): Promise<TeardownDecision> {
-  const repository = { logicalId: plan.properties.RepositoryLogicalId, deletionPolicy: plan.properties.RepositoryDeletionPolicy };
-  if (plan.stackId === undefined) return repositoryTeardown({ unreadable: 'the event names no stack' }, repository);
+  const { properties } = plan;
+  const repository = {
+    name: properties.RepositoryName,
+    logicalId: properties.RepositoryLogicalId,
+    deletionPolicy: properties.RepositoryDeletionPolicy,
+    updateReplacePolicy: properties.RepositoryUpdateReplacePolicy,
+  };
+  const deletion = { logicalId: plan.logicalResourceId };
+  if (plan.stackId === undefined) return repositoryTeardown({ unreadable: 'the event names no stack' }, repository, deletion);
   try {
-    const state = await readStackState(plan.stackId, { withTemplate: repository.logicalId !== undefined, signal });
-    return repositoryTeardown(state, repository);
+    const reader = stackStateReader();
+    const status = await reader.readStackStatus(plan.stackId, signal);
+    const details = stackReadsFor(status, repository).details ? await reader.readStackDetails(plan.stackId, signal) : {};
+    return repositoryTeardown({ status, ...details }, repository, deletion);
   } catch (error) {
-    return repositoryTeardown({ unreadable: explainError(error) }, repository);
+    return repositoryTeardown({ unreadable: explainError(error) }, repository, deletion);
   }
 }
 
@@ -126,8 +137,9 @@ async function planAndExecute(planOf: () => Plan, started: number, workDeadline:
       if (needsTeardownGuard(deletion)) {
         teardown = await teardownOf(deletion, abort.signal);
         if (!teardown.empties) {
-          // The repository stays: its images stay. Declared image IDs, if any, still go.
-          if (deletion.imageIds.length === 0) return undefined;
+          // The repository stays: its images stay. Declared image IDs, if any, still go, unless this
+          // Delete is for an old physical ID (or the state is unknown): then they stay too.
+          if (deletion.imageIds.length === 0 || !teardown.declaredIdsGo) return undefined;
           toRun = withoutSelection(deletion);
         }
       }
@@ -179,8 +191,8 @@ async function duringRollback(stackId: string, verdict: Verdict, deadline: numbe
   if (verdict.status === 'SUCCESS') return { verdict };
   const abort = new AbortController();
   try {
-    const { status } = await withDeadline(
-      readStackState(stackId, { withTemplate: false, signal: abort.signal }),
+    const status = await withDeadline(
+      stackStateReader().readStackStatus(stackId, abort.signal),
       Math.min(STACK_STATE_WAIT_MS, deadline - Date.now()),
       abort,
       () => new Error('no answer in time'),

@@ -64,7 +64,7 @@ export function logEventLine(
       truncated,
       durationMs: Date.now() - started,
       reason: verdict.reason,
-      teardown: teardown ? { empties: teardown.empties, why: teardown.why } : undefined,
+      teardown: teardown ? { empties: teardown.empties, declaredIdsGo: teardown.declaredIdsGo, why: teardown.why } : undefined,
       stackStatus,
       // What went (in a dry run: what would have), as much as a log line holds.
       deletedImageIds: listed.imageIds,

@@ -3,7 +3,8 @@
  * what must happen, without any I/O. Most of the handler's behaviour is
  * decided here, so most tests live here.
  */
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { createHash } from 'node:crypto';
+import type { CloudFormationCustomResourceEvent, CloudFormationCustomResourceUpdateEvent } from 'aws-lambda';
 import { LIFECYCLE_EVENTS, RunTrigger, SCHEDULED_EVENT_SOURCE, ScheduledEvent, WireImageId, WireProperties, WireSelection } from '../lib/contract';
 import { InvalidPropertiesError, collapseDuplicates, parseProperties, quoteValue } from '../lib/validation';
 
@@ -40,6 +41,8 @@ export interface DeletePlan {
   readonly duplicatesCollapsed: number;
   /** The stack the event comes from (absent for a scheduled run), whose state the teardown guard reads. */
   readonly stackId?: string;
+  /** The deletion resource's logical ID in that stack (absent for a scheduled run). */
+  readonly logicalResourceId?: string;
 }
 
 /**
@@ -59,26 +62,84 @@ export function withoutSelection(plan: DeletePlan): DeletePlan {
 }
 
 /**
- * The physical ID of the resource. A Create gets a new one; Update and Delete
- * keep the one they were given, so an Update never makes CloudFormation delete
- * "the old resource" (which would delete images a second time, unasked).
+ * The physical ID of the resource. A Create gets a new one. Update and Delete
+ * keep the one they were given, so that an Update never makes CloudFormation
+ * delete "the old resource" (which would delete images a second time,
+ * unasked), with one exception: an Update that replaces an emptier's
+ * repository (see replacedRepository). aws-cdk answered the same way for
+ * private ECR (aws-cdk #29581, after #27199 emptied the old repository during
+ * the Update, which a rollback then returned to).
  */
 export function physicalResourceIdOf(event: CloudFormationCustomResourceEvent): string {
   if (event.RequestType === 'Create') {
     return `EcrPublicImageDeletion-${event.LogicalResourceId}-${event.RequestId}`;
   }
+  if (event.RequestType === 'Update') {
+    const replaced = replacedRepository(event);
+    if (replaced) return physicalIdAfterReplacement(event.PhysicalResourceId, replaced.old, replaced.next);
+  }
   return event.PhysicalResourceId;
+}
+
+/**
+ * The old and new properties of an Update that moves an emptier to another
+ * repository: the old properties empty a repository of this stack on Delete
+ * (allImages() with Delete in deleteOn, and the repository's logical ID), and
+ * the repository's registry or name changed (CloudFormation replaced it, or
+ * the deletion was pointed at another one). Answering such an Update with a
+ * new physical ID makes CloudFormation send a Delete, with the old
+ * properties, for the old physical ID once the update has succeeded
+ * (UPDATE_COMPLETE_CLEANUP_IN_PROGRESS): the teardown guard then empties the
+ * old repository if CloudFormation deletes it. A name-only emptier or a
+ * deletion of declared IDs keeps its physical ID: no Delete of an old one.
+ */
+export function replacedRepository(event: CloudFormationCustomResourceUpdateEvent): { old: WireProperties; next: WireProperties } | undefined {
+  let old: WireProperties;
+  let next: WireProperties;
+  try {
+    old = parseProperties(withoutCloudFormationKeys(event.OldResourceProperties));
+    next = parseProperties(withoutCloudFormationKeys(event.ResourceProperties));
+  } catch {
+    // Properties that break a rule: the Update fails or does nothing; no replacement is signalled.
+    return undefined;
+  }
+  const emptier = old.Select?.Match === 'all' && old.DeleteOn.includes('Delete') && old.RepositoryLogicalId !== undefined;
+  return emptier && repositoryKey(old) !== repositoryKey(next) ? { old, next } : undefined;
+}
+
+const repositoryKey = (properties: WireProperties) => JSON.stringify([properties.RegistryId ?? null, properties.RepositoryName]);
+
+/** The suffix that a physical ID gets for a repository: `-repo-` and 12 hex digits of its key. */
+export function repositorySuffix(properties: WireProperties): string {
+  return `-repo-${createHash('sha256').update(repositoryKey(properties)).digest('hex').slice(0, 12)}`;
+}
+
+/**
+ * The physical ID that an emptier answers when its repository moves from
+ * `old` to `next`: the current ID with the new repository's suffix, or, when
+ * the current ID ends with the suffix of the repository it leaves, the ID it
+ * had before that. Either way it differs from the current one (a
+ * replacement), stays short (at most one suffix from a Create's ID), and the
+ * rollback of the Update (the same call, old and new swapped) gives back the
+ * physical ID before it.
+ */
+export function physicalIdAfterReplacement(current: string, old: WireProperties, next: WireProperties): string {
+  const leaving = repositorySuffix(old);
+  return current.endsWith(leaving) && current.length > leaving.length ? current.slice(0, -leaving.length) : `${current}${repositorySuffix(next)}`;
 }
 
 /**
  * The physical ID answered to CloudFormation: the plan's (see
  * physicalResourceIdOf), or, when planning failed, the event's; a failed
  * Create gets FAILED_CREATE_PHYSICAL_ID instead, so that the Delete of its
- * rollback does nothing. `status` is the verdict before a rollback turns a
- * failure into a reported success.
+ * rollback does nothing, and a failed Update the ID it was given (a new one
+ * would tell CloudFormation that the resource was replaced: aws-cdk #22670).
+ * `status` is the verdict before a rollback turns a failure into a reported
+ * success.
  */
 export function answeredPhysicalId(event: CloudFormationCustomResourceEvent, plan: Plan | undefined, status: 'SUCCESS' | 'FAILED'): string {
   if (status === 'FAILED' && event.RequestType === 'Create') return FAILED_CREATE_PHYSICAL_ID;
+  if (status === 'FAILED' && event.RequestType === 'Update') return event.PhysicalResourceId;
   return plan?.physicalResourceId ?? physicalResourceIdOf(event);
 }
 
@@ -124,6 +185,7 @@ export function planEvent(event: CloudFormationCustomResourceEvent): Plan {
     dryRun: properties.DryRun === 'true',
     duplicatesCollapsed: duplicates.length,
     stackId: event.StackId,
+    logicalResourceId: event.LogicalResourceId,
   };
 }
 

@@ -1,27 +1,53 @@
 /**
- * The stack's state, read from CloudFormation: its status and, when asked, the
- * logical IDs of its template's resources. Plain data, no decision: what the
- * state means for a deletion is decided in repository-teardown.ts.
+ * The stack's state, read from CloudFormation: its status, and, when asked,
+ * its current template (the resources' logical IDs, types and removal
+ * policies) and its resources (logical ID → physical ID). Plain data, no
+ * decision: what the state means for a deletion is decided in
+ * repository-teardown.ts, which also says which reads a decision needs.
  *
- * The handler's role may call DescribeStacks and GetTemplate on its own stack
- * only. `AWS_ENDPOINT_URL_CLOUDFORMATION` redirects the client, which is how
- * the tests reach a local CloudFormation.
+ * The handler's role may call DescribeStacks, GetTemplate and
+ * ListStackResources on its own stack only. `AWS_ENDPOINT_URL_CLOUDFORMATION`
+ * redirects the client, which is how the tests reach a local CloudFormation.
  */
-import { CloudFormationClient, DescribeStacksCommand, GetTemplateCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStacksCommand, GetTemplateCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
+
+/** A resource of the stack's current template, as the teardown guard needs it. */
+export interface TemplateResource {
+  readonly type?: string;
+  /** The template's DeletionPolicy as written (absent: CloudFormation's default, Delete). */
+  readonly deletionPolicy?: unknown;
+  /** The template's UpdateReplacePolicy as written (absent: CloudFormation's default, Delete). */
+  readonly updateReplacePolicy?: unknown;
+}
+
+/** A resource of the stack, as ListStackResources lists it. */
+export interface StackResource {
+  readonly logicalId: string;
+  /** Absent while CloudFormation has not created it. */
+  readonly physicalId?: string;
+  readonly type?: string;
+}
 
 /** What CloudFormation says of the stack while the event runs. */
 export interface StackState {
   /** StackStatus, e.g. DELETE_IN_PROGRESS or UPDATE_COMPLETE_CLEANUP_IN_PROGRESS. */
   readonly status: string;
-  /** Logical IDs of the resources of the stack's current template; absent when not read. */
-  readonly templateResources?: ReadonlySet<string>;
-  /** Why the template could not be read as JSON, when it could not. */
+  /** The resources of the stack's current template, by logical ID; absent when not read or not readable. */
+  readonly template?: ReadonlyMap<string, TemplateResource>;
+  /** Why the template could not be read, when it could not. */
   readonly templateProblem?: string;
+  /** The stack's resources; absent when not read or not readable. */
+  readonly resources?: readonly StackResource[];
+  /** Why the resources could not be listed, when they could not. */
+  readonly resourcesProblem?: string;
 }
 
 /** Attempts per call: the state is read while CloudFormation waits, so retries stay short. */
 export const STACK_STATE_ATTEMPTS = 3;
+
+/** Pages of ListStackResources read at most (a stack holds at most 500 resources; a page 100). */
+export const MAX_RESOURCE_PAGES = 10;
 
 const clients = new Map<string, CloudFormationClient>();
 
@@ -31,7 +57,8 @@ export function stackRegion(stackId: string): string | undefined {
   return region ? region : undefined;
 }
 
-function clientFor(region: string): CloudFormationClient {
+function clientFor(stackId: string): CloudFormationClient {
+  const region = stackRegion(stackId) ?? process.env.AWS_REGION ?? 'us-east-1';
   let client = clients.get(region);
   if (!client) {
     client = new CloudFormationClient({
@@ -45,8 +72,8 @@ function clientFor(region: string): CloudFormationClient {
   return client;
 }
 
-/** The logical IDs under `Resources` of a template body, or why they cannot be read. */
-export function templateResourceIds(body: string | undefined): { ids?: Set<string>; problem?: string } {
+/** The resources under `Resources` of a template body (type and removal policies), or why they cannot be read. */
+export function templateResources(body: string | undefined): { resources?: Map<string, TemplateResource>; problem?: string } {
   let template: unknown;
   try {
     template = JSON.parse(body ?? '');
@@ -56,24 +83,63 @@ export function templateResourceIds(body: string | undefined): { ids?: Set<strin
   }
   const resources = (template as { Resources?: unknown } | null)?.Resources;
   if (typeof resources !== 'object' || resources === null) return { problem: 'the template has no Resources' };
-  return { ids: new Set(Object.keys(resources)) };
+  const read = new Map<string, TemplateResource>();
+  for (const [logicalId, resource] of Object.entries(resources as Record<string, unknown>)) {
+    const { Type, DeletionPolicy, UpdateReplacePolicy } = (typeof resource === 'object' && resource !== null ? resource : {}) as Record<
+      string,
+      unknown
+    >;
+    read.set(logicalId, {
+      type: typeof Type === 'string' ? Type : undefined,
+      ...(DeletionPolicy !== undefined ? { deletionPolicy: DeletionPolicy } : {}),
+      ...(UpdateReplacePolicy !== undefined ? { updateReplacePolicy: UpdateReplacePolicy } : {}),
+    });
+  }
+  return { resources: read };
+}
+
+/** The stack's status (DescribeStacks). Throws what the SDK throws: the caller treats an unreadable state as unknown. */
+export async function readStackStatus(stackId: string, signal?: AbortSignal): Promise<string> {
+  const described = await clientFor(stackId).send(new DescribeStacksCommand({ StackName: stackId }), { abortSignal: signal });
+  const status = described.Stacks?.[0]?.StackStatus;
+  if (!status) throw new Error(`DescribeStacks returned no status for stack ${stackId}`);
+  return status;
 }
 
 /**
- * Reads the stack's status (DescribeStacks) and, with `withTemplate`, the
- * logical IDs of its current template (GetTemplate, after transforms). Throws
- * what the SDK throws: the caller treats an unreadable state as unknown.
+ * The stack's current template (GetTemplate, after transforms) and its
+ * resources (ListStackResources, every page), read side by side. Throws what
+ * the SDK throws.
  */
-export async function readStackState(
+export async function readStackDetails(
   stackId: string,
-  options: { readonly withTemplate: boolean; readonly signal?: AbortSignal },
-): Promise<StackState> {
-  const client = clientFor(stackRegion(stackId) ?? process.env.AWS_REGION ?? 'us-east-1');
-  const described = await client.send(new DescribeStacksCommand({ StackName: stackId }), { abortSignal: options.signal });
-  const status = described.Stacks?.[0]?.StackStatus;
-  if (!status) throw new Error(`DescribeStacks returned no status for stack ${stackId}`);
-  if (!options.withTemplate) return { status };
-  const template = await client.send(new GetTemplateCommand({ StackName: stackId, TemplateStage: 'Processed' }), { abortSignal: options.signal });
-  const { ids, problem } = templateResourceIds(template.TemplateBody);
-  return { status, templateResources: ids, templateProblem: problem };
+  signal?: AbortSignal,
+): Promise<Pick<StackState, 'template' | 'templateProblem' | 'resources' | 'resourcesProblem'>> {
+  const client = clientFor(stackId);
+  const [template, listed] = await Promise.all([
+    client.send(new GetTemplateCommand({ StackName: stackId, TemplateStage: 'Processed' }), { abortSignal: signal }),
+    listResources(client, stackId, signal),
+  ]);
+  const { resources, problem } = templateResources(template.TemplateBody);
+  return { template: resources, templateProblem: problem, ...listed };
+}
+
+async function listResources(
+  client: CloudFormationClient,
+  stackId: string,
+  signal?: AbortSignal,
+): Promise<{ resources?: StackResource[]; resourcesProblem?: string }> {
+  const resources: StackResource[] = [];
+  let nextToken: string | undefined;
+  for (let page = 0; page < MAX_RESOURCE_PAGES; page++) {
+    const answer = await client.send(new ListStackResourcesCommand({ StackName: stackId, NextToken: nextToken }), { abortSignal: signal });
+    for (const summary of answer.StackResourceSummaries ?? []) {
+      if (!summary.LogicalResourceId) continue;
+      resources.push({ logicalId: summary.LogicalResourceId, physicalId: summary.PhysicalResourceId, type: summary.ResourceType });
+    }
+    nextToken = answer.NextToken;
+    if (!nextToken) return { resources };
+  }
+  // A listing cut short could miss the entry that says the repository stays: unknown.
+  return { resourcesProblem: `the stack lists more than ${MAX_RESOURCE_PAGES} pages of resources` };
 }

@@ -76,12 +76,24 @@ export interface WireProperties {
    * without it, only when the stack itself is deleted.
    */
   readonly RepositoryLogicalId?: string;
-  /** The repository's DeletionPolicy in the template, when RepositoryLogicalId is given; absent means Delete. */
+  /**
+   * The repository's DeletionPolicy in the synthesized template (escape hatches
+   * included), when RepositoryLogicalId is given; absent means Delete.
+   */
   readonly RepositoryDeletionPolicy?: string;
+  /**
+   * The repository's UpdateReplacePolicy in the synthesized template, when
+   * RepositoryLogicalId is given; absent (resources written by versions that did
+   * not pass it): the stack's template decides.
+   */
+  readonly RepositoryUpdateReplacePolicy?: string;
 }
 
 /** DeletionPolicy values of a CloudFormation resource. */
 export const DELETION_POLICIES: readonly string[] = ['Delete', 'Retain', 'Snapshot', 'RetainExceptOnCreate'];
+
+/** UpdateReplacePolicy values of a CloudFormation resource. */
+export const UPDATE_REPLACE_POLICIES: readonly string[] = ['Delete', 'Retain', 'Snapshot'];
 
 /** What a selection starts from; 'lifecycle' is a lifecycle policy in private ECR's rule language. */
 export type SelectionMatch = 'all' | 'untagged' | 'tagged' | 'lifecycle';

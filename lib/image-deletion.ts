@@ -1,4 +1,4 @@
-import { Annotations, CfnDeletionPolicy, CfnResource, CustomResource, Lazy, Reference, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import { Annotations, CfnResource, CustomResource, Lazy, Reference, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -58,7 +58,8 @@ export enum DeletionEvent {
    * When the resource leaves the stack: removed, renamed or moved (a new
    * logical ID), removed by a rollback, or the stack is deleted. A selection
    * that starts from `allImages()` runs on Delete only when CloudFormation is
-   * deleting the repository itself (see `emptyOnDelete`).
+   * deleting the repository itself, replacements included (see
+   * `emptyOnDelete`).
    */
   DELETE = 'Delete',
 }
@@ -187,12 +188,16 @@ export class EcrPublicImageDeletion extends Construct {
    * CloudFormation runs it before deleting the repository.
    *
    * Emptying happens only when the handler, reading the stack's state
-   * (DescribeStacks, GetTemplate), finds that CloudFormation is deleting the
+   * (DescribeStacks; during an update's cleanup, GetTemplate and
+   * ListStackResources too), finds that CloudFormation is deleting the
    * repository itself: the stack is being deleted (or its creation rolled
-   * back), or an update removed the repository from the template; and the
-   * repository's DeletionPolicy lets it go. Removing, renaming or moving this
+   * back), an update removed the repository from the template, or replaced it
+   * (a new `repositoryName`: the old repository is emptied in the update's
+   * cleanup, once the update has succeeded; if it rolls back, the new one is);
+   * and the policy that applies lets it go (DeletionPolicy, or
+   * UpdateReplacePolicy for a replacement). Removing, renaming or moving this
    * deletion, or a rollback that removes it, leaves every image in place, as
-   * does a stack state that cannot be read.
+   * does a stack state that cannot be read. See docs/teardown.md.
    *
    * @param scope the construct to add the deletion to
    * @param id the construct ID, unique within `scope`
@@ -288,7 +293,8 @@ export class EcrPublicImageDeletion extends Construct {
   constructor(scope: Construct, id: string, props: EcrPublicImageDeletionProps) {
     super(scope, id);
 
-    const properties = this.toWireProperties(props);
+    const repository = repositoryInStack(this, props.repositoryName);
+    const properties = this.toWireProperties(props, repository);
     const problems = propertiesProblems(properties, (value) => Token.isUnresolved(value));
     if (props.schedule !== undefined && props.select === undefined) {
       problems.push(
@@ -313,7 +319,9 @@ export class EcrPublicImageDeletion extends Construct {
     });
     // The permissions must outlive the resource: CloudFormation deletes this
     // resource (and runs its Delete event) before the policies it depends on.
-    const policy = provider.policyFor(props.repositoryName, props.registryId, { list: props.select !== undefined });
+    // A repository of the app with a literal name: the name is part of the policy's key, so that renaming the
+    // repository gives it a new policy and the old one lasts until the cleanup that empties the old repository.
+    const policy = provider.policyFor(props.repositoryName, props.registryId, { list: props.select !== undefined }, repository?.nameAtConstruction);
     this.resource.node.addDependency(provider.role, policy);
     if (props.schedule !== undefined) {
       this.scheduleRule = this.scheduleSelection(props.schedule, properties, provider, policy);
@@ -336,7 +344,7 @@ export class EcrPublicImageDeletion extends Construct {
     // At synthesis, when the repository's removal policy is final.
     this.node.addValidation({
       validate: () => {
-        this.warnIfRepositoryIsRetained(properties);
+        this.warnIfRepositoryIsRetained(properties, repository);
         return [];
       },
     });
@@ -349,18 +357,18 @@ export class EcrPublicImageDeletion extends Construct {
    * `allImages()` selection (emptyOnDelete) would do nothing, since the
    * handler empties a repository only when CloudFormation deletes it.
    */
-  private warnIfRepositoryIsRetained(properties: WireProperties): void {
+  private warnIfRepositoryIsRetained(properties: WireProperties, repository: RepositoryOfStack | undefined): void {
     if (properties.DryRun === 'true' || !properties.DeleteOn.includes('Delete')) return;
     const whole: string[] = [];
     if (properties.Select?.Match === 'untagged') whole.push('untagged images (untaggedImages())');
     if (properties.Select?.Match === 'lifecycle') whole.push('the images its lifecycle policy expires');
     if (properties.ImageIds?.some((id) => id.imageDigest !== undefined)) whole.push('images declared by digest');
     const empties = properties.Select?.Match === 'all';
-    if (whole.length === 0 && !empties) return;
-    const repository = repositoryOf(properties.RepositoryName);
-    const policy = repository?.cfnOptions.deletionPolicy;
-    if (repository === undefined || (policy !== CfnDeletionPolicy.RETAIN && policy !== CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE)) return;
-    const kept = `its repository '${repository.node.path}' is kept (RemovalPolicy.RETAIN)`;
+    if ((whole.length === 0 && !empties) || repository === undefined) return;
+    // As synthesized: a policy set by applyRemovalPolicy, cfnOptions or addOverride, whenever it was set.
+    const policy = repository.synthesized().deletionPolicy ?? 'Delete';
+    if (policy === 'Delete') return;
+    const kept = `its repository '${repository.resource.node.path}' is kept (DeletionPolicy ${typeof policy === 'string' ? policy : JSON.stringify(policy)})`;
     const messages: string[] = [];
     if (whole.length > 0) {
       messages.push(
@@ -391,7 +399,13 @@ export class EcrPublicImageDeletion extends Construct {
     provider: EcrPublicImageDeletionProvider,
     policy: iam.Policy,
   ): events.Rule {
-    const { ImageIds: _deletedAtDeployments, RepositoryLogicalId: _id, RepositoryDeletionPolicy: _policy, ...selectionProperties } = properties;
+    const {
+      ImageIds: _deletedAtDeployments,
+      RepositoryLogicalId: _id,
+      RepositoryDeletionPolicy: _policy,
+      RepositoryUpdateReplacePolicy: _replacePolicy,
+      ...selectionProperties
+    } = properties;
     const event: ScheduledEvent = {
       Source: SCHEDULED_EVENT_SOURCE,
       LogicalResourceId: (this.resource.node.defaultChild as CfnResource).logicalId,
@@ -413,7 +427,7 @@ export class EcrPublicImageDeletion extends Construct {
    * The properties as the handler reads them. Values are passed on as given
    * (validation reports what is wrong); only exact repeats are collapsed.
    */
-  private toWireProperties(props: EcrPublicImageDeletionProps): WireProperties {
+  private toWireProperties(props: EcrPublicImageDeletionProps, repository: RepositoryOfStack | undefined): WireProperties {
     let imageIds = props.imageIds as WireImageId[];
     if (Array.isArray(props.imageIds)) {
       const { unique, duplicates } = collapseDuplicates(props.imageIds.map((id) => ({ ...id })));
@@ -438,27 +452,75 @@ export class EcrPublicImageDeletion extends Construct {
       FailOnImageFailure: props.failOnImageFailure === false ? 'false' : 'true',
       DryRun: props.dryRun === true ? 'true' : 'false',
       ApiRegion: props.apiRegion ?? DEFAULT_API_REGION,
-      ...(props.select?._toWire().Match === 'all' ? this.repositoryInStack(props.repositoryName) : {}),
+      ...(props.select?._toWire().Match === 'all' && repository !== undefined ? repositoryProperties(repository) : {}),
     };
   }
+}
 
-  /**
-   * The repository's logical ID and DeletionPolicy, when `repositoryName` is
-   * a `Ref` to an `AWS::ECR::PublicRepository` of this stack; resolved at
-   * synth time, after the app has set removal policies. With them, the
-   * handler's Delete guard tells "the repository is being deleted" from "only
-   * this deletion leaves the stack"; without them (a name), it empties only
-   * when the stack itself is deleted.
-   */
-  private repositoryInStack(repositoryName: string): Pick<WireProperties, 'RepositoryLogicalId' | 'RepositoryDeletionPolicy'> {
-    const stack = Stack.of(this);
-    const repository = repositoryOf(repositoryName);
-    if (repository === undefined || Stack.of(repository) !== stack) return {};
+/** A repository of the same stack that a deletion's `repositoryName` refers to. */
+interface RepositoryOfStack {
+  readonly resource: CfnResource;
+  /** Its RepositoryName as synthesized when the deletion was built, when it is a literal. */
+  readonly nameAtConstruction?: string;
+  /** What CloudFormation will see of it, rendered when called (escape hatches included). */
+  synthesized(): SynthesizedRepository;
+}
+
+/** A repository's removal policies and name as its template will hold them (intrinsics left as they are). */
+interface SynthesizedRepository {
+  readonly deletionPolicy?: unknown;
+  readonly updateReplacePolicy?: unknown;
+  readonly repositoryName?: unknown;
+}
+
+/**
+ * The repository that a deletion's `repositoryName` refers to, when it is a
+ * `Ref` to an `AWS::ECR::PublicRepository` of the deletion's own stack. A
+ * repository of another stack (a cross-stack reference) or of a nested stack
+ * is a name only: its logical ID means nothing in this stack's template.
+ */
+function repositoryInStack(scope: Construct, repositoryName: string): RepositoryOfStack | undefined {
+  const resource = repositoryOf(repositoryName);
+  if (resource === undefined || Stack.of(resource) !== Stack.of(scope)) return undefined;
+  const synthesized = (): SynthesizedRepository => {
+    // _toCloudFormation renders the resource as the template will hold it: cfnOptions and addOverride applied.
+    const rendered = Stack.of(resource).resolve(resource._toCloudFormation()) as { Resources?: Record<string, Record<string, unknown>> };
+    const definition = Object.values(rendered.Resources ?? {})[0] ?? {};
     return {
-      RepositoryLogicalId: Lazy.string({ produce: () => stack.resolve(repository.logicalId) as string }),
-      RepositoryDeletionPolicy: Lazy.string({ produce: () => repository.cfnOptions.deletionPolicy ?? 'Delete' }),
+      deletionPolicy: definition.DeletionPolicy,
+      updateReplacePolicy: definition.UpdateReplacePolicy,
+      repositoryName: (definition.Properties as Record<string, unknown> | undefined)?.RepositoryName,
     };
+  };
+  let name: unknown;
+  try {
+    name = synthesized().repositoryName;
+  } catch {
+    // A property that cannot be resolved yet: the name is not known now, and the policy is keyed by the Ref alone.
   }
+  return { resource, synthesized, nameAtConstruction: typeof name === 'string' ? name : undefined };
+}
+
+/**
+ * The repository's logical ID and removal policies, resolved at synth time,
+ * after the app has set them (by applyRemovalPolicy, cfnOptions or an escape
+ * hatch: the values CloudFormation will apply). With them, the handler's
+ * Delete guard tells "the repository is being deleted" from "only this
+ * deletion leaves the stack"; without them (a name), it empties only when the
+ * stack itself is deleted. A policy given by an intrinsic (a parameter) is
+ * passed as such, and CloudFormation resolves it.
+ */
+function repositoryProperties(
+  repository: RepositoryOfStack,
+): Pick<WireProperties, 'RepositoryLogicalId' | 'RepositoryDeletionPolicy' | 'RepositoryUpdateReplacePolicy'> {
+  const stack = Stack.of(repository.resource);
+  const policy = (which: 'deletionPolicy' | 'updateReplacePolicy') =>
+    Token.asString(Lazy.any({ produce: () => repository.synthesized()[which] ?? 'Delete' }));
+  return {
+    RepositoryLogicalId: Lazy.string({ produce: () => stack.resolve(repository.resource.logicalId) as string }),
+    RepositoryDeletionPolicy: policy('deletionPolicy'),
+    RepositoryUpdateReplacePolicy: policy('updateReplacePolicy'),
+  };
 }
 
 /** The AWS::ECR::PublicRepository that a repository name refers to (its `ref`), if it is one of the app's. */

@@ -78,11 +78,17 @@ export class EcrPublicImageDeletionProvider extends Construct {
     });
     logGroup.grantWrite(this.role);
     // Every event may read its own stack's state: a FAILED answer becomes a
-    // report during a rollback, and a Delete of allImages() empties only a
-    // repository that CloudFormation is deleting. This stack only. In the role's
-    // default policy, which the function, and so every deletion, depends on.
+    // report during a rollback (DescribeStacks), and a Delete of allImages()
+    // empties only a repository that CloudFormation is deleting (DescribeStacks;
+    // in a cleanup, GetTemplate and ListStackResources too: see
+    // lambda/repository-teardown.ts). This stack only. In the role's default
+    // policy, which the function, and so every deletion, depends on, and which
+    // no rename changes: it holds from the first event to the stack's deletion.
     this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate'], resources: [Aws.STACK_ID] }),
+      new iam.PolicyStatement({
+        actions: ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate', 'cloudformation:ListStackResources'],
+        resources: [Aws.STACK_ID],
+      }),
     );
 
     this.function = new lambda.Function(this, 'Handler', {
@@ -122,12 +128,23 @@ export class EcrPublicImageDeletionProvider extends Construct {
    * updates a shared policy first and deletes the removed resource later, in
    * the cleanup phase, which would run its Delete without permission. A
    * policy of its own is removed in that same phase, after the resource.
+   *
+   * `nameAtSynth` is the literal name of a repository of the app that
+   * `repositoryName` refers to by `Ref`: it is part of the key, so that a
+   * renamed (replaced) repository gets a new policy, created before the
+   * update's Update events, while the old one is deleted in the cleanup, after
+   * the Delete that empties the old repository (aws-cdk #26711: a policy
+   * updated in place to the new repository refused that Delete).
    */
-  policyFor(repositoryName: string, registryId: string | undefined, needs: { readonly list: boolean }): iam.Policy {
+  policyFor(repositoryName: string, registryId: string | undefined, needs: { readonly list: boolean }, nameAtSynth?: string): iam.Policy {
     const stack = Stack.of(this);
     // Keyed by the resolved values ({ Ref: ... } for a token), so the key and the
     // construct ID stay the same from one synth to the next.
-    const key = JSON.stringify([stack.resolve(registryId ?? null), stack.resolve(repositoryName)]);
+    const key = JSON.stringify([
+      stack.resolve(registryId ?? null),
+      stack.resolve(repositoryName),
+      ...(nameAtSynth !== undefined ? [nameAtSynth] : []),
+    ]);
     const arn = `arn:${Aws.PARTITION}:ecr-public::${registryId ?? Aws.ACCOUNT_ID}:repository/${repositoryName}`;
     let policy = this.repositoryPolicies.get(key);
     if (!policy) {

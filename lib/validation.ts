@@ -19,6 +19,7 @@ import {
   SCHEDULE_INPUT_MAX_CHARS,
   SCHEDULED_POLICY_MAX_CHARS,
   SELECTION_MATCHES,
+  UPDATE_REPLACE_POLICIES,
   WireImageId,
   WireProperties,
 } from './contract';
@@ -694,6 +695,13 @@ export function propertiesProblems(raw: unknown, skip: SkipValue = skipNothing):
       DELETION_POLICIES.includes(v as string)
         ? undefined
         : `RepositoryDeletionPolicy ${quoteValue(v)} is not a DeletionPolicy (allowed: ${DELETION_POLICIES.join(', ')})`,
+    );
+  }
+  if (props.RepositoryUpdateReplacePolicy !== undefined) {
+    check(props.RepositoryUpdateReplacePolicy, (v) =>
+      UPDATE_REPLACE_POLICIES.includes(v as string)
+        ? undefined
+        : `RepositoryUpdateReplacePolicy ${quoteValue(v)} is not an UpdateReplacePolicy (allowed: ${UPDATE_REPLACE_POLICIES.join(', ')})`,
     );
   }
   return problems;

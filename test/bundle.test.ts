@@ -20,7 +20,7 @@ test('the bundle holds the SDK clients, the contract and the handler, and neithe
   const packages = bundledPackages();
   expect(packages).toContain('@aws-sdk/client-ecr-public');
   expect(packages).toContain('@aws-sdk/credential-provider-env');
-  // The stack's state (a rollback? is the repository being deleted?): DescribeStacks and GetTemplate only.
+  // The stack's state (a rollback? is the repository being deleted?): DescribeStacks, GetTemplate and ListStackResources only.
   expect(packages).toContain('@aws-sdk/client-cloudformation');
   expect(packages).toContain('lambda');
   expect(packages).toContain('lib');
@@ -42,7 +42,7 @@ test('from lib/, the bundle takes only the files that import neither aws-cdk-lib
   expect(fromLib.sort()).toEqual(['lib/contract.ts', 'lib/validation.ts']);
 });
 
-test('of the CloudFormation client, the bundle keeps the two commands the handler sends and no other', () => {
+test('of the CloudFormation client, the bundle keeps the three commands the handler sends and no other', () => {
   const metafile = JSON.parse(readFileSync(metafilePath, 'utf8')) as {
     outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
   };
@@ -51,7 +51,7 @@ test('of the CloudFormation client, the bundle keeps the two commands the handle
       .filter(([input, { bytesInOutput }]) => input.includes('client-cloudformation/dist-es/commands/') && bytesInOutput > 0)
       .map(([input]) => path.basename(input, '.js')),
   );
-  expect(kept.sort()).toEqual(['DescribeStacksCommand', 'GetTemplateCommand']);
+  expect(kept.sort()).toEqual(['DescribeStacksCommand', 'GetTemplateCommand', 'ListStackResourcesCommand']);
 });
 
 test('the CloudFormation client sits in stack-state.js, which the handler requires only when it reads the stack state', () => {

@@ -17,6 +17,8 @@ const root = path.join(__dirname, '..');
 // their checks in lib/validation.js and the handler bundle, their TSDoc in .jsii and API.md) brought the package
 // to 293 KB packed, 1,146 KB unpacked. Of lib/*.js, 190 KB of 275 KB are inline source maps (tsconfig.json).
 const MAX_PACKED_BYTES = 320 * 1024;
+// Issue 22's replacement guard (construct, handler, ListStackResources in the stack-state bundle) added about 20 KB,
+// inside these bounds.
 const MAX_UNPACKED_BYTES = 1280 * 1024;
 
 interface PackResult {

@@ -112,7 +112,7 @@ describe('a stack deletion that deletes whole images from a repository that outl
     const warnings = withRepository(RemovalPolicy.RETAIN, (stack, repo) => EcrPublicImageDeletion.emptyOnDelete(stack, 'EmptyRepo', repo));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(
-      /^\/TestStack\/EmptyRepo: EcrPublicImageDeletion 'TestStack\/EmptyRepo' empties its repository \(allImages\(\)\) when CloudFormation deletes the repository, but its repository 'TestStack\/Repository' is kept \(RemovalPolicy\.RETAIN\): the stack's deletion keeps the repository, and so every image in it/,
+      /^\/TestStack\/EmptyRepo: EcrPublicImageDeletion 'TestStack\/EmptyRepo' empties its repository \(allImages\(\)\) when CloudFormation deletes the repository, but its repository 'TestStack\/Repository' is kept \(DeletionPolicy Retain\): the stack's deletion keeps the repository, and so every image in it/,
     );
     expect(warnings[0]).toContain('[ack: cdk-ecr-public-image-deletion:deletesFromRetainedRepository]');
   });

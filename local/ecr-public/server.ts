@@ -68,6 +68,14 @@ export interface EcrPublicEmulator {
   images(repositoryName: string): ImageSummary[];
   /** `digest -> sorted tags`, for assertions. */
   snapshot(repositoryName: string): Map<string, string[]>;
+  /**
+   * IAM, when a test plays it: asked for every JSON API request of the code
+   * under test (not the bypassing seeding client) with the action
+   * (`ecr-public:<Operation>`) and the repository's ARN; a string it returns is
+   * the reason for an AccessDeniedException, and nothing is applied.
+   * Undefined: every request is allowed.
+   */
+  authorize?: (action: string, resource: string) => string | undefined;
   close(): Promise<void>;
 }
 
@@ -97,6 +105,27 @@ export function seedInto(store: EcrPublicStore, repositoryName: string, images: 
     digests.push(stored!.digest);
   }
   return digests;
+}
+
+/** The emulator's IAM answer for one JSON API request: the denial's message, or undefined when allowed. */
+function deniedByIam(emulator: EcrPublicEmulator, store: EcrPublicStore, operation: string, body: string): string | undefined {
+  if (!emulator.authorize) return undefined;
+  let input: { repositoryName?: unknown; repositoryNames?: unknown; registryId?: unknown } = {};
+  try {
+    input = JSON.parse(body || '{}') as typeof input;
+  } catch {
+    // A body that is not JSON is the API's to refuse, not IAM's.
+  }
+  const names =
+    typeof input.repositoryName === 'string' ? [input.repositoryName] : Array.isArray(input.repositoryNames) ? input.repositoryNames : ['*'];
+  const registry = typeof input.registryId === 'string' ? input.registryId : store.registryId;
+  const action = `ecr-public:${operation}`;
+  for (const name of names) {
+    const resource = `arn:aws:ecr-public::${registry}:repository/${String(name)}`;
+    const reason = emulator.authorize(action, resource);
+    if (reason !== undefined) return reason;
+  }
+  return undefined;
 }
 
 export function summarize(store: EcrPublicStore, repositoryName: string): ImageSummary[] {
@@ -192,7 +221,10 @@ export async function startEcrPublicEmulator(options: EmulatorOptions = {}): Pro
           default:
         }
         let answer: RegistryAnswer;
-        if (decision.forced === 'accessDenied') {
+        const denied = isRegistry || bypass ? undefined : deniedByIam(emulator, store, operationKey, body);
+        if (denied !== undefined) {
+          answer = jsonAnswer(new ApiError('AccessDeniedException', denied, 400));
+        } else if (decision.forced === 'accessDenied') {
           answer = isRegistry
             ? {
                 status: 403,

@@ -1,7 +1,7 @@
 /**
  * Least privilege, from the synthesized template: the handler's role may call
  * BatchDeleteImage on the declared repositories, write to its own log group,
- * and read its own stack's state (DescribeStacks, GetTemplate on AWS::StackId),
+ * and read its own stack's state (DescribeStacks, GetTemplate, ListStackResources on AWS::StackId),
  * and nothing else; no policy statement names '*' in an action or a
  * resource, whatever the number of repositories, registries or stacks.
  *
@@ -39,7 +39,10 @@ function repositoryArn(registry: unknown, repositoryName: unknown) {
 }
 const ACCOUNT = { Ref: 'AWS::AccountId' };
 /** Reading its own stack's state (a rollback, a repository being deleted): this stack's ID, no other. */
-const STACK_STATE = ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate'].map((action) => ({ action, resource: { Ref: 'AWS::StackId' } }));
+const STACK_STATE = ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate', 'cloudformation:ListStackResources'].map((action) => ({
+  action,
+  resource: { Ref: 'AWS::StackId' },
+}));
 
 const asList = (value: unknown): unknown[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 

@@ -222,9 +222,13 @@ export class SequenceRun {
     if (modelEvent.properties.Select) figures.selectionEvents++;
     if ((modelEvent.stackStatus ?? '').includes('ROLLBACK')) figures.rollbackEvents++;
     // The stack as CloudFormation holds it when it sends this event.
-    rig.stack.set(STACK_ID, modelEvent.stackStatus ?? 'UPDATE_IN_PROGRESS', {
-      Resources: modelEvent.templateHasRepository === false ? {} : { Repo: { Type: 'AWS::ECR::PublicRepository' } },
-    });
+    // The repository is in the stack under its name (listed while it is deleted, after it left the template).
+    rig.stack.set(
+      STACK_ID,
+      modelEvent.stackStatus ?? 'UPDATE_IN_PROGRESS',
+      { Resources: modelEvent.templateHasRepository === false ? {} : { Repo: { Type: 'AWS::ECR::PublicRepository' } } },
+      { Repo: repo },
+    );
     const before: RegistrySnapshot = await listImages(rig.client, repo);
     const expected: ModelOutcome = applyEvent(this.model, modelEvent);
     const requestsBefore = rig.faults.requests.length;

@@ -11,19 +11,50 @@
  * - No event fails during a rollback.
  * - Every event is answered, under 4,096 bytes, before its deadline, and its
  *   log line lists what was deleted.
+ *
+ * Replacement (a repository renamed: CloudFormation creates the new one and
+ * deletes the old one at cleanup) is played by a local CloudFormation that
+ * deploys the construct's synthesized templates (local-stack-engine.ts) and
+ * checks each call of the handler against the stack's IAM of that moment:
+ *
+ * - Rename forward: the old repository ends empty before CloudFormation
+ *   deletes it, the new one keeps its images, every event answered.
+ * - Rename then rollback: the old repository keeps every image; the new one
+ *   ends empty (and deleted).
+ * - A retained repository is never emptied; two renames in a row empty both
+ *   old repositories.
+ * - No Update event ever deletes an image for an emptier; a declared-ID
+ *   deletion's physical ID never changes; every call is allowed by the
+ *   stack's IAM as it stands at that moment.
  */
 import { randomUUID } from 'node:crypto';
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Template as Synthesized } from 'aws-cdk-lib/assertions';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { DeletionEvent, EcrPublicImageDeletion } from '../../lib';
 import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
 import { LocalStack, RESPONSE_URL_SECRET, invokeHandler } from '../support/local-cloudformation';
 import { CfnEvents } from '../support/cfn-events';
 import { useLocalRig } from '../support/local-rig';
+import { EngineOptions, EngineTemplate, FAILING_TYPE, JudgedCall, LocalStackEngine, SentEvent } from '../support/local-stack-engine';
 
 /** The function's timeout as the tests give it: every answer must come before it. */
 const REMAINING_MS = 60_000;
 
 /** Figures for the closing note. */
-const figures = { sequences: 0, events: 0, emptied: 0, keptWhole: 0, rollbackEvents: 0, maxResponseBytes: 0, maxDurationMs: 0 };
+const figures = {
+  sequences: 0,
+  events: 0,
+  emptied: 0,
+  keptWhole: 0,
+  rollbackEvents: 0,
+  maxResponseBytes: 0,
+  maxDurationMs: 0,
+  deployments: 0,
+  engineEvents: 0,
+  judgedCalls: 0,
+};
 afterAll(() => console.log(`teardown scenarios: ${JSON.stringify(figures)}`));
 
 type Template = LocalStack['template'];
@@ -69,7 +100,8 @@ describe('an emptier through its lifecycle, played by CloudFormation', () => {
     ) {
       figures.events++;
       if (status.includes('ROLLBACK')) figures.rollbackEvents++;
-      rig().stack.set(this.id, status, template);
+      // The repository is in the stack under its name while its logical ID is.
+      rig().stack.set(this.id, status, template, { Repo: this.repository });
       const events = new CfnEvents(rig().server, { stackId: this.id, logicalResourceId: logicalId });
       const physical = this.physicalIds.get(logicalId) ?? 'never-created';
       const event: CloudFormationCustomResourceEvent =
@@ -135,7 +167,7 @@ describe('an emptier through its lifecycle, played by CloudFormation', () => {
       templateOf('Repo', 'EmptierRenamed'),
     );
     expect(cleanup.body).toMatchObject({ Status: 'SUCCESS', Data: { DeletionRan: 'false', DeletedCount: '0' } });
-    expect(cleanup.body.Reason).toContain('repository Repo stays in the stack');
+    expect(cleanup.body.Reason).toContain(`repository Repo ("${stack.repository}") stays in the stack`);
     await keptWhole(stack);
     const deleted = await stack.send('Delete', 'EmptierRenamed', stack.emptier(), 'DELETE_IN_PROGRESS', templateOf('Repo', 'EmptierRenamed'));
     expect(deleted.body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '3', DeletionRan: 'true' } });
@@ -173,7 +205,7 @@ describe('an emptier through its lifecycle, played by CloudFormation', () => {
     await stack.send('Create', 'Emptier', stack.emptier(), 'CREATE_IN_PROGRESS', templateOf('Repo', 'Emptier'));
     const removed = await stack.send('Delete', 'Emptier', stack.emptier(), 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', templateOf('Other'));
     expect(removed.body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '3' } });
-    expect(removed.body.Reason).toContain('repository Repo has left the stack');
+    expect(removed.body.Reason).toContain(`repository Repo ("${stack.repository}") has left the stack's template`);
     await emptied(stack);
   });
 
@@ -239,6 +271,216 @@ describe('an emptier through its lifecycle, played by CloudFormation', () => {
   test('the handler asks about its own stack only', () => {
     const asked = new Set(rig().stack.requests.map((r) => r.stackName));
     expect([...asked].every((name) => name.startsWith('arn:aws:cloudformation:eu-west-1:123456789012:stack/teardown-'))).toBe(true);
-    expect(new Set(rig().stack.requests.map((r) => r.action))).toEqual(new Set(['DescribeStacks', 'GetTemplate']));
+    expect(new Set(rig().stack.requests.map((r) => r.action))).toEqual(new Set(['DescribeStacks', 'GetTemplate', 'ListStackResources']));
+  });
+});
+
+describe('a repository replaced (renamed), forward and back, played by a local CloudFormation from synthesized templates', () => {
+  const rig = useLocalRig();
+  let renames = 0;
+  /** Every event and every judged call of every scenario, for the checks that hold across them. */
+  const allEvents: SentEvent[] = [];
+  const allCalls: JudgedCall[] = [];
+
+  /** The stack: a public repository of that name, emptyOnDelete on it, and a deletion of a declared tag in it (on DELETE). */
+  function synthesized(repositoryName: string, options: { retain?: boolean; failing?: boolean } = {}): EngineTemplate {
+    const stack = new Stack(new App(), 'Renamed', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const repo = new ecr.CfnPublicRepository(stack, 'Repo', { repositoryName });
+    repo.applyRemovalPolicy(options.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY);
+    EcrPublicImageDeletion.emptyOnDelete(stack, 'Emptier', repo);
+    new EcrPublicImageDeletion(stack, 'PrImages', { repositoryName: repo.ref, imageIds: [{ imageTag: 'pr-1' }], deleteOn: [DeletionEvent.DELETE] });
+    const template = Synthesized.fromStack(stack).toJSON() as { Resources: Record<string, EngineTemplate['Resources'][string]> };
+    if (options.failing) {
+      // Created after the emptier's Update: the update fails there, and rolls back.
+      template.Resources.Broken = { Type: FAILING_TYPE, DependsOn: [logicalIdOf(template, 'Emptier')] };
+    }
+    return template;
+  }
+
+  function logicalIdOf(template: EngineTemplate, prefix: string): string {
+    const id = Object.keys(template.Resources).find(
+      (key) => key.startsWith(prefix) && template.Resources[key].Type === 'Custom::EcrPublicImageDeletion',
+    );
+    if (!id) throw new Error(`no ${prefix} in the template`);
+    return id;
+  }
+
+  /** A stack whose every new repository gets three images (pushed while the deployment runs). */
+  function newEngine(options: EngineOptions = {}) {
+    figures.sequences++;
+    const engine = new LocalStackEngine(rig(), {
+      stackName: `teardown-engine-${++renames}`,
+      onRepositoryCreated: async (name) => {
+        for (const [i, tags] of [['v0'], ['v1'], ['v2', 'pr-1']].entries()) await seedImage(rig().client, name, `${name}#${i}`, tags);
+      },
+      ...options,
+    });
+    const deploy = async (template: EngineTemplate) => {
+      figures.deployments++;
+      return engine.deploy(template);
+    };
+    return { engine, deploy };
+  }
+
+  const names = () => {
+    const base = `renamed/app-${renames + 1}`;
+    return { a: `${base}-a`, b: `${base}-b`, c: `${base}-c` };
+  };
+  const imagesIn = async (repository: string) =>
+    rig().emulator.store.repositories.has(repository) ? (await listImages(rig().client, repository)).size : undefined;
+
+  /** What every scenario must show: every event answered in time and small; every call allowed; no Update deleted an image. */
+  function checkEvents(engine: LocalStackEngine) {
+    allEvents.push(...engine.events);
+    allCalls.push(...engine.calls);
+    figures.engineEvents += engine.events.length;
+    figures.judgedCalls += engine.calls.length;
+    for (const event of engine.events) {
+      expect(event.bytes).toBeLessThan(4096);
+      if (event.stackStatus.includes('ROLLBACK'))
+        expect({ event: event.logicalId, status: event.response.Status }).toEqual({ event: event.logicalId, status: 'SUCCESS' });
+    }
+    expect(engine.calls.filter((call) => !call.allowed)).toEqual([]);
+    expect(engine.deleteFailures).toEqual([]);
+  }
+
+  const emptierEvents = (engine: LocalStackEngine, template: EngineTemplate) =>
+    engine.events.filter((e) => e.logicalId === logicalIdOf(template, 'Emptier'));
+
+  test('rename forward: the old repository is emptied at cleanup and deleted; the new one keeps its images', async () => {
+    const { a, b } = names();
+    const { engine, deploy } = newEngine();
+    const first = synthesized(a);
+    expect(await deploy(first)).toBe('CREATE_COMPLETE');
+    const emptierId = engine.physicalIdOf(logicalIdOf(first, 'Emptier'))!;
+    const declaredId = engine.physicalIdOf(logicalIdOf(first, 'PrImages'));
+
+    expect(await deploy(synthesized(b))).toBe('UPDATE_COMPLETE');
+    checkEvents(engine);
+    expect(await imagesIn(a)).toBeUndefined();
+    expect(engine.deletedRepositories).toEqual([a]);
+    expect(await imagesIn(b)).toBe(3);
+    // The Update answered a new physical ID; the old one got a Delete, with the old repository, once the update had succeeded.
+    const events = emptierEvents(engine, first);
+    const update = events.find((e) => e.requestType === 'Update')!;
+    expect(update.response.PhysicalResourceId).not.toBe(emptierId);
+    expect(update.response.Data?.DeletionRan).toBe('false');
+    const cleanup = events.find((e) => e.requestType === 'Delete')!;
+    expect(cleanup).toMatchObject({ stackStatus: 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', physicalId: emptierId, properties: { RepositoryName: a } });
+    expect(cleanup.response.Data).toMatchObject({ DeletionRan: 'true', FailureCount: '0' });
+    expect(cleanup.response.Reason).toContain(`("${a}") was replaced by`);
+    // The deletion of declared IDs kept its physical ID, and got no Delete.
+    expect(engine.physicalIdOf(logicalIdOf(first, 'PrImages'))).toBe(declaredId);
+    expect(engine.events.filter((e) => e.logicalId === logicalIdOf(first, 'PrImages') && e.requestType === 'Delete')).toEqual([]);
+
+    // Deleting the stack then empties the new repository (the declared tag goes first: its image keeps its other tag).
+    expect(await engine.destroy()).toBe('DELETE_COMPLETE');
+    checkEvents(engine);
+    expect(engine.deletedRepositories).toEqual([a, b]);
+  });
+
+  test.each<['update' | 'restore']>([['update'], ['restore']])(
+    'rename, then the update fails: the old repository keeps every image, the new one is emptied and deleted (rollback: %s)',
+    async (rollbackOfReplacedCustomResource) => {
+      const { a, b } = names();
+      const { engine, deploy } = newEngine({ rollbackOfReplacedCustomResource });
+      const first = synthesized(a);
+      expect(await deploy(first)).toBe('CREATE_COMPLETE');
+      const emptierId = engine.physicalIdOf(logicalIdOf(first, 'Emptier'))!;
+
+      expect(await deploy(synthesized(b, { failing: true }))).toBe('UPDATE_ROLLBACK_COMPLETE');
+      checkEvents(engine);
+      expect(await imagesIn(a)).toBe(3);
+      expect(await imagesIn(b)).toBeUndefined();
+      expect(engine.deletedRepositories).toEqual([b]);
+      // Back to the physical ID before the update; the new one was deleted with the new repository.
+      expect(engine.physicalIdOf(logicalIdOf(first, 'Emptier'))).toBe(emptierId);
+      const deleted = emptierEvents(engine, first).find((e) => e.requestType === 'Delete')!;
+      expect(deleted).toMatchObject({ stackStatus: 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS', properties: { RepositoryName: b } });
+      expect(deleted.physicalId).not.toBe(emptierId);
+      expect(deleted.response.Data).toMatchObject({ DeletionRan: 'true', FailureCount: '0' });
+
+      // The stack still empties the old repository when it is deleted.
+      expect(await engine.destroy()).toBe('DELETE_COMPLETE');
+      checkEvents(engine);
+      expect(engine.deletedRepositories).toEqual([b, a]);
+    },
+  );
+
+  test('rename of a retained repository: the old one is kept, every image in it, and so is the new one when the stack goes', async () => {
+    const { a, b } = names();
+    const { engine, deploy } = newEngine();
+    expect(await deploy(synthesized(a, { retain: true }))).toBe('CREATE_COMPLETE');
+    expect(await deploy(synthesized(b, { retain: true }))).toBe('UPDATE_COMPLETE');
+    checkEvents(engine);
+    expect(engine.retainedRepositories).toEqual([a]);
+    expect(await imagesIn(a)).toBe(3);
+    const cleanup = engine.events.find((e) => e.requestType === 'Delete')!;
+    expect(cleanup.response.Data?.DeletionRan).toBe('false');
+    expect(cleanup.response.Reason).toContain('UpdateReplacePolicy Retain keeps it');
+
+    expect(await engine.destroy()).toBe('DELETE_COMPLETE');
+    checkEvents(engine);
+    expect(engine.retainedRepositories).toEqual([a, b]);
+    // The declared tag went (DELETE); its image stays under its other tag; nothing else went.
+    expect(await imagesIn(b)).toBe(3);
+    expect(engine.deletedRepositories).toEqual([]);
+  });
+
+  test('two renames in a row: each old repository is emptied and deleted at its cleanup', async () => {
+    const { a, b, c } = names();
+    const { engine, deploy } = newEngine();
+    const first = synthesized(a);
+    expect(await deploy(first)).toBe('CREATE_COMPLETE');
+    const ids = [engine.physicalIdOf(logicalIdOf(first, 'Emptier'))];
+    expect(await deploy(synthesized(b))).toBe('UPDATE_COMPLETE');
+    ids.push(engine.physicalIdOf(logicalIdOf(first, 'Emptier')));
+    expect(await deploy(synthesized(c))).toBe('UPDATE_COMPLETE');
+    ids.push(engine.physicalIdOf(logicalIdOf(first, 'Emptier')));
+    checkEvents(engine);
+    // Each rename answers another physical ID than the one it was given (the third may reuse the first: at most one suffix).
+    expect(ids[1]).not.toBe(ids[0]);
+    expect(ids[2]).not.toBe(ids[1]);
+    expect(engine.deletedRepositories).toEqual([a, b]);
+    expect(await imagesIn(c)).toBe(3);
+    expect(await engine.destroy()).toBe('DELETE_COMPLETE');
+    checkEvents(engine);
+    expect(engine.deletedRepositories).toEqual([a, b, c]);
+  });
+
+  test('the IAM check refuses what the stack no longer allows: a policy updated in place to the new repository (aws-cdk #26711)', async () => {
+    const { a, b } = names();
+    const { engine, deploy } = newEngine();
+    const first = synthesized(a);
+    expect(await deploy(first)).toBe('CREATE_COMPLETE');
+    // The old key: the new template's repository policy under the old policy's logical ID, so CloudFormation updates it in place.
+    const second = synthesized(b) as { Resources: Record<string, EngineTemplate['Resources'][string]> };
+    const policyOf = (template: EngineTemplate) =>
+      Object.keys(template.Resources).find((id) => id.includes('Repo') && template.Resources[id].Type === 'AWS::IAM::Policy')!;
+    const [oldPolicy, newPolicy] = [policyOf(first), policyOf(second)];
+    expect(newPolicy).not.toBe(oldPolicy);
+    second.Resources[oldPolicy] = second.Resources[newPolicy];
+    delete second.Resources[newPolicy];
+    for (const resource of Object.values(second.Resources)) {
+      if (Array.isArray(resource.DependsOn))
+        (resource as { DependsOn: string[] }).DependsOn = resource.DependsOn.map((d) => (d === newPolicy ? oldPolicy : d));
+    }
+    await deploy(second);
+    const refused = engine.calls.filter((call) => !call.allowed);
+    expect(refused).toEqual([
+      expect.objectContaining({ stackStatus: 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', resource: expect.stringContaining(`repository/${a}`) }),
+    ]);
+    // The old repository keeps its images, and its deletion fails: what #26711 reported.
+    expect(await imagesIn(a)).toBe(3);
+    expect(engine.deleteFailures).toEqual([expect.stringContaining('Delete'), expect.stringContaining(`repository ${a}`)]);
+    allCalls.push(...engine.calls.filter((call) => call.allowed));
+  });
+
+  test('across the scenarios: no Update deleted an image, and every emptier Update of a renamed repository answered a new ID', () => {
+    expect(allEvents.length).toBeGreaterThan(0);
+    expect(allCalls.filter((call) => call.during.startsWith('Update') && call.action === 'ecr-public:BatchDeleteImage')).toEqual([]);
+    for (const event of allEvents.filter((e) => e.requestType === 'Update')) {
+      expect(event.response.Data?.DeletionRan ?? 'false').toBe('false');
+    }
   });
 });

@@ -205,8 +205,19 @@ export interface LocalStack {
   /** StackStatus, as DescribeStacks answers it. */
   status: string;
   /** The stack's current template, as GetTemplate answers it. */
-  template: { Resources: Record<string, { Type: string; DeletionPolicy?: string }> };
+  template: { Resources: Record<string, { Type: string; DeletionPolicy?: string; UpdateReplacePolicy?: string; Properties?: object }> };
+  /**
+   * The stack's resources, as ListStackResources lists them. Absent: the
+   * template's resources, each under the physical ID `physicalIds` gives it
+   * (none otherwise).
+   */
+  resources?: ReadonlyArray<{ readonly logicalId: string; readonly physicalId?: string; readonly type: string }>;
+  /** Physical IDs of the template's resources, when `resources` is absent. */
+  physicalIds?: Record<string, string>;
 }
+
+/** IAM for the stack-state calls of one stack: a string is the reason for an AccessDenied. */
+export type StackStateAuthorizer = (action: string, resource: string) => string | undefined;
 
 /** One request the handler made of the local CloudFormation. */
 export interface StackStateRequest {
@@ -218,7 +229,7 @@ const xmlEscape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&
 
 /**
  * CloudFormation's side of the stack-state calls: DescribeStacks,
- * DescribeStackResource(s) and GetTemplate over the AWS Query protocol (form-encoded requests,
+ * DescribeStackResource(s), ListStackResources (paged) and GetTemplate over the AWS Query protocol (form-encoded requests,
  * XML answers), for the handler's AWS_ENDPOINT_URL_CLOUDFORMATION. A test sets
  * each stack's status and template before it sends an event, the way
  * CloudFormation would be when it sends it; `refuse` makes the next calls
@@ -237,6 +248,10 @@ export class LocalStackState {
   readonly requests: StackStateRequest[] = [];
   /** Calls to refuse with AccessDenied before answering again. */
   refuse = 0;
+  /** IAM per stack ID, for the stacks whose IAM a test plays (local-stack-engine.ts). */
+  readonly authorizers = new Map<string, StackStateAuthorizer>();
+  /** Entries of a ListStackResources page. */
+  pageSize = 100;
   private readonly server: http.Server;
 
   private constructor() {
@@ -258,6 +273,8 @@ export class LocalStackState {
           this.refuse--;
           return error(403, 'AccessDenied', `User is not authorized to perform: cloudformation:${action} on resource: ${stackName}`);
         }
+        const denied = this.authorizers.get(stackName)?.(`cloudformation:${action}`, stackName);
+        if (denied !== undefined) return error(403, 'AccessDenied', denied);
         const stack = this.stacks.get(stackName) ?? this.fallback;
         if (!stack) return error(400, 'ValidationError', `Stack with id ${stackName} does not exist`);
         const wrap = (result: string) =>
@@ -284,6 +301,26 @@ export class LocalStackState {
                   .join('')}</StackResources>`,
               ),
             );
+          case 'ListStackResources': {
+            const all = this.resourcesOf(stack);
+            const start = Number(form.get('NextToken') ?? '0');
+            const page = all.slice(start, start + this.pageSize);
+            const next = start + this.pageSize < all.length ? `<NextToken>${start + this.pageSize}</NextToken>` : '';
+            return answer(
+              200,
+              wrap(
+                `<StackResourceSummaries>${page
+                  .map(
+                    (r) =>
+                      `<member><LogicalResourceId>${xmlEscape(r.logicalId)}</LogicalResourceId>` +
+                      (r.physicalId !== undefined ? `<PhysicalResourceId>${xmlEscape(r.physicalId)}</PhysicalResourceId>` : '') +
+                      `<ResourceType>${xmlEscape(r.type)}</ResourceType><ResourceStatus>UPDATE_COMPLETE</ResourceStatus>` +
+                      `<LastUpdatedTimestamp>2026-01-01T00:00:00Z</LastUpdatedTimestamp></member>`,
+                  )
+                  .join('')}</StackResourceSummaries>${next}`,
+              ),
+            );
+          }
           case 'DescribeStackResource': {
             const id = form.get('LogicalResourceId') ?? '';
             const resource = stack.template.Resources[id];
@@ -307,8 +344,15 @@ export class LocalStackState {
   }
 
   /** Sets what the stack is when the next event is sent. */
-  set(stackId: string, status: string, template: LocalStack['template']): void {
-    this.stacks.set(stackId, { status, template });
+  set(stackId: string, status: string, template: LocalStack['template'], physicalIds?: Record<string, string>): void {
+    this.stacks.set(stackId, { status, template, physicalIds });
+  }
+
+  private resourcesOf(stack: LocalStack): NonNullable<LocalStack['resources']> {
+    return (
+      stack.resources ??
+      Object.entries(stack.template.Resources).map(([logicalId, r]) => ({ logicalId, physicalId: stack.physicalIds?.[logicalId], type: r.Type }))
+    );
   }
 
   close(): Promise<void> {

@@ -8,6 +8,7 @@ import {
   CloudFormationClientResolvedConfig,
   DescribeStacksCommand,
   GetTemplateCommand,
+  ListStackResourcesCommand,
   ServiceInputTypes,
   ServiceOutputTypes,
   StackStatus,
@@ -16,18 +17,37 @@ import { AwsStub, mockClient } from 'aws-sdk-client-mock';
 
 export type StackStateMock = AwsStub<ServiceInputTypes, ServiceOutputTypes, CloudFormationClientResolvedConfig>;
 
-/** Mocks the CloudFormation client: DescribeStacks answers `status`, GetTemplate a template with `resources`. */
-export function mockStackState(status: string, resources: readonly string[] = []): StackStateMock {
+/**
+ * Mocks the CloudFormation client: DescribeStacks answers `status`, GetTemplate
+ * a template with `resources` (each an AWS::ECR::PublicRepository), and
+ * ListStackResources those resources, each with the physical ID that
+ * `physicalIds` gives it (its logical ID otherwise).
+ */
+export function mockStackState(status: string, resources: readonly string[] = [], physicalIds: Record<string, string> = {}): StackStateMock {
   const cfn = mockClient(CloudFormationClient);
-  answerStackState(cfn, status, resources);
+  answerStackState(cfn, status, resources, physicalIds);
   return cfn;
 }
 
 /** Changes what an existing mock answers. */
-export function answerStackState(cfn: StackStateMock, status: string, resources: readonly string[] = []): void {
+export function answerStackState(
+  cfn: StackStateMock,
+  status: string,
+  resources: readonly string[] = [],
+  physicalIds: Record<string, string> = {},
+): void {
   cfn.reset();
   cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 's', StackStatus: status as StackStatus, CreationTime: new Date(0) }] });
   cfn.on(GetTemplateCommand).resolves({
     TemplateBody: JSON.stringify({ Resources: Object.fromEntries(resources.map((id) => [id, { Type: 'AWS::ECR::PublicRepository' }])) }),
+  });
+  cfn.on(ListStackResourcesCommand).resolves({
+    StackResourceSummaries: resources.map((id) => ({
+      LogicalResourceId: id,
+      PhysicalResourceId: physicalIds[id] ?? id,
+      ResourceType: 'AWS::ECR::PublicRepository',
+      ResourceStatus: 'UPDATE_COMPLETE',
+      LastUpdatedTimestamp: new Date(0),
+    })),
   });
 }

@@ -5,7 +5,7 @@
  * SDK's exceptions come with what to do; images without a push time count as
  * the newest.
  */
-import { DescribeStacksCommand, GetTemplateCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeStacksCommand, GetTemplateCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { BatchDeleteImageCommand, DescribeImagesCommand, ECRPUBLICClient, RepositoryNotFoundException } from '@aws-sdk/client-ecr-public';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -77,16 +77,31 @@ describe('a Delete of allImages() empties only a repository that CloudFormation 
     ['a rollback removes a newly added emptier', 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS', ['Repo'], 3],
   ])('%s (%s, template %j): %i images left', async (_what, status, resources, left) => {
     const images = repositoryOfThree();
-    answerStackState(cfn, status, resources);
+    answerStackState(cfn, status, resources, { Repo: 'app' });
     const body = await handle(event('Delete', emptier()));
     expect(body.Status).toBe('SUCCESS');
     expect(images.size).toBe(left);
     expect(body.Data?.DeletedCount).toBe(String(3 - left));
     expect(body.Data?.DeletionRan).toBe(left === 3 ? 'false' : 'true');
-    expect(logLine().teardown).toEqual({ empties: left === 0, why: expect.stringContaining(status) });
+    expect(logLine().teardown).toEqual({ empties: left === 0, declaredIdsGo: true, why: expect.stringContaining(status) });
     // Its own stack, by ID: the role may read this stack only.
     expect(cfn.commandCalls(DescribeStacksCommand).map((c) => c.args[0].input)).toEqual([{ StackName: STACK_ID }]);
-    expect(cfn.commandCalls(GetTemplateCommand).map((c) => c.args[0].input)).toEqual([{ StackName: STACK_ID, TemplateStage: 'Processed' }]);
+    // The template and the resources only while an update or a rollback cleans up: a stack being deleted needs its status alone.
+    const cleanup = status !== 'DELETE_IN_PROGRESS';
+    expect(cfn.commandCalls(GetTemplateCommand).map((c) => c.args[0].input)).toEqual(
+      cleanup ? [{ StackName: STACK_ID, TemplateStage: 'Processed' }] : [],
+    );
+    expect(cfn.commandCalls(ListStackResourcesCommand).map((c) => c.args[0].input)).toEqual(cleanup ? [{ StackName: STACK_ID }] : []);
+  });
+
+  test('a stack being deleted is emptied although GetTemplate is throttled: the template is not asked for', async () => {
+    const images = repositoryOfThree();
+    answerStackState(cfn, 'DELETE_IN_PROGRESS', ['Repo', 'Emptier'], { Repo: 'app' });
+    cfn.on(GetTemplateCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }));
+    const body = await handle(event('Delete', emptier()));
+    expect(body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '3', DeletionRan: 'true' } });
+    expect(images.size).toBe(0);
+    expect(cfn.commandCalls(GetTemplateCommand)).toHaveLength(0);
   });
 
   test('given a repository name only, it empties when the stack is deleted, and not when only the emptier leaves', async () => {
@@ -118,7 +133,7 @@ describe('a Delete of allImages() empties only a repository that CloudFormation 
 
   test('declared image IDs still go when the selection is held back', async () => {
     const images = repositoryOfThree();
-    answerStackState(cfn, 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', ['Repo']);
+    answerStackState(cfn, 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', ['Repo'], { Repo: 'app' });
     const body = await handle(event('Delete', emptier({ ImageIds: [{ imageDigest: d(2) }] })));
     expect([...images.keys()]).toEqual([d(1), d(3)]);
     expect(body.Data).toMatchObject({ DeletedCount: '1', DeletionRan: 'true' });

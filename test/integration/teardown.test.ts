@@ -11,6 +11,8 @@
  * - No event fails during a rollback.
  * - Every event is answered, under 4,096 bytes, before its deadline, and its
  *   log line lists what was deleted.
+ *
+ * @jest-environment ./test/support/failure-aware-environment.ts
  */
 import { randomUUID } from 'node:crypto';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
@@ -18,13 +20,14 @@ import { createRepository, listImages, seedImage } from '../support/local-ecr-pu
 import { LocalStack, RESPONSE_URL_SECRET, invokeHandler } from '../support/local-cloudformation';
 import { CfnEvents } from '../support/cfn-events';
 import { useLocalRig } from '../support/local-rig';
+import { printFiguresOnFailure } from '../support/figures';
 
 /** The function's timeout as the tests give it: every answer must come before it. */
 const REMAINING_MS = 60_000;
 
-/** Figures for the closing note. */
+/** Figures of the scenarios played, printed only when a test failed. */
 const figures = { sequences: 0, events: 0, emptied: 0, keptWhole: 0, rollbackEvents: 0, maxResponseBytes: 0, maxDurationMs: 0 };
-afterAll(() => console.log(`teardown scenarios: ${JSON.stringify(figures)}`));
+printFiguresOnFailure('teardown scenarios', () => figures);
 
 type Template = LocalStack['template'];
 const REPO: Template['Resources'][string] = { Type: 'AWS::ECR::PublicRepository' };

@@ -56,7 +56,7 @@ export function backendMissing(backend: BackendName): string | undefined {
     : `the distribution registry was not found (tried $DOCKER_REGISTRY_BIN, docker-registry on PATH); ${INSTALL_HINTS['docker-registry']}`;
 }
 
-/** What a suite does about its backends: run, skip loudly (a developer's machine), or fail (CI). */
+/** What a suite does about its backends: run, skip (a developer's machine; named after jest's summary), or fail (CI). */
 export type SuiteVerdict = { readonly kind: 'run' } | { readonly kind: 'skip' | 'fail'; readonly reason: string };
 
 export function suiteVerdict(missing: readonly string[], inCi: boolean): SuiteVerdict {

@@ -9,5 +9,7 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.dev.json' }],
   },
   setupFiles: ['<rootDir>/test/support/env.ts'],
+  // After jest's summary: every suite skipped, and why (a cross-check's missing backend).
+  reporters: ['default', '<rootDir>/test/support/skipped-suites-reporter.cjs'],
   testTimeout: 60_000,
 };

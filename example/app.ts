@@ -16,7 +16,7 @@ import { DeletionEvent, EcrPublicImageDeletion, ImageSelection } from '../lib';
 export interface ExampleStackProps extends StackProps {
   /** The pull request whose preview images go when the stack is deleted. */
   readonly pr: string;
-  /** Release tags withdrawn for good: deleted on every deployment. */
+  /** Release tags withdrawn for good: deleted when the stack is created, and again whenever this list changes. */
   readonly withdrawn: string[];
 }
 
@@ -44,14 +44,15 @@ export class ExampleStack extends Stack {
     });
 
     // Release hygiene: of the vX.Y.Z tags, the newest 3 stay, and whatever carries
-    // `latest`; older release tags go at every deployment.
+    // `latest`; older release tags go when the stack is created and whenever this
+    // deletion's properties change (a redeploy of the same template sends no event).
     new EcrPublicImageDeletion(this, 'OldReleases', {
       repositoryName: repo.ref,
       select: ImageSelection.tagsMatching('v?.?.?').keepNewest(3).protectTags('latest'),
       deleteOn: [DeletionEvent.CREATE, DeletionEvent.UPDATE],
     });
 
-    // Release candidates: a dry run first, which reports what it would delete.
+    // Release candidates: a dry run first, which reports what it would delete (on Create and on a change).
     new EcrPublicImageDeletion(this, 'ReleaseCandidates', {
       repositoryName: repo.ref,
       select: ImageSelection.tagsMatching('*-rc*'),
@@ -59,7 +60,7 @@ export class ExampleStack extends Stack {
       dryRun: true,
     });
 
-    // Untagged images: at every deployment, and every day in between.
+    // Untagged images: when the stack is created or this deletion changes, and every day.
     new EcrPublicImageDeletion(this, 'UntaggedImages', {
       repositoryName: repo.ref,
       select: ImageSelection.untaggedImages(),
@@ -77,6 +78,8 @@ export class ExampleStack extends Stack {
     new CfnOutput(this, 'WithdrawnDeleted', { value: withdrawn.deletedImageIdsJson });
     new CfnOutput(this, 'WithdrawnFailures', { value: withdrawn.failuresJson });
     new CfnOutput(this, 'PreviewDeletionRan', { value: preview.deletionRan });
+    // Where each event and each scheduled run writes its one JSON line: `aws logs tail <this name>`.
+    new CfnOutput(this, 'DeletionLogGroup', { value: preview.logGroup.logGroupName });
   }
 }
 

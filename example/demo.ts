@@ -37,6 +37,7 @@ import {
   ResponseServer,
   invokeHandler,
 } from '../test/support/local-cloudformation';
+import { LogLine, logLineOf } from './log-line-of';
 import { multiarchAct } from './multiarch-demo';
 
 const STACK = 'EcrPublicImageDeletionExample';
@@ -55,9 +56,24 @@ interface Deletion {
   readonly schedule?: string;
 }
 
+/** A stack output whose value is an attribute of a deletion, as `cdk deploy` prints it once the events are answered. */
+interface Output {
+  readonly name: string;
+  /** The deletion's logical ID and the attribute, for a Fn::GetAtt; undefined for a value CloudFormation makes (a Ref). */
+  readonly attribute?: { readonly logicalId: string; readonly name: string };
+  readonly ref?: string;
+}
+
+let outputs: Output[] = [];
+
 function synthesize(context: Record<string, string>): Deletion[] {
   const app = buildApp(context);
-  const template = app.synth().getStackByName(STACK).template as Template;
+  const template = app.synth().getStackByName(STACK).template as Template & { Outputs?: Record<string, { Value: unknown }> };
+  outputs = Object.entries(template.Outputs ?? {}).map(([name, { Value }]) => {
+    const getAtt = (Value as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
+    const ref = (Value as { Ref?: string }).Ref;
+    return { name, attribute: getAtt ? { logicalId: getAtt[0], name: getAtt[1] } : undefined, ref };
+  });
   const repositoryNames = new Map<string, string>();
   for (const [id, resource] of Object.entries(template.Resources)) {
     if (resource.Type === 'AWS::ECR::PublicRepository') repositoryNames.set(id, String(resource.Properties.RepositoryName));
@@ -182,6 +198,11 @@ function remember(listing: Listing): void {
 
 type ReportedId = WireImageId & { imageId?: WireImageId; failureCode?: string; failureReason?: string };
 
+/** The log line of each deletion's last run, by logical ID: what it did, and what it kept and why. */
+const lastLogLines = new Map<string, LogLine>();
+/** The attributes of each deletion's last answer, by logical ID (the stack outputs read them). */
+const lastData = new Map<string, Record<string, string>>();
+
 function deletedInWords(id: WireImageId, before: Listing, after: Listing, dryRun: boolean, byDigest: boolean): string {
   const digest = id.imageDigest ?? (id.imageTag !== undefined ? digestOfTag(before, id.imageTag) : undefined);
   const image = digest ? before.get(digest) : undefined;
@@ -257,38 +278,37 @@ function report(deletion: Deletion, requestType: string, result: InvocationResul
 // ---------------------------------------------------------------------------
 // Why an image stays
 
-function globMatches(patterns: readonly string[] | undefined, tag: string): boolean {
-  return (patterns ?? []).some((pattern) =>
-    new RegExp(
-      `^${pattern
-        .replace(/[.+^${}()|[\]\\/-]/g, '\\$&')
-        .replace(/\*/g, '.*')
-        .replace(/\?/g, '.')}$`,
-    ).test(tag),
-  );
+/** A kept image's reason, as the handler logged it, in words. */
+function keptInWords(reason: string, name: string, p: WireProperties): string {
+  const select = p.Select;
+  switch (reason) {
+    case 'newest':
+      return `kept: one of the newest ${select?.KeepNewest} that ${name} matches (${list(select?.TagPatterns ?? [select?.Match ?? ''])})`;
+    case 'protected':
+      return `protected: ${name} never touches an image tagged ${list(select?.ProtectTags ?? [])}`;
+    case 'referenced':
+      return `kept: an image index that ${name} keeps references it`;
+    default:
+      return `kept: ${name} could not read an image index's manifest, so what it references is unknown`;
+  }
 }
 
+/**
+ * Why an image stays, from the last log line of each deletion of its
+ * repository (the handler's own per-image reasons): kept by a selection, and
+ * why, or reported by a dry run. An image that no log line names was named or
+ * selected by no deletion.
+ */
 function whyKept(image: ListedImage, deletions: readonly Deletion[]): string {
   const reasons: string[] = [];
-  for (const { name, properties: p } of deletions) {
-    const declared = (p.ImageIds ?? []).filter(
-      (id) => (id.imageTag !== undefined && image.tags.includes(id.imageTag)) || id.imageDigest === image.digest,
+  for (const { name, logicalId, properties } of deletions) {
+    const logged = lastLogLines.get(logicalId);
+    const kept = logged?.keptImages?.find((k) => k.imageDigest === image.digest);
+    const reported = logged?.deletedImageIds.some(
+      (id) => id.imageDigest === image.digest || (id.imageTag !== undefined && image.tags.includes(id.imageTag)),
     );
-    if (declared.length > 0 && p.DeleteOn.includes('Delete')) reasons.push(`${name} deletes it when the stack is deleted`);
-    const select = p.Select;
-    if (!select) continue;
-    const kind =
-      select.Match === 'all' ||
-      (select.Match === 'untagged' && image.tags.length === 0) ||
-      (select.Match === 'tagged' && image.tags.some((t) => globMatches(select.TagPatterns, t)));
-    if (!kind) continue;
-    if (image.tags.some((t) => globMatches(select.ProtectTags, t))) {
-      reasons.push(`protected: ${name} never touches an image tagged ${list(select.ProtectTags ?? [])}`);
-    } else if (p.DryRun === 'true') {
-      reasons.push(`${name} is a dry run: it reports this image and deletes nothing`);
-    } else if (select.KeepNewest) {
-      reasons.push(`kept: one of the newest ${select.KeepNewest} that ${name} matches (${list(select.TagPatterns ?? [select.Match])})`);
-    }
+    if (kept) reasons.push(keptInWords(kept.reason, name, properties));
+    else if (logged?.dryRun && reported) reasons.push(`${name} is a dry run: it reports this image and deletes nothing`);
   }
   return reasons.length > 0 ? reasons.join('; ') : 'not declared: no deletion names it or selects it';
 }
@@ -306,6 +326,17 @@ async function show(backend: LocalEcrPublic, repositoryName: string, deletions?:
         )}`
       : '';
     console.log(`     ${short(image.digest)}  ${image.tags.join(', ') || '(untagged)'}${why}`);
+  }
+}
+
+/** The stack's outputs as `cdk deploy` prints them, from the attributes of the deletions' last answers. */
+function printOutputs(): void {
+  console.log('\n   Outputs (as cdk deploy prints them):');
+  for (const output of outputs) {
+    const value = output.attribute
+      ? (lastData.get(output.attribute.logicalId)?.[output.attribute.name] ?? '(no answer yet)')
+      : `<the name CloudFormation makes at deployment from the stack's name and ${output.ref}>`;
+    console.log(`   ${STACK}.${output.name} = ${value}`);
   }
 }
 
@@ -374,10 +405,15 @@ async function main(): Promise<void> {
       const result =
         requestType === 'Create' ? await resource.create(wire) : requestType === 'Update' ? await resource.update(wire) : await resource.delete();
       report(deletion, requestType, result, before, await listRepository(backend.client, deletion.properties.RepositoryName));
+      const logged = logLineOf(result.stdout);
+      // The last run that did something: a Delete not in deleteOn says nothing of the images.
+      if (logged?.line.action === 'delete') lastLogLines.set(deletion.logicalId, logged.line);
+      if (result.response?.body.Data) lastData.set(deletion.logicalId, result.response.body.Data);
     };
 
     console.log('\n3. CREATE (cdk deploy -c pr=42): every deletion gets a Create event');
     for (const deletion of deletions) await play(deletion, 'Create', deletion.properties);
+    printOutputs();
     await show(backend, releases);
 
     console.log('\n4. A day later, between deployments: a build pushed an untagged image, and the daily schedule ticks');
@@ -387,8 +423,7 @@ async function main(): Promise<void> {
       const tick: ScheduledEvent = { Source: SCHEDULED_EVENT_SOURCE, LogicalResourceId: deletion.logicalId, ResourceProperties: selection };
       const before = await listRepository(backend.client, deletion.properties.RepositoryName);
       const result = await invokeHandler(server, tick, { env });
-      const logLine = result.stdout.split('\n').find((l) => l.includes('"requestType":"Scheduled"'));
-      const logged = logLine ? (JSON.parse(logLine) as { status: string; deletedImageIds: WireImageId[] }) : undefined;
+      const { text: logText, line: logged } = logLineOf(result.stdout) ?? {};
       if (!logged || logged.status !== 'SUCCESS') {
         console.log(`   Scheduled ${deletion.path}: FAILED (exit ${result.exitCode})\n${result.stdout}${result.stderr}`);
         process.exitCode = 1;
@@ -401,6 +436,12 @@ async function main(): Promise<void> {
         ...unreported(before, after, logged.deletedImageIds),
       ];
       for (const line of lines.length > 0 ? lines : ['nothing matched: nothing to do']) console.log(`      ${line}`);
+      lastLogLines.set(deletion.logicalId, logged);
+      console.log(
+        '\n   Nobody waits for a tick: its record is the one JSON line it writes to the log group (DeletionLogGroup above),\n' +
+          '   as `aws logs tail <DeletionLogGroup> --since 1d` shows it (Lambda puts the time, the request ID and INFO before it):',
+      );
+      console.log(`   ${logText}`);
     }
     await show(backend, releases);
 
@@ -412,6 +453,7 @@ async function main(): Promise<void> {
       const previous = deletions.find((d) => d.logicalId === deletion.logicalId);
       if (JSON.stringify(previous?.properties) !== JSON.stringify(deletion.properties)) await play(deletion, 'Update', deletion.properties);
     }
+    printOutputs();
     await show(backend, releases);
 
     console.log('\n6. DELETE (cdk destroy): every deletion gets a Delete event, in reverse order');

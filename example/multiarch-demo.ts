@@ -2,13 +2,14 @@
  * The multi-architecture act of `npm run demo`: a repository of buildx pushes
  * on the project's local ECR Public, shown as a tree of indexes and their
  * children, a selection's dry run, the real run through the shipped handler
- * bundle, and the tree after it with each image's reason, in both server
+ * bundle, and the tree after it with each image's reason (the handler's own,
+ * from its log line), in both server
  * behaviours (ECR Public refusing to delete what an index lists, or allowing
  * it), and once more with the registry down.
  */
 import type { WireSelection } from '../lib/contract';
 import { ImageSelection } from '../lib/selection';
-import { ReferenceRead, selectImages, isIndex, globMatcher } from '../lambda/select';
+import { isIndex } from '../lambda/select';
 import {
   EcrPublicEmulator,
   ImageSummary,
@@ -19,6 +20,7 @@ import {
   startEcrPublicEmulator,
 } from '../local/ecr-public';
 import { LocalCustomResource, ResponseServer } from '../test/support/local-cloudformation';
+import { logLineOf } from './log-line-of';
 
 const DAY = 86_400_000;
 const REPOSITORY = 'demo/multiarch';
@@ -37,31 +39,24 @@ function seed(emulator: EcrPublicEmulator, now: number): void {
 const short = (digest: string) => digest.slice(7, 19);
 const nameOf = (image: ImageSummary | undefined) => (image ? (image.tags[0] ?? short(image.digest)) : '?');
 
-/** Why each image stays or goes, decided by the handler's own pure selection on what the emulator holds. */
-function reasons(images: ImageSummary[], selection: WireSelection, unreadable: boolean): Map<string, string> {
+/**
+ * Why each image of the act stays, as the handler's log line of the run says
+ * (its keptImages, with each reason): the labels are the handler's own, never
+ * the demo's guess, so they add up to the counts the run reports.
+ */
+function reasonsLogged(images: ImageSummary[], stdout: string, keepNewest: string): Map<string, string> {
   const byDigest = new Map(images.map((image) => [image.digest, image]));
-  const references = new Map<string, ReferenceRead>(
-    images.filter(isIndex).map((image) => [image.digest, unreadable ? { unknown: 'registry down' } : { references: image.references }]),
-  );
-  const result = selectImages(images, selection, Date.now(), references);
-  const going = new Set(result.passes.flat().map((id) => id.imageDigest ?? images.find((image) => image.tags.includes(id.imageTag!))?.digest));
-  const isProtected = selection.ProtectTags ? globMatcher(selection.ProtectTags) : () => false;
   const why = new Map<string, string>();
-  for (const image of images) {
-    const parent = result.referencedBy.get(image.digest);
+  for (const kept of logLineOf(stdout)?.line.keptImages ?? []) {
     why.set(
-      image.digest,
-      going.has(image.digest)
-        ? 'deleted'
-        : image.tags.some(isProtected)
+      kept.imageDigest,
+      kept.reason === 'newest'
+        ? `one of the newest ${keepNewest}`
+        : kept.reason === 'protected'
           ? 'protected'
-          : parent
-            ? `child of ${nameOf(byDigest.get(parent))}`
-            : result.keptUnknown > 0
-              ? 'references unknown: kept'
-              : selection.Match === 'untagged' && image.tags.length > 0
-                ? 'tagged'
-                : `one of the newest ${selection.KeepNewest}`,
+          : kept.reason === 'referenced'
+            ? `child of ${nameOf(byDigest.get(kept.referencedBy ?? ''))}`
+            : 'references unknown: kept',
     );
   }
   return why;
@@ -72,7 +67,7 @@ function printTree(images: ImageSummary[], why?: Map<string, string>): void {
   const byDigest = new Map(images.map((image) => [image.digest, image]));
   const line = (image: ImageSummary, depth: number) => {
     const kind = isIndex(image) ? 'index' : 'image';
-    const reason = why ? `  <- ${why.get(image.digest)}` : '';
+    const reason = why ? `  <- ${why.get(image.digest) ?? 'not selected'}` : '';
     console.log(`     ${'   '.repeat(depth)}${short(image.digest)} ${kind.padEnd(5)} ${image.tags.join(', ') || '(untagged)'}${reason}`);
     for (const child of image.references) {
       const found = byDigest.get(child);
@@ -115,7 +110,7 @@ async function play(behaviour: ReferencedImageDeletion, server: ResponseServer, 
       `   real run ${real.response?.body.Status}: deleted ${listIds(data.ImageIds, before)}; kept as referenced ${data.KeptReferencedCount}`,
     );
     console.log('   after, with the reason of each image:');
-    const why = reasons(before, selection, false);
+    const why = reasonsLogged(before, real.stdout, selection.KeepNewest ?? '');
     printTree(
       before.filter((image) => emulator.images(REPOSITORY).some((left) => left.digest === image.digest)),
       why,
@@ -131,7 +126,7 @@ async function play(behaviour: ReferencedImageDeletion, server: ResponseServer, 
       `   registry down, after pushing an untagged index: ${down.response?.body.Status}, deleted ${downData.DeletedCount}, ` +
         `kept because references unknown ${downData.KeptUnknownCount}`,
     );
-    const downWhy = reasons(emulator.images(REPOSITORY), selection, true);
+    const downWhy = reasonsLogged(emulator.images(REPOSITORY), down.stdout, selection.KeepNewest ?? '');
     printTree(emulator.images(REPOSITORY), downWhy);
   } finally {
     await emulator.close();
@@ -142,6 +137,12 @@ async function play(behaviour: ReferencedImageDeletion, server: ResponseServer, 
 export async function multiarchAct(server: ResponseServer): Promise<void> {
   const selection = ImageSelection.allImages().keepNewest(2).protectTags('v1.0.0');
   console.log('\n7. MULTI-ARCHITECTURE IMAGES: allImages().keepNewest(2).protectTags("v1.0.0") on buildx pushes');
+  console.log(
+    '   Played twice: ECR Public does not document whether it refuses to delete an image that an index still references\n' +
+      '   (ImageReferencedByManifestList), and a field report says it did not. Every index must stay whole either way, so the act\n' +
+      '   runs once on a server that refuses such deletions and once on one that allows them. Each image is labelled with the\n' +
+      "   handler's own reason, from its log line.",
+  );
   for (const behaviour of ['refuse', 'allow'] as const) {
     await play(behaviour, server, 'allImages().keepNewest(2).protectTags("v1.0.0")', selection._toWire());
   }

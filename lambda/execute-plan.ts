@@ -12,7 +12,7 @@ import { isReferencedRefusal } from './failure-tolerance';
 import { RepositoryListing, listRepository } from './list';
 import type { DeletePlan } from './plan';
 import { ManifestReader, REGISTRY_ENDPOINT_ENV, openRegistry, registryLocation, repositoryUriOf } from './registry';
-import { ReferenceRead, SelectionResult, isIndex, selectImages } from './select';
+import { KeptReason, ReferenceRead, SelectionResult, isIndex, selectImages } from './select';
 
 /** What a whole plan did: declared IDs, then the selection's passes. */
 export interface PlanOutcome extends DeletionOutcome {
@@ -40,7 +40,18 @@ export interface PlanOutcome extends DeletionOutcome {
     readonly unknownCount: number;
     /** Why manifests could not be read (the first few, each with its digest). */
     readonly unknownCauses: string[];
+    /** Each image the selection covered but kept, and why (the counts above, image by image). */
+    readonly kept: KeptImage[];
   };
+}
+
+/** An image a selection covered but kept, as the log line names it. */
+export interface KeptImage {
+  readonly imageDigest: string;
+  readonly imageTags: string[];
+  readonly reason: KeptReason;
+  /** With reason 'referenced': the kept index that references it. */
+  readonly referencedBy?: string;
 }
 
 /** Opens the registry reader of a repository. */
@@ -188,6 +199,13 @@ function selectionStats(listing: RepositoryListing, selected: SelectionResult, m
     manifestsRead,
     unknownCount: selected.unknown.length,
     unknownCauses: selected.unknown.slice(0, MAX_CAUSES_LOGGED).map(({ digest, cause }) => `${digest}: ${cause}`),
+    kept: listing.images
+      .filter((image) => selected.kept.has(image.digest))
+      .map((image) => {
+        const reason = selected.kept.get(image.digest) as KeptReason;
+        const by = reason === 'referenced' ? selected.referencedBy.get(image.digest) : undefined;
+        return { imageDigest: image.digest, imageTags: [...image.tags], reason, ...(by !== undefined ? { referencedBy: by } : {}) };
+      }),
   };
 }
 

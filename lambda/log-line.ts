@@ -12,6 +12,9 @@ import { formatImageId } from './verdict';
 /** Most bytes of image IDs the log line lists: CloudWatch Logs takes events of up to 256 KB. */
 export const MAX_LOGGED_IDS_BYTES = 128 * 1024;
 
+/** Most bytes of kept images (each with its reason) the log line lists: what is left of 256 KB, with room for the rest. */
+export const MAX_LOGGED_KEPT_BYTES = 64 * 1024;
+
 /**
  * The image IDs the log line lists: the leading ones that fit in
  * MAX_LOGGED_IDS_BYTES, and whether some were left out. For a scheduled run
@@ -40,6 +43,8 @@ export function logEventLine(
 ): void {
   const deletion = plan?.action === 'delete' ? plan : undefined;
   const listed = imageIdsForLog(outcome?.deleted ?? []);
+  const { kept = [], ...selection } = outcome?.selection ?? {};
+  const keptCount = fit(kept, MAX_LOGGED_KEPT_BYTES).count;
   const notFound = imageIdsForLog(
     (outcome?.failures ?? []).filter((f: ImageFailure) => f.failureCode === IMAGE_NOT_FOUND).map((f) => f.imageId ?? {}),
   );
@@ -57,7 +62,7 @@ export function logEventLine(
       requested: deletion?.imageIds.length ?? 0,
       duplicatesCollapsed: deletion?.duplicatesCollapsed ?? 0,
       dryRun: outcome?.dryRun ?? false,
-      selection: outcome?.selection,
+      selection: outcome?.selection ? selection : undefined,
       deleted: outcome?.deleted.length ?? 0,
       failures: outcome?.failures.length ?? 0,
       calls: outcome?.calls ?? 0,
@@ -72,6 +77,9 @@ export function logEventLine(
       // Declared images that ECR Public did not find: already gone, or a typo.
       notFound: notFound.imageIds.map(formatImageId),
       notFoundCut: notFound.cut,
+      // What the selection covered but kept, image by image, and why (protected, newest, referenced, unknown).
+      keptImages: outcome?.selection ? kept.slice(0, keptCount) : undefined,
+      keptImagesCut: outcome?.selection ? keptCount < kept.length : undefined,
     }),
   );
 }

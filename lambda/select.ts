@@ -41,6 +41,13 @@ export type ReferenceRead = { readonly references: readonly string[] } | { reado
 /** Index digest -> what its manifest references. */
 export type References = ReadonlyMap<string, ReferenceRead>;
 
+/**
+ * Why the selection kept an image it covered: a protected tag, one of the
+ * newest `keepNewest`, referenced by an index the event keeps (`referencedBy`
+ * names it), or in a repository where a needed manifest could not be read.
+ */
+export type KeptReason = 'protected' | 'newest' | 'referenced' | 'unknown';
+
 export interface SelectionResult {
   /** Image IDs to delete, pass by pass: indexes and tag removals first, then other images. */
   readonly passes: WireImageId[][];
@@ -60,6 +67,8 @@ export interface SelectionResult {
   readonly unknown: ReadonlyArray<{ readonly digest: string; readonly cause: string }>;
   /** For each image a kept index references: the first such index found. */
   readonly referencedBy: ReadonlyMap<string, string>;
+  /** Each image the selection covered but kept, by digest, with why: the counts above, image by image. */
+  readonly kept: ReadonlyMap<string, KeptReason>;
 }
 
 /** Compiles glob patterns (`*` any run of characters, `?` one character) into one test. */
@@ -114,6 +123,7 @@ export function selectImages(
   };
 
   let keptProtected = 0;
+  const kept = new Map<string, KeptReason>();
   const matched: ListedImage[] = [];
   for (const image of listing) {
     const kindMatches =
@@ -125,6 +135,7 @@ export function selectImages(
     if (!kindMatches || !oldEnough) continue;
     if (image.tags.some(isProtected)) {
       keptProtected++;
+      kept.set(image.digest, 'protected');
       continue;
     }
     matched.push(image);
@@ -141,9 +152,10 @@ export function selectImages(
       if (mayReference(image)) referencesOf(image.digest)?.forEach((child) => referenced.add(child));
     }
     const topLevel = matched.filter((image) => !referenced.has(image.digest)).sort(newestFirst);
-    const kept = new Set(topLevel.slice(0, Number(selection.KeepNewest)).map((image) => image.digest));
-    keptNewest = kept.size;
-    chosen = matched.filter((image) => !kept.has(image.digest));
+    const newest = new Set(topLevel.slice(0, Number(selection.KeepNewest)).map((image) => image.digest));
+    keptNewest = newest.size;
+    newest.forEach((digest) => kept.set(digest, 'newest'));
+    chosen = matched.filter((image) => !newest.has(image.digest));
   }
   // Newest first (ties by digest): the order of the deletions is the same on every run.
   chosen = [...chosen].sort(newestFirst);
@@ -192,11 +204,13 @@ export function selectImages(
     const { ids, removesImage } = removal.get(image.digest) as { ids: WireImageId[]; removesImage: boolean };
     if (removesImage && referencedBy.has(image.digest)) {
       keptReferenced++;
+      kept.set(image.digest, 'referenced');
       continue;
     }
     // keepNewest with an unknown manifest does not know which images are top-level: it removes nothing.
     if (failClosed && (removesImage || selection.KeepNewest !== undefined)) {
       keptUnknown++;
+      kept.set(image.digest, 'unknown');
       continue;
     }
     (isIndex(image) ? first : second).push(...ids);
@@ -211,5 +225,6 @@ export function selectImages(
     needs: [...needs],
     unknown: [...unknown].filter(([digest]) => !needs.has(digest)).map(([digest, cause]) => ({ digest, cause })),
     referencedBy,
+    kept,
   };
 }

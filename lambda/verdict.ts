@@ -50,12 +50,22 @@ export function judge(plan: DeletePlan, outcome: DeletionOutcome & Partial<Pick<
   }
   const tolerated = new Set(outcome.tolerated ?? []);
   const blocking = blockingFailures(outcome.failures, tolerated);
-  const selected = outcome.selection
-    ? ` (selection: ${outcome.selection.listed} images listed, ${outcome.selection.matched} matched, ` +
-      `${outcome.selection.keptNewest} kept as newest, ${outcome.selection.keptProtected} protected, ` +
-      `${outcome.selection.keptReferenced} kept as referenced by a kept image index, ` +
-      `${tolerated.size} refused as still referenced by a manifest list)`
-    : '';
+  // Counters that are zero say nothing: only the listing and the match are always given.
+  const counters = outcome.selection
+    ? [
+        `${outcome.selection.listed} images listed`,
+        `${outcome.selection.matched} matched`,
+        ...[
+          [outcome.selection.keptNewest, 'kept as newest'],
+          [outcome.selection.keptProtected, 'protected'],
+          [outcome.selection.keptReferenced, 'kept as referenced by a kept image index'],
+          [tolerated.size, 'refused as still referenced by a manifest list'],
+        ]
+          .filter(([count]) => count !== 0)
+          .map(([count, what]) => `${count} ${what}`),
+      ]
+    : [];
+  const selected = outcome.selection ? ` (selection: ${counters.join(', ')})` : '';
   // Failing closed is reported first, where a cut reason still shows it.
   const unknown = outcome.selection?.keptUnknown
     ? `kept ${outcome.selection.keptUnknown} images whose references are unknown: ${outcome.selection.unknownCount} image index manifests ` +

@@ -70,6 +70,11 @@ export interface WireProperties {
   readonly DryRun?: 'true' | 'false';
   readonly ApiRegion: string;
   /**
+   * Any text: its only effect is that a new value makes CloudFormation send
+   * an Update. The handler reads nothing from it; a schedule does not send it.
+   */
+  readonly UpdateTrigger?: string;
+  /**
    * Logical ID of the repository in this stack, when the construct knows it
    * (a `Ref` to an `AWS::ECR::PublicRepository` of the same stack). With it, a
    * Delete empties the repository when the repository leaves the template too;

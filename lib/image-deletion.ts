@@ -3,6 +3,8 @@ import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
   ATTRIBUTES,
@@ -15,6 +17,7 @@ import {
   WireProperties,
 } from './contract';
 import { EcrPublicImageDeletionProvider, SERVICE_TIMEOUT } from './provider';
+import { arnAsNameProblem, warnIfNameOfStackRepository } from './repository-name';
 import { ImageSelection } from './selection';
 import { collapseDuplicates, propertiesProblems, scheduledPolicyProblem, unmatchableTagWarnings } from './validation';
 
@@ -154,6 +157,30 @@ export interface EcrPublicImageDeletionProps {
    * @default 'us-east-1'
    */
   readonly apiRegion?: string;
+
+  /**
+   * A value whose change makes the deletion run again at the next deployment.
+   * CloudFormation sends an Update only when a resource's properties change:
+   * deploying the same template again sends no event, and deletes nothing.
+   * Give a value that identifies the deployment (a commit SHA, a build
+   * number): each deployment that brings a new value sends an Update, and
+   * `cdk diff` shows the change. To run between deployments, use `schedule`.
+   * Needs `DeletionEvent.UPDATE` in `deleteOn`.
+   *
+   * @default - none: an Update is sent only when another property changes
+   */
+  readonly updateTrigger?: string;
+
+  /**
+   * How long the handler's log group keeps the log lines of events and
+   * scheduled runs (for a scheduled run, the only record of what it
+   * deleted). One log group serves every deletion of the stack: deletions
+   * that give different values are an error; a deletion that gives none
+   * takes the value another one gives.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
 }
 
 /**
@@ -279,13 +306,26 @@ export class EcrPublicImageDeletion extends Construct {
   readonly resource: CustomResource;
 
   /**
-   * The EventBridge rule that runs the selection on `schedule`; `undefined`
-   * without a schedule.
+   * The EventBridge rule that runs the selection on `schedule`, or `undefined` without a schedule.
    */
   readonly scheduleRule?: events.IRule;
 
   /**
-   * @param scope the construct to add this deletion to; its stack gets the shared handler
+   * The Lambda function that runs this deletion, shared by every
+   * `EcrPublicImageDeletion` of the stack. A scheduled run that fails fails
+   * its invocation, so its `metricErrors()` counts failed ticks.
+   */
+  readonly handlerFunction: lambda.IFunction;
+
+  /**
+   * The handler function's log group, shared by every deletion of the stack:
+   * one JSON line per event and per scheduled run (what went, what was kept,
+   * and why). Its retention is `logRetention`.
+   */
+  readonly logGroup: logs.ILogGroup;
+
+  /**
+   * @param scope the construct to add this deletion to (its stack gets the shared handler)
    * @param id the construct ID, unique within `scope`
    * @param props the repository, the images and when to delete them
    * @throws when a property known at synth time breaks a rule; the message lists every problem
@@ -306,11 +346,20 @@ export class EcrPublicImageDeletion extends Construct {
       const problem = scheduledPolicyProblem(properties.Select.LifecyclePolicyText, (value) => Token.isUnresolved(value));
       if (problem !== undefined) problems.push(problem);
     }
+    const arn = arnAsNameProblem(props.repositoryName);
+    if (arn !== undefined) problems.push(arn);
+    const provider = EcrPublicImageDeletionProvider.of(this);
+    if (props.logRetention !== undefined) {
+      const retention = provider.useLogRetention(this.node.path, props.logRetention);
+      if (retention !== undefined) problems.push(retention);
+    }
     if (problems.length > 0) {
       throw new Error(`EcrPublicImageDeletion '${this.node.path}' has invalid properties:\n` + problems.map((p) => `  - ${p}`).join('\n'));
     }
+    warnIfNameOfStackRepository(this, props.repositoryName);
+    this.handlerFunction = provider.function;
+    this.logGroup = provider.logGroup;
 
-    const provider = EcrPublicImageDeletionProvider.of(this);
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.function.functionArn,
       serviceTimeout: SERVICE_TIMEOUT,
@@ -401,6 +450,7 @@ export class EcrPublicImageDeletion extends Construct {
   ): events.Rule {
     const {
       ImageIds: _deletedAtDeployments,
+      UpdateTrigger: _trigger,
       RepositoryLogicalId: _id,
       RepositoryDeletionPolicy: _policy,
       RepositoryUpdateReplacePolicy: _replacePolicy,
@@ -452,6 +502,7 @@ export class EcrPublicImageDeletion extends Construct {
       FailOnImageFailure: props.failOnImageFailure === false ? 'false' : 'true',
       DryRun: props.dryRun === true ? 'true' : 'false',
       ApiRegion: props.apiRegion ?? DEFAULT_API_REGION,
+      ...(props.updateTrigger !== undefined ? { UpdateTrigger: props.updateTrigger } : {}),
       ...(props.select?._toWire().Match === 'all' && repository !== undefined ? repositoryProperties(repository) : {}),
     };
   }

@@ -44,6 +44,11 @@ export const REPOSITORY_POLICY_WARNING_THRESHOLD = 40;
  */
 export const SCHEDULE_WARNING_THRESHOLD = 30;
 
+/** How long the handler's log group keeps each event's log line, unless a deletion says otherwise. */
+export const DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
+
+const retentionText = (retention: logs.RetentionDays): string => (retention === logs.RetentionDays.INFINITE ? 'INFINITE' : `${retention} days`);
+
 /**
  * The one handler function of a stack, shared by every EcrPublicImageDeletion
  * in it. Each repository gets its own narrow policy on the shared role.
@@ -58,6 +63,9 @@ export class EcrPublicImageDeletionProvider extends Construct {
 
   readonly function: lambda.Function;
   readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  /** The deletion that set the log group's retention, and the value it set. */
+  private retentionSetBy?: { readonly path: string; readonly retention: logs.RetentionDays };
   private readonly repositoryPolicies = new Map<string, iam.Policy>();
   private readonly listingGranted = new Set<string>();
   private schedules = 0;
@@ -72,11 +80,12 @@ export class EcrPublicImageDeletionProvider extends Construct {
       description: 'Deletes declared images from ECR Public repositories (cdk-ecr-public-image-deletion)',
     });
     const logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: logs.RetentionDays.ONE_MONTH,
+      retention: DEFAULT_LOG_RETENTION,
       // The log group goes with the stack: per-PR stacks leave nothing behind.
       removalPolicy: RemovalPolicy.DESTROY,
     });
     logGroup.grantWrite(this.role);
+    this.logGroup = logGroup;
     // Every event may read its own stack's state: a FAILED answer becomes a
     // report during a rollback (DescribeStacks), and a Delete of allImages()
     // empties only a repository that CloudFormation is deleting (DescribeStacks;
@@ -102,6 +111,25 @@ export class EcrPublicImageDeletionProvider extends Construct {
       role: this.role,
       logGroup,
     });
+  }
+
+  /**
+   * Sets the log group's retention for the deletion at `deletionPath`. One log group
+   * serves every deletion of the stack, so two deletions that ask for
+   * different retentions are a mistake: the answer is the problem to report,
+   * naming the deletion that asked first.
+   */
+  useLogRetention(deletionPath: string, retention: logs.RetentionDays): string | undefined {
+    const previous = this.retentionSetBy;
+    if (previous !== undefined && previous.retention !== retention) {
+      return (
+        `logRetention ${retentionText(retention)} differs from the ${retentionText(previous.retention)} that '${previous.path}' gives: ` +
+        "every deletion of a stack writes to the stack's one log group (give both the same logRetention, or give it once)"
+      );
+    }
+    this.retentionSetBy ??= { path: deletionPath, retention };
+    (this.logGroup.node.defaultChild as logs.CfnLogGroup).retentionInDays = retention === logs.RetentionDays.INFINITE ? undefined : retention;
+    return undefined;
   }
 
   /**

@@ -127,7 +127,7 @@ export class ImageSelection {
    * @param age at least one second, in whole seconds
    */
   public olderThan(age: Duration): ImageSelection {
-    return new ImageSelection({ ...this.wire, OlderThanSeconds: numberText(age.toSeconds()) });
+    return new ImageSelection({ ...this.wire, OlderThanSeconds: secondsText(age) });
   }
 
   /**
@@ -174,6 +174,15 @@ function compactJson(text: string): string {
   } catch {
     return text;
   }
+}
+
+/**
+ * A duration in seconds, as text. A duration of a known amount is converted
+ * through milliseconds, which never throws: a fraction of a second becomes
+ * "0.5", which validation refuses with the construct's path and the rule.
+ */
+function secondsText(age: Duration): string {
+  return age.isUnresolved() ? numberText(age.toSeconds()) : String(age.toMilliseconds({ integral: false }) / 1000);
 }
 
 /** A number as CloudFormation passes it to the handler: text (a token stays a token). */

@@ -33,6 +33,13 @@ const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 const LOGICAL_ID_PATTERN = /^[A-Za-z0-9]{1,255}$/;
 const TAG_MIN = 1;
 const TAG_MAX = 300;
+/**
+ * ECR Public's API takes tags of up to 300 characters, but a registry tag
+ * that can exist has at most 128 (TAG_GRAMMAR below): a longer one is an
+ * error past 300, and a warning (tagCanNeverExist) up to it.
+ */
+const TAG_LENGTH_NOTE = '; a tag that can exist is 1 to 128 characters: a letter, digit or _, then letters, digits, _ . or -';
+const UPDATE_TRIGGER_MAX = 256;
 
 /**
  * Most image IDs one resource may declare. A limit keeps a runaway list (a loop
@@ -134,7 +141,9 @@ export function imageIdProblems(entry: unknown, index: number, skip: SkipValue =
     if (typeof imageTag !== 'string') {
       problems.push(`${where}: imageTag must be a string, got ${quoteValue(imageTag)}`);
     } else if (imageTag.length < TAG_MIN || imageTag.length > TAG_MAX) {
-      problems.push(`${where}: imageTag ${quoteValue(imageTag)} has ${imageTag.length} characters (expected ${TAG_MIN} to ${TAG_MAX})`);
+      problems.push(
+        `${where}: imageTag ${quoteValue(imageTag)} has ${imageTag.length} characters (expected ${TAG_MIN} to ${TAG_MAX}${imageTag.length > TAG_MAX ? TAG_LENGTH_NOTE : ''})`,
+      );
     } else {
       const problem = unprintableProblem(imageTag, `${where}: imageTag`);
       if (problem) problems.push(problem);
@@ -184,7 +193,7 @@ function patternListProblems(value: unknown, name: string): string[] {
   return value
     .map((pattern, index) =>
       typeof pattern !== 'string' || pattern.length === 0 || pattern.length > PATTERN_MAX
-        ? `${name}[${index}] ${quoteValue(pattern)} is not a tag pattern (expected 1 to ${PATTERN_MAX} characters; * matches any run of characters, ? one)`
+        ? `${name}[${index}] ${quoteValue(pattern)} is not a tag pattern (expected 1 to ${PATTERN_MAX} characters${typeof pattern === 'string' && pattern.length > PATTERN_MAX ? TAG_LENGTH_NOTE : ''}; * matches any run of characters, ? one)`
         : unprintableProblem(pattern, `${name}[${index}]`),
     )
     .filter((problem): problem is string => problem !== undefined);
@@ -229,7 +238,11 @@ export function selectionProblems(value: unknown, skip: SkipValue = skipNothing)
     problems.push(`select.tagsMatching patterns are given, but the selection is ${quoteValue(match)}, not tagsMatching`);
   }
   if (selection.OlderThanSeconds !== undefined && !skip(selection.OlderThanSeconds)) {
-    const problem = positiveIntegerProblem(selection.OlderThanSeconds, 'select.olderThan', 'seconds since the push');
+    const problem = positiveIntegerProblem(
+      selection.OlderThanSeconds,
+      'select.olderThan',
+      'seconds since the push: Duration.seconds(1) or longer, in whole seconds',
+    );
     if (problem) problems.push(problem);
   }
   if (selection.KeepNewest !== undefined && !skip(selection.KeepNewest)) {
@@ -683,6 +696,18 @@ export function propertiesProblems(raw: unknown, skip: SkipValue = skipNothing):
   check(props.FailOnImageFailure, (v) =>
     v === 'true' || v === 'false' ? undefined : `failOnImageFailure must be true or false, got ${quoteValue(v)}`,
   );
+  if (props.UpdateTrigger !== undefined) {
+    check(props.UpdateTrigger, (v) =>
+      typeof v === 'string' && v.length >= 1 && v.length <= UPDATE_TRIGGER_MAX
+        ? undefined
+        : `updateTrigger must be text of 1 to ${UPDATE_TRIGGER_MAX} characters, got ${quoteValue(v)}`,
+    );
+    if (Array.isArray(props.DeleteOn) && !skip(props.DeleteOn) && !props.DeleteOn.includes('Update')) {
+      problems.push(
+        `updateTrigger is given, but deleteOn ${quoteValue(props.DeleteOn)} has no Update: a new value sends an Update, which this deletion ignores (add DeletionEvent.UPDATE to deleteOn, or remove updateTrigger)`,
+      );
+    }
+  }
   if (props.RepositoryLogicalId !== undefined) {
     check(props.RepositoryLogicalId, (v) =>
       typeof v === 'string' && LOGICAL_ID_PATTERN.test(v)

@@ -31,3 +31,14 @@ test('API.md renders TSDoc for a reader: no raw {@link} tags, and bullet lists k
   expect(committed).toMatch(/^- `\{ imageTag \}` removes that tag/m);
   expect(committed).toMatch(/^- `\{ imageDigest \}` deletes the image/m);
 });
+
+test("API.md's summaries are whole sentences: jsii-docgen cuts a summary at its first semicolon", () => {
+  const committed = readFileSync(path.join(root, 'API.md'), 'utf8');
+  // The summary column of the tables: the last cell of a row whose first cell links to a member.
+  const cutSummaries = committed
+    .split('\n')
+    .filter((line) => line.startsWith('| <code><a href="#'))
+    .map((line) => line.split(' | ').pop() ?? '')
+    .filter((summary) => /;\s*\|$/.test(summary));
+  expect(cutSummaries).toEqual([]);
+});

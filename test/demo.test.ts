@@ -1,7 +1,9 @@
 /**
  * `npm run demo`, the README's first command, keeps working and keeps telling
  * the story: each deletion by construct path with its properties in words, what
- * each event did to each image and why, and why each image that stays is there.
+ * each event did to each image and why, the stack outputs and a log line as a
+ * user sees them, and why each image that stays is there, in the handler's
+ * own words (its log line), so that labels and counts agree.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -11,11 +13,29 @@ import { describeWithBackends } from './support/backends';
 
 const DEMO = path.join(__dirname, '..', 'example', 'demo.js');
 
+/** How many lines of a text end with this label (`<- label`). */
+const labelled = (text: string, label: string) =>
+  text.split('\n').filter((line) => line.endsWith(`<- ${label}`) || line.includes(`<- ${label} `)).length;
+
 /** The multi-architecture act, in both server behaviours: the dry run lists what the real run deletes, and no index breaks. */
 function expectMultiArchitectureAct(output: string): void {
   const acts = step(output, 7);
+  // Why it plays twice is said, not left to the reader.
+  expect(acts).toContain('Played twice: ECR Public does not document whether it refuses to delete an image that an index still references');
   for (const behaviour of ['refuse', 'allow']) {
-    const act = acts.slice(acts.indexOf(`server behaviour "${behaviour}"`));
+    const act = acts.slice(
+      acts.indexOf(`server behaviour "${behaviour}"`),
+      behaviour === 'refuse' ? acts.indexOf('server behaviour "allow"') : undefined,
+    );
+    // The labels are the handler's, and agree with its counts: as many "child of" as kept as referenced,
+    // as many "references unknown" as the registry-down run kept for that reason.
+    const after = act.slice(act.indexOf('after, with the reason'), act.indexOf('registry down'));
+    const referenced = Number(/kept as referenced (\d+)\n/.exec(act)![1]);
+    expect(after.split('\n').filter((line) => line.includes('<- child of ')).length).toBe(referenced);
+    const down = act.slice(act.indexOf('registry down'));
+    const unknown = Number(/kept because references unknown (\d+)\n/.exec(down)![1]);
+    expect(labelled(down, 'references unknown: kept')).toBe(unknown);
+    expect(labelled(down, 'not selected')).toBe(0);
     const dry = /dry run would delete: (.*)\n/.exec(act)![1].split(', ').sort();
     const real = /real run SUCCESS: deleted (.*); kept as referenced 6\n/.exec(act)![1].split(', ').sort();
     expect(dry).toEqual(real);
@@ -72,11 +92,38 @@ const STORY: Array<[string, (output: string) => void]> = [
     },
   ],
   [
-    'a tick of the schedule deletes the untagged image pushed since',
+    'shows the stack outputs after a deployment, as cdk deploy prints them, read from the answers',
     (output) => {
-      expect(step(output, 4)).toMatch(
-        /Scheduled EcrPublicImageDeletionExample\/UntaggedImages: SUCCESS .*\n +sha256:[0-9a-f]{12}… \(untagged\): image deleted/,
+      const create = step(output, 3);
+      expect(create).toMatch(
+        /\n {3}Outputs \(as cdk deploy prints them\):\n {3}EcrPublicImageDeletionExample\.WithdrawnDeleted = \[\{"imageDigest":"sha256:[0-9a-f]{64}","imageTag":"v0\.9\.0-broken"\}\]\n/,
       );
+      expect(create).toContain('EcrPublicImageDeletionExample.WithdrawnFailures = []\n');
+      expect(create).toContain('EcrPublicImageDeletionExample.PreviewDeletionRan = false\n');
+      expect(create).toContain('EcrPublicImageDeletionExample.DeletionLogGroup = <the name CloudFormation makes');
+      expect(step(output, 5)).toContain(
+        'EcrPublicImageDeletionExample.WithdrawnFailures = [{"imageId":{"imageTag":"v0.9.0-broken"},"failureCode":"ImageNotFound"',
+      );
+    },
+  ],
+  [
+    'a tick of the schedule deletes the untagged image pushed since, and its JSON log line is shown as the log group holds it',
+    (output) => {
+      const tick = step(output, 4);
+      const deleted =
+        /Scheduled EcrPublicImageDeletionExample\/UntaggedImages: SUCCESS .*\n +(sha256:[0-9a-f]{12})… \(untagged\): image deleted/.exec(tick);
+      expect(deleted).not.toBeNull();
+      const jsonLine = tick.split('\n').find((line) => line.startsWith('   {"message":"EcrPublicImageDeletion event"'));
+      const logged = JSON.parse(jsonLine!.trim()) as { requestType: string; status: string; deletedImageIds: Array<{ imageDigest: string }> };
+      expect(logged).toMatchObject({ requestType: 'Scheduled', status: 'SUCCESS' });
+      // What the log line names is what the demo printed (moto's answer names no untagged image: then nothing).
+      for (const id of logged.deletedImageIds) expect(id.imageDigest.slice(0, 19)).toBe(deleted![1]);
+    },
+  ],
+  [
+    'a reason never lists a counter that is zero',
+    (output) => {
+      expect(output).not.toMatch(/\b0 (kept as newest|protected|kept as referenced|refused as still referenced)/);
     },
   ],
   [
@@ -139,7 +186,7 @@ describe('npm run demo', () => {
     expectMultiArchitectureAct(output);
   });
 
-  test('needs nothing but Node: it runs with a PATH that holds only node (no python3)', () => {
+  test('needs nothing but Node: node example/demo.js runs with a PATH that holds only node (no python3, npm or sh)', () => {
     const bin = mkdtempSync(path.join(os.tmpdir(), 'node-only-'));
     try {
       symlinkSync(process.execPath, path.join(bin, 'node'));

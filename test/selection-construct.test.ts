@@ -130,6 +130,8 @@ describe('EcrPublicImageDeletion with a selection', () => {
   test('an age under one second is refused by our rule, naming olderThan', () => {
     expect(
       () => new EcrPublicImageDeletion(newStack(), 'D', { repositoryName: 'app', select: ImageSelection.allImages().olderThan(Duration.seconds(0)) }),
-    ).toThrow('select.olderThan must be a whole number of at least 1 (seconds since the push), got "0"');
+    ).toThrow(
+      'select.olderThan must be a whole number of at least 1 (seconds since the push: Duration.seconds(1) or longer, in whole seconds), got "0"',
+    );
   });
 });

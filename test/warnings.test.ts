@@ -159,11 +159,11 @@ describe('a stack deletion that deletes whole images from a repository that outl
     );
   });
 
-  test('stays silent for a repository named literally: its removal policy is not known', () => {
+  test('does not say it for a repository named literally (its removal policy is not known); repositoryNameNotRef asks for its ref', () => {
     const warnings = withRepository(
       RemovalPolicy.RETAIN,
       (stack) => new EcrPublicImageDeletion(stack, 'Deletion', { repositoryName: 'my-app', select: ImageSelection.allImages() }),
     );
-    expect(warnings).toEqual([]);
+    expect(warnings).toEqual([expect.stringContaining('[ack: cdk-ecr-public-image-deletion:repositoryNameNotRef]')]);
   });
 });

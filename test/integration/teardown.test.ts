@@ -26,6 +26,8 @@
  * - No Update event ever deletes an image for an emptier; a declared-ID
  *   deletion's physical ID never changes; every call is allowed by the
  *   stack's IAM as it stands at that moment.
+ *
+ * @jest-environment ./test/support/failure-aware-environment.ts
  */
 import { randomUUID } from 'node:crypto';
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -38,11 +40,12 @@ import { LocalStack, RESPONSE_URL_SECRET, invokeHandler } from '../support/local
 import { CfnEvents } from '../support/cfn-events';
 import { useLocalRig } from '../support/local-rig';
 import { EngineOptions, EngineTemplate, FAILING_TYPE, JudgedCall, LocalStackEngine, SentEvent } from '../support/local-stack-engine';
+import { printFiguresOnFailure } from '../support/figures';
 
 /** The function's timeout as the tests give it: every answer must come before it. */
 const REMAINING_MS = 60_000;
 
-/** Figures for the closing note. */
+/** Figures of the scenarios played, printed only when a test failed. */
 const figures = {
   sequences: 0,
   events: 0,
@@ -55,7 +58,7 @@ const figures = {
   engineEvents: 0,
   judgedCalls: 0,
 };
-afterAll(() => console.log(`teardown scenarios: ${JSON.stringify(figures)}`));
+printFiguresOnFailure('teardown scenarios', () => figures);
 
 type Template = LocalStack['template'];
 const REPO: Template['Resources'][string] = { Type: 'AWS::ECR::PublicRepository' };

@@ -6,7 +6,7 @@
 //    tarball, the Python wheel, the Java jar (Maven), the Go module, and the .NET
 //    sources (no .NET SDK here: they are generated, not built).
 // 2. The same app in each language (test/languages/<language>/), which the README's
-//    Languages section shows verbatim, installs the package next to aws-cdk-lib and
+//    Languages section (TypeScript) and docs/languages.md (the others) show verbatim, installs the package next to aws-cdk-lib and
 //    constructs at the project's devDependency versions (PyPI, Maven Central, the Go
 //    module proxy) and synthesizes offline.
 // 3. Each template must equal the TypeScript app's, resource for resource (asset
@@ -480,24 +480,29 @@ function checkHandlerAsset(language, assembly) {
   }
 }
 
-/** The README's Languages section shows each app verbatim: a snippet that drifts fails here. */
+/**
+ * Each app is shown verbatim: the TypeScript one in the README's Languages
+ * section (jsii-rosetta translates it for the packages' READMEs, and
+ * rosettaPython runs that translation), the others in docs/languages.md. A
+ * snippet that drifts fails here.
+ */
 function checkReadmeSnippets(languages) {
   const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
-  const section = readme.split(/^## /m).find((s) => s.startsWith('Languages'));
+  const readmeSection = readme.split(/^## /m).find((s) => s.startsWith('Languages'));
+  const docs = readFileSync(path.join(root, 'docs', 'languages.md'), 'utf8');
   const files = {
-    typescript: ['ts', 'typescript/app.ts'],
-    python: ['python', 'python/app.py'],
-    java: ['java', 'java/src/main/java/com/example/RegistryHygieneApp.java'],
-    go: ['go', 'go/main.go'],
+    typescript: ['ts', 'typescript/app.ts', readmeSection, "the README's Languages section"],
+    python: ['python', 'python/app.py', docs, 'docs/languages.md'],
+    java: ['java', 'java/src/main/java/com/example/RegistryHygieneApp.java', docs, 'docs/languages.md'],
+    go: ['go', 'go/main.go', docs, 'docs/languages.md'],
   };
   for (const language of languages.filter((l) => files[l])) {
-    const [fence, file] = files[language];
-    const name = `${language}: the README's quick start is test/languages/${file}`;
-    const blocks = section ? [...section.matchAll(new RegExp('^```' + fence + '(?: [^\\n]*)?\\n([\\s\\S]*?)^```', 'gm'))].map((m) => m[1]) : [];
+    const [fence, file, text, where] = files[language];
+    const name = `${language}: ${where} shows test/languages/${file}`;
+    const blocks = text ? [...text.matchAll(new RegExp('^```' + fence + '(?: [^\\n]*)?\\n([\\s\\S]*?)^```', 'gm'))].map((m) => m[1]) : [];
     const app = readFileSync(path.join(here, file), 'utf8');
-    if (!section) record(name, false, 'README.md has no "## Languages" section');
-    else if (!blocks.includes(app))
-      record(name, false, `no \`\`\`${fence} block of the Languages section equals the file: copy the file into the README`);
+    if (!text) record(name, false, `${where}: no such section`);
+    else if (!blocks.includes(app)) record(name, false, `no \`\`\`${fence} block of ${where} equals the file: copy the file there`);
     else record(name, true);
   }
 }

@@ -4,8 +4,9 @@
  * code: moto (an ECR implementation in Python, from the project's virtual
  * environment) and the CNCF distribution registry (Debian's `docker-registry`).
  * Each is found, started on a free loopback port and stopped here, and nowhere
- * else. A missing backend is a loud skip on a developer's machine and a failure
- * in CI (CI=true), naming what is missing and how to install it.
+ * else. A missing backend skips its suite on a developer's machine (named,
+ * with the reason, after jest's summary) and fails it in CI (CI=true), naming
+ * what is missing and how to install it.
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,7 +56,7 @@ export function backendMissing(backend: BackendName): string | undefined {
     : `the distribution registry was not found (tried $DOCKER_REGISTRY_BIN, docker-registry on PATH); ${INSTALL_HINTS['docker-registry']}`;
 }
 
-/** What a suite does about its backends: run, skip loudly (a developer's machine), or fail (CI). */
+/** What a suite does about its backends: run, skip (a developer's machine; named after jest's summary), or fail (CI). */
 export type SuiteVerdict = { readonly kind: 'run' } | { readonly kind: 'skip' | 'fail'; readonly reason: string };
 
 export function suiteVerdict(missing: readonly string[], inCi: boolean): SuiteVerdict {
@@ -64,9 +65,16 @@ export function suiteVerdict(missing: readonly string[], inCi: boolean): SuiteVe
 }
 
 /**
+ * Title prefix of the marker test that a skipped suite holds: the reporter
+ * (skipped-suites-reporter.cjs) names the suite and this reason after jest's summary.
+ */
+export const SKIP_REASON_PREFIX = 'skipped because ';
+
+/**
  * `describe` when every backend named can start here. Otherwise, on a
- * developer's machine, `describe.skip` with a loud warning; in CI, a suite
- * whose one test fails with what is missing and how to install it.
+ * developer's machine, `describe.skip`, with a marker test whose title is the
+ * reason, which the skipped-suites reporter prints after jest's summary; in
+ * CI, a suite whose one test fails with what is missing and how to install it.
  */
 export function describeWithBackends(backends: BackendName[], what: string, inCi = IN_CI): jest.Describe {
   const verdict = suiteVerdict(
@@ -75,8 +83,12 @@ export function describeWithBackends(backends: BackendName[], what: string, inCi
   );
   if (verdict.kind === 'run') return describe;
   if (verdict.kind === 'skip') {
-    console.warn(`\n*** SKIPPING ${what}: ${verdict.reason} ***\n`);
-    return describe.skip;
+    const skipped = (name: string | number | jest.FunctionLike, fn: jest.EmptyFunction) =>
+      describe.skip(String(name), () => {
+        test(`${SKIP_REASON_PREFIX}${what} needs ${backends.join(' and ')}: ${verdict.reason}`, () => undefined);
+        fn();
+      });
+    return Object.assign(skipped, { only: skipped, skip: describe.skip, each: describe.each }) as unknown as jest.Describe;
   }
   const failing = (name: string | number | jest.FunctionLike) =>
     describe(String(name), () => {

@@ -3,12 +3,15 @@
  * body it builds stays under CloudFormation's 4,096-byte limit. Each call runs
  * under a watchdog (vm's timeout), so a builder that loops forever fails the
  * test instead of hanging it.
+ *
+ * @jest-environment ./test/support/failure-aware-environment.ts
  */
 import * as vm from 'node:vm';
 import type { ImageFailure, ImageIdentifier } from '@aws-sdk/client-ecr-public';
 import * as fc from 'fast-check';
 import { CUT_MARKER, MAX_REASON_BYTES, MAX_RESPONSE_BYTES, ResponseBody, buildResponse, cutReason, jsonTextBytes } from '../../lambda/response';
 import type { Verdict } from '../../lambda/verdict';
+import { printFiguresOnFailure } from '../support/figures';
 
 /** Runs `work` and fails if it does not end within `ms` (a synchronous loop included). */
 function within<T>(ms: number, work: () => T): T {
@@ -40,7 +43,7 @@ const failureArb: fc.Arbitrary<ImageFailure> = fc.record({
 });
 
 const figures = { runs: 0 };
-afterAll(() => console.log(`response builder property runs: ${figures.runs}`));
+printFiguresOnFailure('response builder property runs', () => figures);
 
 describe('cutReason', () => {
   test('ends and fits for a budget below the marker (it used to loop forever there)', () => {

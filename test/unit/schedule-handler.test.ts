@@ -91,6 +91,24 @@ describe('a scheduled run against the local ECR Public', () => {
     expect(line.deletedImageIds.map((id: { imageTag: string }) => id.imageTag).sort()).toEqual(['pr-1', 'pr-2', 'pr-2-debug']);
   });
 
+  test('names each image the selection covered but kept, with its reason, in the log line', async () => {
+    const [old, newest, kept] = [plain('a', ['pr-1'], now - 3 * DAY), plain('b', ['pr-2'], now - DAY), plain('c', ['pr-keep'], now - 5 * DAY)];
+    seed(old, newest, kept, plain('d', ['main'], now));
+    await handle(tick({ Select: { Match: 'tagged', TagPatterns: ['pr-*'], KeepNewest: '1', ProtectTags: ['pr-keep'] } }));
+    const line = logLine();
+    expect(line.keptImages).toEqual(
+      expect.arrayContaining([
+        { imageDigest: newest.digest, imageTags: ['pr-2'], reason: 'newest' },
+        { imageDigest: kept.digest, imageTags: ['pr-keep'], reason: 'protected' },
+      ]),
+    );
+    expect(line.keptImages).toHaveLength(2);
+    expect(line.keptImagesCut).toBe(false);
+    // The counts of the reason and the names of the log line agree; counters that are zero are left out.
+    expect(line.reason).toContain('(selection: 4 images listed, 2 matched, 1 kept as newest, 1 protected)');
+    expect(line.selection).not.toHaveProperty('kept');
+  });
+
   test('leaves declared image IDs to deployments', async () => {
     seed(plain('a', ['pr-1'], now), plain('c', ['main'], now));
     await handle(tick({ ImageIds: [{ imageTag: 'main' }] }));

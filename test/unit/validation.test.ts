@@ -28,7 +28,11 @@ describe('the shared property rules', () => {
     ['an entry that is a string', { ImageIds: ['pr-42'] }, 'imageIds[0] must be an object with imageTag and/or imageDigest, got "pr-42"'],
     ['an unknown field', { ImageIds: [{ imageTag: 'x', tag: 'y' }] }, 'imageIds[0] has an unknown field "tag" (allowed: imageTag, imageDigest)'],
     ['an empty tag', { ImageIds: [{ imageTag: '' }] }, 'imageIds[0]: imageTag "" has 0 characters (expected 1 to 300)'],
-    ['a 301-character tag', { ImageIds: [{ imageTag: 't'.repeat(301) }] }, 'has 301 characters (expected 1 to 300)'],
+    [
+      'a 301-character tag',
+      { ImageIds: [{ imageTag: 't'.repeat(301) }] },
+      'has 301 characters (expected 1 to 300; a tag that can exist is 1 to 128 characters',
+    ],
     [
       'a short digest',
       { ImageIds: [{ imageDigest: 'sha256:abc' }] },
@@ -111,7 +115,7 @@ describe('the selection rules', () => {
     [
       'a zero age',
       { Match: 'all', OlderThanSeconds: '0' },
-      'select.olderThan must be a whole number of at least 1 (seconds since the push), got "0"',
+      'select.olderThan must be a whole number of at least 1 (seconds since the push: Duration.seconds(1) or longer, in whole seconds), got "0"',
     ],
     ['a negative age', { Match: 'all', OlderThanSeconds: '-5' }, 'select.olderThan must be a whole number of at least 1'],
     ['an empty protect pattern', { Match: 'all', ProtectTags: [''] }, 'select.protectTags[0] "" is not a tag pattern'],

@@ -33,7 +33,7 @@ func main() {
 	})
 
 	// A selection: release tags older than 30 days, but never the newest 10 nor 'latest',
-	// at every deployment and every day at 03:00 UTC. Dry run: it only reports what would go.
+	// when created, changed or deleted, and every day at 03:00 UTC. Dry run: it only reports what would go.
 	deletion.NewEcrPublicImageDeletion(stack, jsii.String("OldReleases"), &deletion.EcrPublicImageDeletionProps{
 		RepositoryName: repo.Ref(),
 		Select: deletion.ImageSelection_TagsMatching(jsii.String("v*")).

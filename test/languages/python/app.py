@@ -16,7 +16,7 @@ pr_images = EcrPublicImageDeletion(stack, "PrImages",
 CfnOutput(stack, "PrImagesDeleted", value=pr_images.deleted_image_ids_json)
 
 # A selection: release tags older than 30 days, but never the newest 10 nor 'latest',
-# at every deployment and every day at 03:00 UTC. Dry run: it only reports what would go.
+# when created, changed or deleted, and every day at 03:00 UTC. Dry run: it only reports what would go.
 EcrPublicImageDeletion(stack, "OldReleases",
     repository_name=repo.ref,
     select=ImageSelection.tags_matching("v*").older_than(Duration.days(30)).keep_newest(10).protect_tags("latest"),

@@ -16,7 +16,7 @@ const prImages = new EcrPublicImageDeletion(stack, 'PrImages', {
 new CfnOutput(stack, 'PrImagesDeleted', { value: prImages.deletedImageIdsJson });
 
 // A selection: release tags older than 30 days, but never the newest 10 nor 'latest',
-// at every deployment and every day at 03:00 UTC. Dry run: it only reports what would go.
+// when created, changed or deleted, and every day at 03:00 UTC. Dry run: it only reports what would go.
 new EcrPublicImageDeletion(stack, 'OldReleases', {
   repositoryName: repo.ref,
   select: ImageSelection.tagsMatching('v*').olderThan(Duration.days(30)).keepNewest(10).protectTags('latest'),

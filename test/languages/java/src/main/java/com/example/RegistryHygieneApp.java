@@ -37,7 +37,7 @@ public class RegistryHygieneApp {
         CfnOutput.Builder.create(stack, "PrImagesDeleted").value(prImages.getDeletedImageIdsJson()).build();
 
         // A selection: release tags older than 30 days, but never the newest 10 nor 'latest',
-        // at every deployment and every day at 03:00 UTC. Dry run: it only reports what would go.
+        // when created, changed or deleted, and every day at 03:00 UTC. Dry run: it only reports what would go.
         EcrPublicImageDeletion.Builder.create(stack, "OldReleases")
                 .repositoryName(repo.getRef())
                 .select(ImageSelection.tagsMatching("v*").olderThan(Duration.days(30)).keepNewest(10).protectTags("latest"))

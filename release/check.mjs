@@ -35,7 +35,7 @@ import {
 import * as os from 'node:os';
 import * as path from 'node:path';
 import jsYaml from 'js-yaml';
-import { BASELINE, apiBreaks, readAssembly, root } from './api-diff.mjs';
+import { BASELINE, apiBreaks, baselineOf, readAssembly, root } from './api-diff.mjs';
 import { bumpOf, unreleasedEntries } from './changelog.mjs';
 import { constructHubProblems, readmeSamples, rosettaProblems } from './checks/construct-hub.mjs';
 import { mavenFilesProblems, pomProblems } from './checks/pom.mjs';
@@ -347,6 +347,50 @@ function bumpIn(dir, args = []) {
   return spawnSync(process.execPath, [path.join(dir, 'release', 'bump.mjs'), '--date=2000-01-02', ...args], { cwd: dir, encoding: 'utf8', env });
 }
 
+function planIn(dir, args = []) {
+  return spawnSync(process.execPath, [path.join(dir, 'release', 'plan.mjs'), ...args], { cwd: dir, encoding: 'utf8', env });
+}
+
+/**
+ * A merged release pull request, as the release workflow sees it on main: the
+ * files of `release:bump --no-commit` committed (no tag), then built: the
+ * assembly is `assembly` with the new version (what `npm run build` makes of the
+ * commit), newer than its sources. `tamper(dir, version)` may change the commit first.
+ */
+function mergedReleasePr(label, entries, assembly, tamper = () => {}) {
+  const dir = throwawayClone(label);
+  setUnreleased(dir, entries);
+  const bumped = bumpIn(dir, ['--no-commit']);
+  if (bumped.status !== 0) throw new Error(`release:bump --no-commit failed: ${bumped.stderr.trim()}`);
+  const next = packageJson(dir).version;
+  tamper(dir, next);
+  spawnSync('git', ['commit', '--quiet', '-am', `Release v${next}`], { cwd: dir });
+  writeFileSync(path.join(dir, '.jsii'), JSON.stringify({ ...assembly, version: next }));
+  const later = new Date(Date.now() + 120_000);
+  utimesSync(path.join(dir, '.jsii'), later, later);
+  return { dir, next };
+}
+
+function rehearsePlan() {
+  const problems = [];
+  const proposeDir = throwawayClone('plan-propose');
+  const propose = planIn(proposeDir);
+  const expectedAction = unreleasedEntries(readText(root, 'CHANGELOG.md')).length > 0 ? 'propose' : 'none';
+  if (!propose.stdout.includes(`release plan: ${expectedAction}`))
+    problems.push(`on HEAD: expected ${expectedAction}, got ${propose.stdout}${propose.stderr}`);
+  const { dir, next } = mergedReleasePr('plan-publish', '### Fixed\n\n- A rehearsed fix.', readAssembly(path.join(root, '.jsii')));
+  const notes = path.join(dir, 'notes.md');
+  const publish = planIn(dir, [`--notes-file=${notes}`]);
+  if (!publish.stdout.includes('release plan: publish'))
+    problems.push(`on a merged release PR: expected publish, got ${publish.stdout}${publish.stderr}`);
+  else if (readText(dir, 'notes.md') !== '### Fixed\n\n- A rehearsed fix.\n')
+    problems.push(`the release notes are ${JSON.stringify(readText(dir, 'notes.md'))}`);
+  spawnSync('git', ['tag', `v${next}`], { cwd: dir });
+  const after = planIn(dir);
+  if (!after.stdout.includes('release plan: none')) problems.push(`once tagged: expected none, got ${after.stdout}${after.stderr}`);
+  return [problems, `HEAD: ${expectedAction}; a merged release PR (v${next}): publish, with its notes; once tagged: none`];
+}
+
 function rehearseBump() {
   const problems = [];
   const dir = throwawayClone('bump');
@@ -555,6 +599,14 @@ function selfTests() {
       problems.push(`with a breaking entry, expected ${expected}: ${major.stdout}${major.stderr}`);
     return [problems, `refused, then ${expected} once declared`];
   });
+  mustFail('a merged release PR whose API broke in a minor version is refused by the release workflow (plan)', () => {
+    // Made by hand, not by release:bump: an Added entry, the API broken, the baseline set to the broken API.
+    const { dir } = mergedReleasePr('plan-break', '### Added\n\n- A feature that also removed a property.', assembly, (clone, next) =>
+      writeFileSync(path.join(clone, BASELINE), `${JSON.stringify(baselineOf({ ...assembly, version: next }), null, 1)}\n`),
+    );
+    const result = planIn(dir);
+    return result.status !== 0 && result.stderr.includes('refusing to publish') ? [result.stderr.trim()] : [];
+  });
 }
 
 // ---------------------------------------------------------------- main
@@ -577,6 +629,7 @@ function main() {
     apiProblems(root, readAssembly(path.join(root, '.jsii'))),
   );
   check('bump: a release rehearsed on a throwaway clone gives the expected version, changelog section and tag', rehearseBump);
+  check("plan: the release workflow's decision on a throwaway clone (propose, publish a merged release PR, then nothing)", rehearsePlan);
   if (selfTest) selfTests();
 }
 

@@ -36,14 +36,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import jsYaml from 'js-yaml';
 import { BASELINE, apiBreaks, baselineOf, readAssembly, root } from './api-diff.mjs';
-import { bumpOf, unreleasedEntries } from './changelog.mjs';
+import { bumpOf, releaseDate, unreleasedEntries } from './changelog.mjs';
 import { constructHubProblems, readmeSamples, rosettaProblems } from './checks/construct-hub.mjs';
 import { mavenFilesProblems, pomProblems } from './checks/pom.mjs';
 import { tarballProblems } from './checks/tarball.mjs';
 import { wheelMetadataProblems } from './checks/wheel.mjs';
 import { workflowProblems } from './checks/workflow-policy.mjs';
 import { releaseVersionProblems, undeclaredBreak } from './policy.mjs';
-import { committedBaseline, packageJson, readText } from './repo.mjs';
+import { committedBaseline, packageJson, readText, tagExists } from './repo.mjs';
 import { versionDrift, versionedFiles } from './versioned-files.mjs';
 import { actionlint, goEnv, run, twine } from './tools.mjs';
 
@@ -375,7 +375,9 @@ function rehearsePlan() {
   const problems = [];
   const proposeDir = throwawayClone('plan-propose');
   const propose = planIn(proposeDir);
-  const expectedAction = unreleasedEntries(readText(root, 'CHANGELOG.md')).length > 0 ? 'propose' : 'none';
+  const changelog = readText(root, 'CHANGELOG.md');
+  const releaseCommit = releaseDate(changelog, version) !== undefined && !tagExists(root, `v${version}`);
+  const expectedAction = releaseCommit ? 'publish' : unreleasedEntries(changelog).length > 0 ? 'propose' : 'none';
   if (!propose.stdout.includes(`release plan: ${expectedAction}`))
     problems.push(`on HEAD: expected ${expectedAction}, got ${propose.stdout}${propose.stderr}`);
   const { dir, next } = mergedReleasePr('plan-publish', '### Fixed\n\n- A rehearsed fix.', readAssembly(path.join(root, '.jsii')));
@@ -400,10 +402,14 @@ function rehearseBump() {
   const expectMinor = `${major}.${minor + 1}.0`;
   const expectMajor = `${major + 1}.0.0`;
 
-  // The [Unreleased] of HEAD, as a dry run: nothing written.
+  // The [Unreleased] of HEAD, as a dry run: nothing written (on a release commit, [Unreleased] is empty: refused).
   const dry = bumpIn(dir, ['--dry-run']);
-  const expectedNow = { major: expectMajor, minor: expectMinor, patch: expectPatch }[bumpOf(unreleasedEntries(readText(root, 'CHANGELOG.md')))];
-  if (dry.status !== 0) problems.push(`dry run of HEAD's [Unreleased] failed: ${dry.stderr.trim()}`);
+  const kindNow = bumpOf(unreleasedEntries(readText(root, 'CHANGELOG.md')));
+  const expectedNow = { major: expectMajor, minor: expectMinor, patch: expectPatch }[kindNow];
+  if (!kindNow) {
+    if (dry.status === 0 || !dry.stderr.includes('nothing to release'))
+      problems.push(`dry run of an empty [Unreleased] was not refused: ${dry.stdout}${dry.stderr}`);
+  } else if (dry.status !== 0) problems.push(`dry run of HEAD's [Unreleased] failed: ${dry.stderr.trim()}`);
   else if (!dry.stdout.includes(`would release v${expectedNow}`))
     problems.push(`dry run: expected v${expectedNow}, got: ${dry.stdout.split('\n')[0]}`);
   if (git('status', '--porcelain')) problems.push(`the dry run wrote files: ${git('status', '--porcelain')}`);

@@ -13,9 +13,14 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 /** Where the committed API baseline lives: the assembly of the last release (see docs/releasing.md). */
 export const BASELINE = 'release/api-baseline.json';
 
-/** The assembly as committed in the baseline: the .jsii less its README (jsii-diff compares the API, not the prose). */
+/**
+ * The assembly as committed in the baseline: the .jsii less its README (jsii-diff
+ * compares the API, not the prose) and its fingerprint (a hash that changes with
+ * the version and the README, so that the baseline a release commit stores equals
+ * the API built from that commit).
+ */
 export function baselineOf(assembly) {
-  const { readme: _readme, ...rest } = assembly;
+  const { readme: _readme, fingerprint: _fingerprint, ...rest } = assembly;
   return rest;
 }
 

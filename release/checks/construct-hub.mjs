@@ -6,9 +6,9 @@
 const ACCEPTED_LICENSES = ['Apache-2.0', 'MIT', 'BSD-3-Clause', 'BSD-2-Clause', 'MPL-2.0', 'ISC'];
 const LANGUAGES = ['python', 'java', 'csharp', 'go'];
 
-/** The package names the README's install table gives, by jsii target. */
-export function readmePackageNames(readme) {
-  const cell = (pattern) => pattern.exec(readme)?.[1];
+/** The package names an install table (docs/install.md's) gives, by jsii target. */
+export function tablePackageNames(markdown) {
+  const cell = (pattern) => pattern.exec(markdown)?.[1];
   return {
     js: cell(/^\| TypeScript, JavaScript \| npm `([^`]+)`/m),
     python: cell(/^\| Python \| PyPI `([^`]+)`/m),
@@ -18,8 +18,8 @@ export function readmePackageNames(readme) {
   };
 }
 
-/** The problems of package.json (`pkg`), the assembly and the README against Construct Hub's needs. */
-export function constructHubProblems({ pkg, assembly, readme }) {
+/** The problems of package.json (`pkg`), the assembly and the install table (`packageNames`, markdown) against Construct Hub's needs. */
+export function constructHubProblems({ pkg, assembly, packageNames }) {
   const problems = [];
   const keywords = pkg.keywords ?? [];
   if (!keywords.includes('aws-cdk')) problems.push('package.json keywords lack "aws-cdk" (Construct Hub lists packages by it)');
@@ -42,11 +42,11 @@ export function constructHubProblems({ pkg, assembly, readme }) {
     dotnet: targets.dotnet?.packageId,
     go: targets.go?.moduleName && `${targets.go.moduleName}/${assembly.name.replace(/[^a-z0-9]/g, '')}`,
   };
-  const fromReadme = readmePackageNames(readme);
+  const fromReadme = tablePackageNames(packageNames);
   for (const [target, name] of Object.entries(fromAssembly)) {
     if (!name) problems.push(`the assembly has no ${target} package name (package.json jsii.targets)`);
     else if (fromReadme[target] !== name)
-      problems.push(`README's install table gives ${target} "${fromReadme[target] ?? '(no row)'}", the assembly "${name}"`);
+      problems.push(`docs/install.md's package table gives ${target} "${fromReadme[target] ?? '(no row)'}", the assembly "${name}"`);
   }
   return problems;
 }

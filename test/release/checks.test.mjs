@@ -2,7 +2,7 @@
 // input and names what is wrong in a bad one.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { constructHubProblems, readmePackageNames, rosettaProblems } from '../../release/checks/construct-hub.mjs';
+import { constructHubProblems, tablePackageNames, rosettaProblems } from '../../release/checks/construct-hub.mjs';
 import { mavenFilesProblems, pomProblems } from '../../release/checks/pom.mjs';
 import { tarballProblems } from '../../release/checks/tarball.mjs';
 import { wheelMetadataProblems } from '../../release/checks/wheel.mjs';
@@ -133,15 +133,15 @@ const ASSEMBLY = {
   },
 };
 
-test('Construct Hub: keywords, license, stability, and each language named as the README table names it', () => {
-  assert.deepEqual(readmePackageNames(README).java, 'io.github.x:cdk-x');
-  assert.deepEqual(constructHubProblems({ pkg: PKG, assembly: ASSEMBLY, readme: README }), []);
-  assert.deepEqual(constructHubProblems({ pkg: { ...PKG, keywords: ['cdk'], stability: undefined }, assembly: ASSEMBLY, readme: README }), [
+test("Construct Hub: keywords, license, stability, and each language named as docs/install.md's package table names it", () => {
+  assert.deepEqual(tablePackageNames(README).java, 'io.github.x:cdk-x');
+  assert.deepEqual(constructHubProblems({ pkg: PKG, assembly: ASSEMBLY, packageNames: README }), []);
+  assert.deepEqual(constructHubProblems({ pkg: { ...PKG, keywords: ['cdk'], stability: undefined }, assembly: ASSEMBLY, packageNames: README }), [
     'package.json keywords lack "aws-cdk" (Construct Hub lists packages by it)',
     'package.json stability is missing (stable, experimental or deprecated)',
   ]);
-  assert.deepEqual(constructHubProblems({ pkg: PKG, assembly: ASSEMBLY, readme: README.replace('NuGet `CdkX`', 'NuGet `Cdk.X`') }), [
-    'README\'s install table gives dotnet "Cdk.X", the assembly "CdkX"',
+  assert.deepEqual(constructHubProblems({ pkg: PKG, assembly: ASSEMBLY, packageNames: README.replace('NuGet `CdkX`', 'NuGet `Cdk.X`') }), [
+    'docs/install.md\'s package table gives dotnet "Cdk.X", the assembly "CdkX"',
   ]);
 });
 

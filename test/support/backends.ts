@@ -1,8 +1,8 @@
 /// <reference types="jest" />
 /**
  * The independent backends that tests start to cross-check the project's own
- * code: moto (an ECR implementation in Python, from the project's virtual
- * environment) and the CNCF distribution registry (Debian's `docker-registry`).
+ * code: moto (ECR and DynamoDB implementations in Python, from the project's
+ * virtual environment) and the CNCF distribution registry (Debian's `docker-registry`).
  * Each is found, started on a free loopback port and stopped here, and nowhere
  * else. A missing backend is a loud skip on a developer's machine and a failure
  * in CI (CI=true), naming what is missing and how to install it.
@@ -155,7 +155,7 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** Starts moto's server (ECR answering for `ecr-public`) on a free loopback port. */
+/** Starts moto's server (ECR answering for `ecr-public`, and DynamoDB) on a free loopback port. */
 export async function startMoto(options: { startTimeoutMs?: number } = {}): Promise<RunningBackend> {
   const python = motoPython();
   if (!python) throw new Error(`cannot start moto: ${backendMissing('moto')}`);

@@ -58,7 +58,7 @@ test('errors on the wire: HTTP 400 and a __type with the namespace the SDK strip
     message: 'Requested resource not found: Table: nope not found',
   });
   const unsigned = await fetch(local.endpoint, { method: 'POST', headers: { 'x-amz-target': 'DynamoDB_20120810.DescribeTable' }, body: '{}' });
-  expect((await unsigned.json()).__type).toBe('com.amazon.coral.service#MissingAuthenticationTokenException');
+  expect(((await unsigned.json()) as { __type: string }).__type).toBe('com.amazon.coral.service#MissingAuthenticationTokenException');
 });
 
 test('a request signed for another service is refused', async () => {
@@ -70,7 +70,7 @@ test('a request signed for another service is refused', async () => {
     },
     body: JSON.stringify({ TableName: TABLE }),
   });
-  expect((await answer.json()).__type).toBe('com.amazon.coral.service#InvalidSignatureException');
+  expect(((await answer.json()) as { __type: string }).__type).toBe('com.amazon.coral.service#InvalidSignatureException');
 });
 
 test('unprocessed: the last keys of a read come back in UnprocessedKeys, unread; the last writes in UnprocessedItems, unapplied', async () => {

@@ -13,8 +13,11 @@ const root = path.join(__dirname, '..');
 /** A bound to notice a dependency or a test fixture slipping into the package; raise it knowingly. */
 // Raised knowingly from 256 KB (2026-11-27, issue 14): the stack-state bundle (issue 11) and the registry reader
 // with the multi-arch docs brought the package to 265 KB packed; nothing foreign is in it (npm pack --dry-run).
-const MAX_PACKED_BYTES = 288 * 1024;
-const MAX_UNPACKED_BYTES = 1024 * 1024;
+// Raised knowingly from 288 KB packed and 1 MiB unpacked (2026-12, issue 18): the reference cache's bundle
+// (reference-cache.js, the DynamoDB client, 198 KB, loaded only when a selection runs) brought it to 333 KB packed,
+// 1,236 KB unpacked (from 259 KB and 1,016 KB); nothing foreign is in it.
+const MAX_PACKED_BYTES = 352 * 1024;
+const MAX_UNPACKED_BYTES = 1280 * 1024;
 
 interface PackResult {
   readonly size: number;
@@ -47,6 +50,7 @@ test('holds the compiled library, the handler bundle, the jsii assembly and the 
       'lib/validation.js',
       'assets/handler/index.js',
       'assets/handler/stack-state.js',
+      'assets/handler/reference-cache.js',
       '.jsii',
       'README.md',
       'API.md',
@@ -59,7 +63,7 @@ test('holds the compiled library, the handler bundle, the jsii assembly and the 
 test('holds nothing else: no TypeScript sources, tests, example, benchmarks or handler sources', () => {
   const allowed = [
     /^lib\/[\w-]+\.(js|d\.ts)$/,
-    /^assets\/handler\/(index|stack-state)\.js$/,
+    /^assets\/handler\/(index|stack-state|reference-cache)\.js$/,
     /^\.jsii$/,
     /^(README|API)\.md$/,
     /^LICENSE$/,

@@ -32,9 +32,10 @@ export function handlerBuildOptions(entryPoint, outfile) {
     mainFields: ['module', 'main'],
     legalComments: 'none',
     plugins: [withoutDefaultCredentialChain],
-    // The stack-state reader is bundled as a file of its own next to the handler
-    // (bundle.mjs) and required on first use: see lambda/index.ts.
-    external: ['./stack-state'],
+    // The stack-state reader and the reference cache are bundled as files of
+    // their own next to the handler (bundle.mjs) and required on first use:
+    // see lambda/index.ts and lambda/reference-cache-loader.ts.
+    external: ['./stack-state', './reference-cache'],
     metafile: true,
     logLevel: 'warning',
   };

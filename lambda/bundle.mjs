@@ -8,19 +8,25 @@ import { handlerBuildOptions } from './bundle-options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outfile = join(root, 'assets', 'handler', 'index.js');
-// The stack-state reader (the CloudFormation client) in a file of its own,
-// which the handler requires only when it reads the stack's state.
+// Files of their own, which the handler requires on first use: the
+// stack-state reader (the CloudFormation client), when it reads the stack's
+// state; the reference cache (the DynamoDB client), when a selection reads
+// manifests.
 const stackStateFile = join(root, 'assets', 'handler', 'stack-state.js');
+const referenceCacheFile = join(root, 'assets', 'handler', 'reference-cache.js');
 
-const handler = await build(handlerBuildOptions(join(root, 'lambda', 'index.ts'), outfile));
-const stackState = await build(handlerBuildOptions(join(root, 'lambda', 'stack-state.ts'), stackStateFile));
+const builds = await Promise.all([
+  build(handlerBuildOptions(join(root, 'lambda', 'index.ts'), outfile)),
+  build(handlerBuildOptions(join(root, 'lambda', 'stack-state.ts'), stackStateFile)),
+  build(handlerBuildOptions(join(root, 'lambda', 'reference-cache.ts'), referenceCacheFile)),
+]);
 
 mkdirSync(join(root, 'dist'), { recursive: true });
 const metafile = {
-  inputs: { ...handler.metafile.inputs, ...stackState.metafile.inputs },
-  outputs: { ...handler.metafile.outputs, ...stackState.metafile.outputs },
+  inputs: Object.assign({}, ...builds.map((b) => b.metafile.inputs)),
+  outputs: Object.assign({}, ...builds.map((b) => b.metafile.outputs)),
 };
 writeFileSync(join(root, 'dist', 'handler-metafile.json'), JSON.stringify(metafile));
-for (const file of [outfile, stackStateFile]) {
+for (const file of [outfile, stackStateFile, referenceCacheFile]) {
   console.log(`bundled the handler: ${statSync(file).size} bytes -> ${file.slice(root.length + 1)}`);
 }

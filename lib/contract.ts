@@ -92,7 +92,32 @@ export interface WireProperties {
    * not pass it): the stack's template decides.
    */
   readonly RepositoryUpdateReplacePolicy?: string;
+  /**
+   * Most registry reads (manifest GETs) per second when the reads are
+   * authenticated, as a decimal number; absent means DEFAULT_REGISTRY_READS_PER_SECOND.
+   * Anonymous reads never exceed ANONYMOUS_REGISTRY_READS_PER_SECOND.
+   */
+  readonly RegistryReadsPerSecond?: string;
 }
+
+/**
+ * Registry reads per second by default, when authenticated: half of ECR
+ * Public's authenticated pull quota (10 per second per account, adjustable:
+ * docs.aws.amazon.com/AmazonECR/latest/public/public-service-quotas.html),
+ * which every other authenticated pull of the account shares. The other half
+ * is the headroom left for the account's own pulls (CI, deployments).
+ */
+export const DEFAULT_REGISTRY_READS_PER_SECOND = 5;
+
+/** Registry reads per second at most when anonymous: ECR Public's unauthenticated pull quota (1 per second per IP, not adjustable). */
+export const ANONYMOUS_REGISTRY_READS_PER_SECOND = 1;
+
+/** The rate a user may set: from one read every 10 seconds to 100 per second (ten times the default quota, once raised). */
+export const MIN_REGISTRY_READS_PER_SECOND = 0.1;
+export const MAX_REGISTRY_READS_PER_SECOND = 100;
+
+/** Environment variable of the handler function: the name of the stack's reference cache (a DynamoDB table). */
+export const REFERENCE_CACHE_TABLE_ENV = 'REFERENCE_CACHE_TABLE';
 
 /** DeletionPolicy values of a CloudFormation resource. */
 export const DELETION_POLICIES: readonly string[] = ['Delete', 'Retain', 'Snapshot', 'RetainExceptOnCreate'];

@@ -2,10 +2,9 @@ import { Annotations, CfnResource, CustomResource, Lazy, Reference, Stack, Token
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, IDependable } from 'constructs';
 import {
   ATTRIBUTES,
   DEFAULT_API_REGION,
@@ -90,9 +89,15 @@ export interface EcrPublicImageDeletionProps {
    * event runs (after `imageIds`, if both are given), and at every tick of
    * `schedule`. Image indexes the event keeps (multi-architecture images) keep
    * every image they reference: their manifests are read from the public
-   * registry (HTTPS to the repository's registry host, anonymously). Adds
+   * registry (HTTPS to the repository's registry host), paced below ECR
+   * Public's pull quota (see `registryReadsPerSecond`). Adds
    * `ecr-public:DescribeImages` and `ecr-public:DescribeRepositories` on the
-   * repository to the handler's permissions.
+   * repository to the handler's permissions; the first selection of a stack
+   * also adds the stack's reference cache (a DynamoDB table, on demand,
+   * deleted with the stack) with `dynamodb:BatchGetItem` and
+   * `dynamodb:BatchWriteItem` on it, and `ecr-public:GetAuthorizationToken`
+   * and `sts:GetServiceBearerToken` (which take no resource ARN) for
+   * authenticated registry reads.
    * On Delete, a selection that starts from `allImages()` empties the
    * repository only when CloudFormation is deleting it (as `emptyOnDelete`).
    * An image without a push time counts as the newest under `olderThan` and
@@ -181,6 +186,19 @@ export interface EcrPublicImageDeletionProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Most manifest reads per second that `select` makes from the public
+   * registry when its reads are authenticated, from 0.1 to 100. ECR Public
+   * limits authenticated pulls to 10 per second per account (adjustable, and
+   * shared with every other pull the account makes) and anonymous ones to 1
+   * per second per IP address: raise this after raising the account's quota,
+   * lower it to leave more to the account's own pulls. Anonymous reads never
+   * exceed 1 per second. Requires `select`.
+   *
+   * @default 5 - half of the authenticated quota
+   */
+  readonly registryReadsPerSecond?: number;
 }
 
 /**
@@ -372,8 +390,15 @@ export class EcrPublicImageDeletion extends Construct {
     // repository gives it a new policy and the old one lasts until the cleanup that empties the old repository.
     const policy = provider.policyFor(props.repositoryName, props.registryId, { list: props.select !== undefined }, repository?.nameAtConstruction);
     this.resource.node.addDependency(provider.role, policy);
+    const reads = props.select !== undefined ? provider.readsForSelections() : undefined;
+    if (reads) this.resource.node.addDependency(reads.table, reads.authentication);
     if (props.schedule !== undefined) {
-      this.scheduleRule = this.scheduleSelection(props.schedule, properties, provider, policy);
+      this.scheduleRule = this.scheduleSelection(
+        props.schedule,
+        properties,
+        provider,
+        reads ? [policy, reads.table, reads.authentication] : [policy],
+      );
     }
 
     this.deletedImageIdsJson = this.resource.getAttString(ATTRIBUTES.IMAGE_IDS);
@@ -446,7 +471,7 @@ export class EcrPublicImageDeletion extends Construct {
     schedule: events.Schedule,
     properties: WireProperties,
     provider: EcrPublicImageDeletionProvider,
-    policy: iam.Policy,
+    permissions: IDependable[],
   ): events.Rule {
     const {
       ImageIds: _deletedAtDeployments,
@@ -466,9 +491,9 @@ export class EcrPublicImageDeletion extends Construct {
       description: `Runs the image selection of ${this.node.path} (cdk-ecr-public-image-deletion)`.slice(0, 512),
       targets: [new targets.LambdaFunction(provider.function, { event: events.RuleTargetInput.fromObject(event) })],
     });
-    // Created after the repository's permissions and deleted before them, so
-    // that no tick runs without them.
-    rule.node.addDependency(policy);
+    // Created after the repository's permissions and the selection's reads, and
+    // deleted before them, so that no tick runs without them.
+    rule.node.addDependency(...permissions);
     provider.countSchedule();
     return rule;
   }
@@ -503,6 +528,7 @@ export class EcrPublicImageDeletion extends Construct {
       DryRun: props.dryRun === true ? 'true' : 'false',
       ApiRegion: props.apiRegion ?? DEFAULT_API_REGION,
       ...(props.updateTrigger !== undefined ? { UpdateTrigger: props.updateTrigger } : {}),
+      ...(props.registryReadsPerSecond !== undefined ? { RegistryReadsPerSecond: numberOnTheWire(props.registryReadsPerSecond) } : {}),
       ...(props.select?._toWire().Match === 'all' && repository !== undefined ? repositoryProperties(repository) : {}),
     };
   }
@@ -572,6 +598,11 @@ function repositoryProperties(
     RepositoryDeletionPolicy: policy('deletionPolicy'),
     RepositoryUpdateReplacePolicy: policy('updateReplacePolicy'),
   };
+}
+
+/** A number as the wire carries it: a decimal string, or the token's string form when it is resolved at deploy time. */
+function numberOnTheWire(value: number): string {
+  return Token.isUnresolved(value) ? Tokenization.stringifyNumber(value) : String(value);
 }
 
 /** The AWS::ECR::PublicRepository that a repository name refers to (its `ref`), if it is one of the app's. */

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { Annotations, Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { REFERENCE_CACHE_TABLE_ENV } from './contract';
 
 /** Construct ID of the per-stack singleton; a new major version of the handler gets a new ID. */
 const PROVIDER_ID = 'EcrPublicImageDeletionProvider-v1';
@@ -49,6 +51,14 @@ export const DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
 
 const retentionText = (retention: logs.RetentionDays): string => (retention === logs.RetentionDays.INFINITE ? 'INFINITE' : `${retention} days`);
 
+/** What a selection's registry reads need: the stack's reference cache and the policy that authenticates the reads. */
+export interface SelectionReads {
+  /** The reference cache: digest -> what the manifest references (docs/registry-quotas-and-cache.md). */
+  readonly table: dynamodb.Table;
+  /** ecr-public:GetAuthorizationToken and sts:GetServiceBearerToken, which take no resource ARN. */
+  readonly authentication: iam.Policy;
+}
+
 /**
  * The one handler function of a stack, shared by every EcrPublicImageDeletion
  * in it. Each repository gets its own narrow policy on the shared role.
@@ -67,6 +77,7 @@ export class EcrPublicImageDeletionProvider extends Construct {
   /** The deletion that set the log group's retention, and the value it set. */
   private retentionSetBy?: { readonly path: string; readonly retention: logs.RetentionDays };
   private readonly repositoryPolicies = new Map<string, iam.Policy>();
+  private selectionReads?: SelectionReads;
   private readonly listingGranted = new Set<string>();
   private schedules = 0;
 
@@ -145,6 +156,54 @@ export class EcrPublicImageDeletionProvider extends Construct {
           "to the handler function's resource-based policy, which Lambda limits to 20 KB (about 40 schedules)",
       );
     }
+  }
+
+  /**
+   * The stack's reference cache and registry authentication, made on the
+   * first deletion with a selection; a deletion that reads the registry must
+   * depend on both (they outlive its Delete event).
+   *
+   * The cache is a DynamoDB table, on demand, deleted with the stack (it only
+   * saves registry reads: an empty one costs reads, never safety), keyed by
+   * manifest digest; the handler finds it by the REFERENCE_CACHE_TABLE
+   * environment variable and may call BatchGetItem and BatchWriteItem on it,
+   * and nothing else. No TTL: an entry never goes stale (a digest fixes its
+   * bytes) and is a few hundred bytes, and expiring entries would make the
+   * handler read every kept index again on the same day.
+   */
+  readsForSelections(): SelectionReads {
+    if (this.selectionReads) return this.selectionReads;
+    const table = new dynamodb.Table(this, 'ReferenceCache', {
+      partitionKey: { name: 'Digest', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(table).acknowledge({
+      id: 'AwsSolutions-DDB3',
+      reason:
+        'The reference cache holds only facts re-derivable from the registry (what each manifest digest references): ' +
+        'point-in-time recovery would bill backups of a cache whose loss costs registry reads, never data',
+    });
+    this.function.addEnvironment(REFERENCE_CACHE_TABLE_ENV, table.tableName);
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'], resources: [table.tableArn] }),
+    );
+    const authentication = new iam.Policy(this, 'RegistryAuthentication', {
+      policyName: 'ecr-public-registry-authentication',
+      roles: [this.role],
+      statements: [
+        // Authenticated registry reads get ECR Public's authenticated pull quota (10/s per account) instead of the anonymous one (1/s per IP).
+        new iam.PolicyStatement({ actions: ['ecr-public:GetAuthorizationToken', 'sts:GetServiceBearerToken'], resources: ['*'] }),
+      ],
+    });
+    Validations.of(authentication).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'ecr-public:GetAuthorizationToken and sts:GetServiceBearerToken take no resource ARN (Service Authorization Reference: ' +
+        'no resource types), so "*" is their only Resource; the token they give only pulls public images, which anyone may pull',
+    });
+    this.selectionReads = { table, authentication };
+    return this.selectionReads;
   }
 
   /**

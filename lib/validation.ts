@@ -16,6 +16,8 @@ import {
   LIFECYCLE_TAG_STATUSES,
   LifecycleEvent,
   LifecyclePolicyDocument,
+  MAX_REGISTRY_READS_PER_SECOND,
+  MIN_REGISTRY_READS_PER_SECOND,
   SCHEDULE_INPUT_MAX_CHARS,
   SCHEDULED_POLICY_MAX_CHARS,
   SELECTION_MATCHES,
@@ -105,6 +107,19 @@ export function registryIdProblem(value: unknown): string | undefined {
     return `registryId ${quoteValue(value)} is not an AWS account ID (expected 12 digits)`;
   }
   return undefined;
+}
+
+/**
+ * What is wrong with a registry read rate (a number, or its wire form, a
+ * decimal string), or undefined when it is one.
+ */
+export function registryReadRateProblem(value: unknown): string | undefined {
+  const rate = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  if (Number.isFinite(rate) && rate >= MIN_REGISTRY_READS_PER_SECOND && rate <= MAX_REGISTRY_READS_PER_SECOND) return undefined;
+  return (
+    `registryReadsPerSecond ${quoteValue(value)} is not a rate of registry reads (expected a number from ${MIN_REGISTRY_READS_PER_SECOND} to ` +
+    `${MAX_REGISTRY_READS_PER_SECOND} reads per second; ECR Public's authenticated pull quota is 10 per second unless raised)`
+  );
 }
 
 export function apiRegionProblem(value: unknown): string | undefined {
@@ -686,6 +701,14 @@ export function propertiesProblems(raw: unknown, skip: SkipValue = skipNothing):
   }
   if (props.Select !== undefined) {
     problems.push(...selectionProblems(props.Select, skip));
+  }
+  if (props.RegistryReadsPerSecond !== undefined) {
+    check(props.RegistryReadsPerSecond, registryReadRateProblem);
+    if (props.Select === undefined) {
+      problems.push(
+        'registryReadsPerSecond is given without select: only a selection reads the registry (give select, or remove registryReadsPerSecond)',
+      );
+    }
   }
   if (props.DryRun !== undefined) {
     check(props.DryRun, (v) => (v === 'true' || v === 'false' ? undefined : `dryRun must be true or false, got ${quoteValue(v)}`));

@@ -10,8 +10,10 @@
  * `Validations.of(construct).acknowledge({ id, reason })`, next to the code that
  * causes it, and the README's cdk-nag section says so.
  */
-import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { App, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildApp } from '../example/app';
@@ -54,4 +56,27 @@ function outdatedRuntimeApp(acknowledge: boolean): App {
 test('the checks do look at the stack: a finding is reported, and an acknowledgment with a reason silences it', () => {
   expect(findings(outdatedRuntimeApp(false))).toContainEqual(expect.stringMatching(/^AwsSolutions-L1 at Probe\/Old\/Resource: /));
   expect(findings(outdatedRuntimeApp(true))).not.toContainEqual(expect.stringMatching(/^AwsSolutions-L1 /));
+});
+
+test("a selection's reference cache and registry token policy are acknowledged in the library, each with its reason; unacknowledged, both are reported", () => {
+  const app = new App();
+  new EcrPublicImageDeletion(new Stack(app, 'Reads'), 'Untagged', { repositoryName: 'app', select: ImageSelection.untaggedImages() });
+  expect(findings(app)).toEqual([]);
+
+  // The same two resources, made the same way without the acknowledgments: the rules do fire on them.
+  const probe = new App();
+  const stack = new Stack(probe, 'Unacknowledged');
+  new dynamodb.Table(stack, 'Cache', {
+    partitionKey: { name: 'Digest', type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+  new iam.Policy(stack, 'Token', {
+    roles: [role],
+    statements: [new iam.PolicyStatement({ actions: ['ecr-public:GetAuthorizationToken', 'sts:GetServiceBearerToken'], resources: ['*'] })],
+  });
+  const reported = findings(probe);
+  expect(reported).toContainEqual(expect.stringMatching(/^AwsSolutions-DDB3 at Unacknowledged\/Cache\/Resource: /));
+  expect(reported).toContainEqual(expect.stringMatching(/^AwsSolutions-IAM5\[Resource::\*\] at Unacknowledged\/Token\/Resource: /));
 });

@@ -96,7 +96,7 @@ describe("a renamed repository's permissions last until its cleanup (aws-cdk #26
     const template = Template.fromStack(stack);
     const policies = Object.keys(template.findResources('AWS::IAM::Policy'));
     const emptier = Object.values(template.findResources('Custom::EcrPublicImageDeletion'))[0] as { DependsOn: string[] };
-    const repositoryPolicy = policies.filter((id) => !id.includes('DefaultPolicy'));
+    const repositoryPolicy = policies.filter((id) => !id.includes('DefaultPolicy') && !id.includes('RegistryAuthentication'));
     expect(repositoryPolicy).toHaveLength(1);
     expect(emptier.DependsOn).toContain(repositoryPolicy[0]);
     return { repositoryPolicy: repositoryPolicy[0], defaultPolicy: policies.find((id) => id.includes('DefaultPolicy')) };

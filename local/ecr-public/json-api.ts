@@ -5,15 +5,37 @@
  * AWS JSON protocol sends them. Paging tokens are opaque (base64url of a
  * position that the client cannot forge into another repository's listing).
  */
-import { ApiError, API_REGIONS, DEFAULT_MAX_RESULTS, EMULATED_OPERATIONS, LIMITS, Operation, SIGNING_NAME, TARGET_PREFIX } from './model';
+import { RegistryCredentials } from './credentials';
+import {
+  ApiError,
+  API_REGIONS,
+  AUTHORIZATION_TOKEN_REGION,
+  DEFAULT_MAX_RESULTS,
+  EMULATED_OPERATIONS,
+  LIMITS,
+  Operation,
+  SIGNING_NAME,
+  TARGET_PREFIX,
+} from './model';
 import { EcrPublicStore, ImageId, StoredImage, StoredRepository } from './store';
 
 type Input = Record<string, unknown>;
+/** What an operation may know of the call besides its input: the Region it was signed for, and the registry credentials. */
+interface Call {
+  readonly region: string;
+  readonly credentials: RegistryCredentials;
+}
 const seconds = (ms: number) => ms / 1000;
 
 /** Answers `{status, body}` for one JSON API request, or throws an ApiError. */
-export function handleJsonRequest(store: EcrPublicStore, target: string, authorization: string | undefined, text: string): unknown {
-  checkSignature(authorization);
+export function handleJsonRequest(
+  store: EcrPublicStore,
+  target: string,
+  authorization: string | undefined,
+  text: string,
+  credentials: RegistryCredentials = new RegistryCredentials(Date.now),
+): unknown {
+  const region = checkSignature(authorization);
   const operation = target.startsWith(`${TARGET_PREFIX}.`) ? target.slice(TARGET_PREFIX.length + 1) : '';
   if (!(EMULATED_OPERATIONS as readonly string[]).includes(operation)) {
     throw new ApiError('UnknownOperationException', `The emulator does not serve '${target}' (it serves ${EMULATED_OPERATIONS.join(', ')})`);
@@ -26,11 +48,11 @@ export function handleJsonRequest(store: EcrPublicStore, target: string, authori
   }
   if (input === null || typeof input !== 'object' || Array.isArray(input))
     throw new ApiError('SerializationException', 'The request body is not a JSON object');
-  return OPERATIONS[operation as Operation](store, input);
+  return OPERATIONS[operation as Operation](store, input, { region, credentials });
 }
 
-/** SigV4 as far as the emulator can judge it: present, for ecr-public, in a Region that serves the API. */
-function checkSignature(authorization: string | undefined): void {
+/** SigV4 as far as the emulator can judge it: present, for ecr-public, in a Region that serves the API. Returns that Region. */
+function checkSignature(authorization: string | undefined): string {
   if (!authorization) throw new ApiError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403);
   const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(authorization);
   if (!scope) throw new ApiError('InvalidSignatureException', 'The request signature is not AWS Signature Version 4', 403);
@@ -44,9 +66,18 @@ function checkSignature(authorization: string | undefined): void {
       403,
     );
   }
+  return region;
 }
 
-const OPERATIONS: Record<Operation, (store: EcrPublicStore, input: Input) => unknown> = {
+const OPERATIONS: Record<Operation, (store: EcrPublicStore, input: Input, call: Call) => unknown> = {
+  GetAuthorizationToken(_store, _input, { region, credentials }) {
+    if (region !== AUTHORIZATION_TOKEN_REGION) {
+      throw new ApiError('UnsupportedCommandException', `GetAuthorizationToken command is only supported in ${AUTHORIZATION_TOKEN_REGION}.`);
+    }
+    const { authorizationToken, expiresAt } = credentials.issue();
+    return { authorizationData: { authorizationToken, expiresAt: seconds(expiresAt) } };
+  },
+
   CreateRepository(store, input) {
     const name = repositoryName(input);
     const repository = store.createRepository(name);

@@ -15,6 +15,7 @@ export const API_REGIONS: readonly string[] = ['us-east-1', 'us-west-2'];
 
 /** The operations the emulator serves, of the model's 27. */
 export const EMULATED_OPERATIONS = [
+  'GetAuthorizationToken',
   'CreateRepository',
   'DeleteRepository',
   'DescribeRepositories',
@@ -25,6 +26,13 @@ export const EMULATED_OPERATIONS = [
   'BatchDeleteImage',
 ] as const;
 export type Operation = (typeof EMULATED_OPERATIONS)[number];
+
+/**
+ * The Region that serves GetAuthorizationToken: the service answers any other
+ * with UnsupportedCommandException "GetAuthorizationToken command is only
+ * supported in us-east-1." (field reports: aws/aws-cdk#23977, aws/aws-cdk#24244).
+ */
+export const AUTHORIZATION_TOKEN_REGION = 'us-east-1';
 
 /** Shape limits, by the model's shape name. */
 export const LIMITS = {
@@ -46,6 +54,8 @@ export const LIMITS = {
   RegistryIdOrAlias: { min: 2, max: 50 },
   /** RegistryAliasName. */
   RegistryAliasName: { min: 2, max: 50, pattern: '[a-z][a-z0-9]+(?:[._-][a-z0-9]+)*' },
+  /** Base64: GetAuthorizationToken's authorizationData.authorizationToken. */
+  Base64: { pattern: '^\\S+$' },
 } as const;
 
 /** Default page size of DescribeImages when maxResults is absent (the operation's documentation: 100). */

@@ -14,11 +14,16 @@
  *   MANIFEST_INVALID (the registry's failed conversion to schema 1);
  * - the bearer challenge: without a token, 401 with
  *   `WWW-Authenticate: Bearer realm="<endpoint>/token",service="public.ecr.aws",scope="aws"`;
- *   `GET /token` answers `{"token": …}`, which the emulator then accepts.
+ *   `GET /token` answers `{"token": …}`, which the emulator then accepts: an
+ *   anonymous token without credentials, an authenticated one for Basic
+ *   `AWS:<password>` from GetAuthorizationToken (credentials.ts);
+ * - the pull quotas, when set (pull-quota.ts): a manifest GET or HEAD over its
+ *   class's rate is answered 429 TOOMANYREQUESTS, without Retry-After.
  */
-import { randomBytes } from 'node:crypto';
 import type * as http from 'node:http';
+import { RegistryCredentials } from './credentials';
 import { DIGEST_PATTERN, MEDIA_TYPES } from './model';
+import { PullClass, PullQuota } from './pull-quota';
 import { EcrPublicStore, StoredImage, StoredRepository } from './store';
 
 export const REGISTRY_SERVICE = 'public.ecr.aws';
@@ -47,10 +52,22 @@ export function acceptedTypes(accept: string | string[] | undefined): Set<string
 
 const OCI_TYPES: readonly string[] = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.ociManifest];
 
-export class RegistryApi {
-  private readonly tokens = new Set<string>();
+/** What the registry answers a pull over its class's quota (field reports: `toomanyrequests: Rate exceeded`). */
+export function tooManyRequests(): RegistryAnswer {
+  return errorAnswer(429, 'TOOMANYREQUESTS', 'Rate exceeded');
+}
 
-  constructor(private readonly store: EcrPublicStore) {}
+export class RegistryApi {
+  readonly credentials: RegistryCredentials;
+  readonly quota: PullQuota;
+
+  constructor(
+    private readonly store: EcrPublicStore,
+    options: { readonly credentials?: RegistryCredentials; readonly quota?: PullQuota } = {},
+  ) {
+    this.credentials = options.credentials ?? new RegistryCredentials(Date.now);
+    this.quota = options.quota ?? new PullQuota(undefined, Date.now);
+  }
 
   private linuxAmd64Child(manifest: Buffer, repository: StoredRepository): StoredImage | undefined {
     const list = JSON.parse(manifest.toString('utf8')) as {
@@ -58,6 +75,11 @@ export class RegistryApi {
     };
     const entry = list.manifests?.find((m) => m.platform?.os === 'linux' && m.platform?.architecture === 'amd64');
     return entry ? repository.images.get(entry.digest) : undefined;
+  }
+
+  /** Whose quota a pull counts against: the client's address when anonymous, the account when authenticated. */
+  private quotaKey(pullClass: PullClass, request: http.IncomingMessage): string {
+    return pullClass === 'authenticated' ? `account ${this.store.registryId}` : `address ${request.socket.remoteAddress ?? 'unknown'}`;
   }
 
   /** `/token` or `/v2/…`: the registry's paths. */
@@ -70,14 +92,16 @@ export class RegistryApi {
     const method = request.method ?? 'GET';
     if (url.pathname === '/token') {
       if (method !== 'GET') return errorAnswer(405, 'UNSUPPORTED', 'The operation is unsupported.');
-      const token = randomBytes(24).toString('base64url');
-      this.tokens.add(token);
+      const verdict = this.credentials.judge(request.headers.authorization);
+      if ('refused' in verdict) return errorAnswer(400, 'DENIED', 'Your Authorization Token is invalid.');
+      const token = this.credentials.bearer(verdict.pullClass);
       return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: Buffer.from(JSON.stringify({ token })) };
     }
     if (method !== 'GET' && method !== 'HEAD') return errorAnswer(405, 'UNSUPPORTED', 'The operation is unsupported.');
     const authorization = String(request.headers.authorization ?? '');
     const bearer = /^Bearer (.+)$/i.exec(authorization)?.[1];
-    if (bearer === undefined || !this.tokens.has(bearer)) {
+    const pullClass = bearer === undefined ? undefined : this.credentials.classOf(bearer);
+    if (pullClass === undefined) {
       return errorAnswer(401, 'DENIED', 'Not Authorized', undefined, {
         'www-authenticate': `Bearer realm="${endpoint}/token",service="${REGISTRY_SERVICE}",scope="aws"`,
       });
@@ -87,6 +111,7 @@ export class RegistryApi {
     }
     const match = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(url.pathname);
     if (!match) return errorAnswer(404, 'NOT_FOUND', 'Not found');
+    if (!this.quota.admit(pullClass, this.quotaKey(pullClass, request))) return tooManyRequests();
     const [, name, reference] = match;
     const prefix = `${this.store.alias}/`;
     const repository = name.startsWith(prefix) ? this.store.repositories.get(name.slice(prefix.length)) : undefined;

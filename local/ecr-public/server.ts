@@ -3,15 +3,18 @@
  * Public's JSON API (POST with X-Amz-Target, for AWS_ENDPOINT_URL_ECR_PUBLIC)
  * and the public registry's manifest API (GET /v2/…, GET /token, for
  * ECR_PUBLIC_REGISTRY_ENDPOINT), with fault switches per API, a recorder of
- * every request and seeding helpers. Start it in-process with
+ * every request, seeding helpers, and, when set, ECR Public's pull quotas
+ * (pull-quota.ts) with a counter of pulls per class. Start it in-process with
  * `startEcrPublicEmulator()`, or as a child process with cli.js.
  */
 import * as http from 'node:http';
 import type * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { RegistryCredentials } from './credentials';
 import { Decision, FaultInjector, FaultOptions, RecordedRequest } from './faults';
 import { handleJsonRequest } from './json-api';
 import { ApiError } from './model';
+import { PullClass, PullCount, PullQuota, PullRates } from './pull-quota';
 import { RegistryApi, RegistryAnswer } from './registry-api';
 import { SeedImage } from './seed';
 import { EcrPublicStore, ReferencedImageDeletion, StoredImage, StoreOptions } from './store';
@@ -23,6 +26,11 @@ export interface EmulatorOptions extends StoreOptions {
   readonly apiFaults?: FaultOptions;
   /** Fault switches of the registry API. */
   readonly registryFaults?: FaultOptions;
+  /**
+   * ECR Public's pull quotas (`'documented'`: 1/s per address anonymously, 10/s per account authenticated).
+   * @default - none: the registry serves every pull
+   */
+  readonly pullRates?: PullRates | 'documented';
 }
 
 /** Calls of one operation: how many, how many at once at most, and the time with at least one in flight. */
@@ -54,9 +62,13 @@ export interface EcrPublicEmulator {
   readonly faults: { readonly api: FaultInjector; readonly registry: FaultInjector };
   /** Refuse (ImageReferencedByManifestList) or allow deleting an image that a remaining index lists. */
   referencedImageDeletion: ReferencedImageDeletion;
+  /** The pull quotas: `configure` sets them (undefined: none), `current` reads them. */
+  readonly pullQuota: PullQuota;
+  /** Pulls (manifest GETs and HEADs) let through and refused with 429, per class, since the start or the last resetStats. */
+  pulls(): Record<PullClass, PullCount>;
   /** Calls per operation (JSON API: `DescribeImages`…; registry: `manifests`, `token`). */
   stats(operation: string): OperationStats;
-  /** Clears the statistics and both recorders. */
+  /** Clears the statistics, both recorders and the pull counts. */
   resetStats(): void;
   /** Every request of both APIs, in arrival order. */
   requests(): RecordedRequest[];
@@ -141,7 +153,10 @@ export function summarize(store: EcrPublicStore, repositoryName: string): ImageS
 /** Starts the emulator on a loopback port. */
 export async function startEcrPublicEmulator(options: EmulatorOptions = {}): Promise<EcrPublicEmulator> {
   const store = new EcrPublicStore(options);
-  const registry = new RegistryApi(store);
+  const clock = options.now ?? Date.now;
+  const credentials = new RegistryCredentials(clock);
+  const pullQuota = new PullQuota(options.pullRates, clock);
+  const registry = new RegistryApi(store, { credentials, quota: pullQuota });
   const faults = { api: new FaultInjector('api', options.apiFaults), registry: new FaultInjector('registry', options.registryFaults) };
   const stats = new Map<string, OperationStats>();
   const statsOf = (operation: string) => {
@@ -236,7 +251,7 @@ export async function startEcrPublicEmulator(options: EmulatorOptions = {}): Pro
           answer = registry.handle(request, endpoint);
         } else {
           try {
-            answer = jsonAnswer(handleJsonRequest(store, target, request.headers.authorization, body));
+            answer = jsonAnswer(handleJsonRequest(store, target, request.headers.authorization, body, credentials));
           } catch (error) {
             answer = jsonAnswer(error instanceof ApiError ? error : new ApiError('ServerException', `emulator error: ${String(error)}`, 500));
           }
@@ -281,11 +296,14 @@ export async function startEcrPublicEmulator(options: EmulatorOptions = {}): Pro
     set referencedImageDeletion(value: ReferencedImageDeletion) {
       store.referencedImageDeletion = value;
     },
+    pullQuota,
+    pulls: () => pullQuota.pulls(),
     stats: statsOf,
     resetStats() {
       stats.clear();
       faults.api.reset();
       faults.registry.reset();
+      pullQuota.resetCounts();
     },
     requests: () => [...faults.api.requests, ...faults.registry.requests].sort((a, b) => a.arrivedAt - b.arrivedAt),
     createRepository(name) {
@@ -332,8 +350,8 @@ function send(response: http.ServerResponse, answer: RegistryAnswer): void {
 
 /**
  * The control API of a child-process emulator (POST /__emulator/<action>, JSON):
- * `configure` {referencedImageDeletion?, api?, registry?: {rates?, seed?, forced?, delayMs?, retryAfterSeconds?}},
- * `seed` {repositoryName, images}, `images` {repositoryName}, `requests`, `reset`.
+ * `configure` {referencedImageDeletion?, pullRates?: PullRates | 'documented' | null, api?, registry?: {rates?, seed?, forced?, delayMs?, retryAfterSeconds?}},
+ * `seed` {repositoryName, images}, `images` {repositoryName}, `requests`, `pulls`, `reset`.
  */
 function answerControl(emulator: EcrPublicEmulator, action: string, text: string, response: http.ServerResponse): void {
   const reply = (status: number, value: unknown) =>
@@ -343,6 +361,7 @@ function answerControl(emulator: EcrPublicEmulator, action: string, text: string
     switch (action) {
       case 'configure': {
         if (input.referencedImageDeletion) emulator.referencedImageDeletion = input.referencedImageDeletion;
+        if (input.pullRates !== undefined) emulator.pullQuota.configure(input.pullRates ?? undefined);
         for (const api of ['api', 'registry'] as const) {
           const settings = input[api];
           if (!settings) continue;
@@ -360,6 +379,8 @@ function answerControl(emulator: EcrPublicEmulator, action: string, text: string
         return reply(200, { images: emulator.images(input.repositoryName) });
       case 'requests':
         return reply(200, { requests: emulator.requests().map(({ headers: _headers, ...rest }) => rest) });
+      case 'pulls':
+        return reply(200, { pulls: emulator.pulls() });
       case 'reset':
         emulator.resetStats();
         return reply(200, {});

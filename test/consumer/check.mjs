@@ -234,10 +234,12 @@ try {
     .filter((file) => path.basename(path.dirname(file)).startsWith('asset.') && existsSync(file));
   const asset = staged.find((file) => readFileSync(file).equals(shipped));
   if (!asset) fail('no staged asset holds the shipped handler bundle');
-  // The stack-state reader, which the handler requires on first use, sits next to it.
-  const stackState = path.join(path.dirname(asset), 'stack-state.js');
-  if (!existsSync(stackState) || !readFileSync(stackState).equals(readFileSync(path.join(library, 'assets/handler/stack-state.js')))) {
-    fail('the staged asset lacks the shipped stack-state.js next to the handler');
+  // The stack-state reader and the reference cache, which the handler requires on first use, sit next to it.
+  for (const file of ['stack-state.js', 'reference-cache.js']) {
+    const copy = path.join(path.dirname(asset), file);
+    if (!existsSync(copy) || !readFileSync(copy).equals(readFileSync(path.join(library, 'assets/handler', file)))) {
+      fail(`the staged asset lacks the shipped ${file} next to the handler`);
+    }
   }
 
   // The one line of a passing check: what it proved.

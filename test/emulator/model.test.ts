@@ -7,7 +7,17 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { EMULATED_OPERATIONS, ERRORS, FAILURE_CODES, LIMITS, SIGNING_NAME, TARGET_PREFIX } from '../../local/ecr-public';
+import { ECRPUBLICClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr-public';
+import {
+  AUTHORIZATION_TOKEN_VALIDITY_MS,
+  EMULATED_OPERATIONS,
+  ERRORS,
+  FAILURE_CODES,
+  LIMITS,
+  SIGNING_NAME,
+  TARGET_PREFIX,
+  startEcrPublicEmulator,
+} from '../../local/ecr-public';
 import { describeWithBackends, motoPython } from '../support/backends';
 
 interface Shape {
@@ -19,10 +29,11 @@ interface Shape {
   exception?: boolean;
   error?: { httpStatusCode?: number };
   members?: Record<string, { shape: string }>;
+  documentation?: string;
 }
 interface ServiceModel {
   metadata: { targetPrefix: string; signingName: string };
-  operations: Record<string, { errors?: Array<{ shape: string }> }>;
+  operations: Record<string, { input?: { shape: string }; output?: { shape: string }; errors?: Array<{ shape: string }>; documentation?: string }>;
   shapes: Record<string, Shape>;
 }
 
@@ -62,6 +73,38 @@ describeWithBackends(['moto'], "the emulator's API model against botocore's")('l
     'ImageTagAlreadyExistsException',
     'RegistryNotFoundException',
   ];
+
+  test("GetAuthorizationToken: no input members, and the emulator's answer has exactly the output shape's members, of their types", async () => {
+    const operation = model.operations.GetAuthorizationToken;
+    expect(model.shapes[operation.input!.shape].members).toEqual({});
+    // The 12 hours of validity the emulator gives come from the operation's documentation.
+    expect(operation.documentation).toContain('valid for 12 hours');
+    expect(AUTHORIZATION_TOKEN_VALIDITY_MS).toBe(12 * 3600 * 1000);
+
+    const emulator = await startEcrPublicEmulator();
+    try {
+      const client = new ECRPUBLICClient({
+        region: 'us-east-1',
+        endpoint: emulator.endpoint,
+        credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      });
+      const answer = await client.send(new GetAuthorizationTokenCommand({}));
+      client.destroy();
+      const output = model.shapes[operation.output!.shape];
+      const { $metadata: _metadata, ...members } = answer;
+      expect(Object.keys(members)).toEqual(Object.keys(output.members!));
+      const data = model.shapes[output.members!.authorizationData.shape];
+      expect(Object.keys(answer.authorizationData!).sort()).toEqual(Object.keys(data.members!).sort());
+      const tokenShape = model.shapes[data.members!.authorizationToken.shape];
+      expect(tokenShape.type).toBe('string');
+      expect(answer.authorizationData!.authorizationToken).toMatch(new RegExp(tokenShape.pattern!));
+      // A timestamp on the wire (epoch seconds), which the SDK reads as a Date: 12 hours from now.
+      expect(model.shapes[data.members!.expiresAt.shape].type).toBe('timestamp');
+      expect(answer.authorizationData!.expiresAt!.getTime() - Date.now()).toBeGreaterThan(AUTHORIZATION_TOKEN_VALIDITY_MS - 60_000);
+    } finally {
+      await emulator.close();
+    }
+  });
 
   test('the errors the emulated operations name: each known to the emulator, or named as not emulated', () => {
     const named = new Set(EMULATED_OPERATIONS.flatMap((operation) => (model.operations[operation].errors ?? []).map((e) => e.shape)));

@@ -1,9 +1,13 @@
 /**
  * Least privilege, from the synthesized template: the handler's role may call
  * BatchDeleteImage on the declared repositories, write to its own log group,
- * and read its own stack's state (DescribeStacks, GetTemplate, ListStackResources on AWS::StackId),
- * and nothing else; no policy statement names '*' in an action or a
- * resource, whatever the number of repositories, registries or stacks.
+ * and read its own stack's state (DescribeStacks, GetTemplate, ListStackResources on AWS::StackId);
+ * with a selection, also list its repository, read and write the stack's
+ * reference cache (BatchGetItem, BatchWriteItem on that table), and get a
+ * registry token (GetAuthorizationToken, GetServiceBearerToken); nothing else.
+ * No policy statement names '*' in an action or a resource, whatever the
+ * number of repositories, registries or stacks, except the two token actions,
+ * which take no resource ARN, in a policy of their own.
  *
  * The template names the log group by Fn::GetAtt LogGroup.Arn, which
  * CloudFormation resolves to `arn:…:log-group:<name>:*`: the streams of that
@@ -43,6 +47,16 @@ const STACK_STATE = ['cloudformation:DescribeStacks', 'cloudformation:GetTemplat
   action,
   resource: { Ref: 'AWS::StackId' },
 }));
+/** A selection's registry reads: the stack's reference cache, and the registry token (actions that take no resource ARN). */
+const TOKEN_ACTIONS = ['ecr-public:GetAuthorizationToken', 'sts:GetServiceBearerToken'];
+function selectionReads(template: Template) {
+  const tables = Object.keys(template.findResources('AWS::DynamoDB::Table'));
+  expect(tables).toHaveLength(1);
+  return [
+    ...['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'].map((action) => ({ action, resource: { 'Fn::GetAtt': [tables[0], 'Arn'] } })),
+    ...TOKEN_ACTIONS.map((action) => ({ action, resource: '*' })),
+  ];
+}
 
 const asList = (value: unknown): unknown[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
@@ -90,10 +104,23 @@ function logGroupOf(template: Template) {
   return { 'Fn::GetAtt': [ids[0], 'Arn'] };
 }
 
+/** The statement of the token actions, alone in the registry authentication policy: its Resource '*' is the one allowed. */
+function isTokenStatement(where: string, statement: Statement, template: Template): boolean {
+  const id = where.split('.')[0];
+  const policy = template.toJSON().Resources[id] as { Properties?: { PolicyName?: string } };
+  return (
+    policy?.Properties?.PolicyName === 'ecr-public-registry-authentication' &&
+    JSON.stringify([...asList(statement.Action)].sort()) === JSON.stringify(TOKEN_ACTIONS) &&
+    statement.Resource === '*' &&
+    statement.Condition === undefined
+  );
+}
+
 function expectNoWildcard(template: Template) {
   const statements = allStatements(template);
   expect(statements.length).toBeGreaterThan(0);
   for (const { where, statement } of statements) {
+    if (isTokenStatement(where, statement, template)) continue;
     for (const key of ['Action', 'NotAction', 'Resource', 'NotResource'] as const) {
       const wildcards = stringsIn(statement[key]).filter((text) => text.includes('*'));
       expect({ where, key, wildcards }).toEqual({ where, key, wildcards: [] });
@@ -125,12 +152,13 @@ describe.each(minimizeSettings)('least privilege ($label)', ({ context }) => {
     expectNoWildcard(template);
   });
 
-  test('a selection adds only what reading its own repository needs: DescribeImages and DescribeRepositories on it', () => {
+  test('a selection adds only what reading its own repository needs: DescribeImages and DescribeRepositories on it, the cache, a registry token', () => {
     const stack = new Stack(new App({ context }), 'Selecting');
     new EcrPublicImageDeletion(stack, 'Hygiene', { repositoryName: 'my-app', select: ImageSelection.untaggedImages() });
+    new EcrPublicImageDeletion(stack, 'Releases', { repositoryName: 'my-app', select: ImageSelection.tagsMatching('v*').keepNewest(3) });
     const template = Template.fromStack(stack);
 
-    expect(sortGrants(grants(template))).toEqual(
+    expect([...new Set(sortGrants(grants(template)))]).toEqual(
       sortGrants([
         { action: 'ecr-public:BatchDeleteImage', resource: repositoryArn(ACCOUNT, 'my-app') },
         { action: 'ecr-public:DescribeImages', resource: repositoryArn(ACCOUNT, 'my-app') },
@@ -138,9 +166,18 @@ describe.each(minimizeSettings)('least privilege ($label)', ({ context }) => {
         { action: 'logs:CreateLogStream', resource: logGroupOf(template) },
         { action: 'logs:PutLogEvents', resource: logGroupOf(template) },
         ...STACK_STATE,
+        ...selectionReads(template),
       ]),
     );
     expectNoWildcard(template);
+  });
+
+  test('declared image IDs alone get neither the cache nor the registry token', () => {
+    const stack = new Stack(new App({ context }), 'Declared');
+    new EcrPublicImageDeletion(stack, 'PrImages', { repositoryName: 'my-app', imageIds: [{ imageTag: 'pr-1' }] });
+    const template = Template.fromStack(stack);
+    expect(grants(template).filter((g) => g.action.startsWith('dynamodb:') || TOKEN_ACTIONS.includes(g.action))).toEqual([]);
+    template.resourceCountIs('AWS::DynamoDB::Table', 0);
   });
 
   test('several repositories, one in another registry, one by reference: each granted, none more', () => {
@@ -194,6 +231,20 @@ describe.each(minimizeSettings)('least privilege ($label)', ({ context }) => {
     expectNoWildcard(Template.fromStack(first));
     expectNoWildcard(Template.fromStack(second));
   });
+});
+
+test('the wildcard check lets the token actions through only alone, in their own policy: a "*" beside them is found', () => {
+  const stack = new Stack(new App(), 'WildSelection');
+  new EcrPublicImageDeletion(stack, 'A', { repositoryName: 'my-app', select: ImageSelection.untaggedImages() });
+  const json = Template.fromStack(stack).toJSON();
+  const resources = json.Resources as Record<
+    string,
+    { Type: string; Properties: { PolicyName?: string; PolicyDocument: { Statement: Statement[] } } }
+  >;
+  expect(() => expectNoWildcard(Template.fromJSON(json))).not.toThrow();
+  const authentication = Object.values(resources).find((r) => r.Properties.PolicyName === 'ecr-public-registry-authentication')!;
+  (authentication.Properties.PolicyDocument.Statement[0].Action as string[]).push('ecr-public:BatchDeleteImage');
+  expect(() => expectNoWildcard(Template.fromJSON(json))).toThrow();
 });
 
 test('the wildcard check itself finds a "*" hidden in an Fn::Join', () => {

@@ -1,8 +1,8 @@
 /// <reference types="jest" />
 /**
  * The independent backends that tests start to cross-check the project's own
- * code: moto (an ECR implementation in Python, from the project's virtual
- * environment) and the CNCF distribution registry (Debian's `docker-registry`).
+ * code: moto (ECR and DynamoDB implementations in Python, from the project's
+ * virtual environment) and the CNCF distribution registry (Debian's `docker-registry`).
  * Each is found, started on a free loopback port and stopped here, and nowhere
  * else. A missing backend skips its suite on a developer's machine (named,
  * with the reason, after jest's summary) and fails it in CI (CI=true), naming
@@ -167,7 +167,7 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** Starts moto's server (ECR answering for `ecr-public`) on a free loopback port. */
+/** Starts moto's server (ECR answering for `ecr-public`, and DynamoDB) on a free loopback port. */
 export async function startMoto(options: { startTimeoutMs?: number } = {}): Promise<RunningBackend> {
   const python = motoPython();
   if (!python) throw new Error(`cannot start moto: ${backendMissing('moto')}`);

@@ -1,7 +1,8 @@
-"""Local ECR Public backend for tests, the demo and benchmarks.
+"""moto's server for the cross-checks: ECR Public (through moto's ECR) and DynamoDB.
 
 moto has no ECR Public backend, but its ECR backend answers the same JSON
 operations. Requests signed for the `ecr-public` service are routed to it.
+Requests signed for `dynamodb` reach moto's DynamoDB backend unchanged.
 Usage: python3 moto_ecr_public.py PORT  (binds 127.0.0.1 only)
 """
 import sys

@@ -120,3 +120,14 @@ describe('planning a scheduled run', () => {
     expect(() => planScheduledRun(tick({ Select: undefined }))).toThrow('a scheduled run needs select');
   });
 });
+
+describe('the registry read rate, at run time', () => {
+  const selecting = { ImageIds: undefined, Select: { Match: 'untagged' } };
+  test('a valid rate plans; an invalid one, or one without a selection, fails before any call, saying what is allowed', () => {
+    expect(planEvent(create({ ...selecting, RegistryReadsPerSecond: '2.5' }))).toMatchObject({ action: 'delete' });
+    expect(() => planEvent(create({ ...selecting, RegistryReadsPerSecond: '0' }))).toThrow(
+      'registryReadsPerSecond "0" is not a rate of registry reads',
+    );
+    expect(() => planEvent(create({ RegistryReadsPerSecond: '5' }))).toThrow('registryReadsPerSecond is given without select');
+  });
+});

@@ -1,4 +1,4 @@
-import { MAX_IMAGE_IDS, collapseDuplicates, parseProperties, propertiesProblems } from '../../lib/validation';
+import { MAX_IMAGE_IDS, collapseDuplicates, parseProperties, propertiesProblems, registryReadRateProblem } from '../../lib/validation';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 const valid = {
@@ -144,6 +144,33 @@ describe('the selection rules', () => {
 
   test('reject a dryRun that is not a boolean', () => {
     expect(problemsOf({ Match: 'all' }, { DryRun: 'maybe' })).toEqual(['dryRun must be true or false, got "maybe"']);
+  });
+});
+
+describe('the registry read rate', () => {
+  const base = { RepositoryName: 'app', DeleteOn: ['Delete'], FailOnImageFailure: 'true', ApiRegion: 'us-east-1', Select: { Match: 'untagged' } };
+
+  test.each(['0.1', '2.5', '5', '100'])('accept %s reads per second (the wire carries a decimal string)', (rate) => {
+    expect(propertiesProblems({ ...base, RegistryReadsPerSecond: rate })).toEqual([]);
+    expect(registryReadRateProblem(Number(rate))).toBeUndefined();
+  });
+
+  test.each(['0', '0.09', '100.5', '-5', 'NaN', 'Infinity', '', ' ', 'five', '1e3'])('reject %j, saying what is allowed and why', (rate) => {
+    expect(propertiesProblems({ ...base, RegistryReadsPerSecond: rate })).toEqual([
+      `registryReadsPerSecond ${JSON.stringify(rate)} is not a rate of registry reads (expected a number from 0.1 to 100 reads per second; ` +
+        "ECR Public's authenticated pull quota is 10 per second unless raised)",
+    ]);
+  });
+
+  test('reject it without a selection: only a selection reads the registry', () => {
+    const { Select: _select, ...withoutSelect } = base;
+    expect(propertiesProblems({ ...withoutSelect, ImageIds: [{ imageTag: 'x' }], RegistryReadsPerSecond: '5' })).toEqual([
+      'registryReadsPerSecond is given without select: only a selection reads the registry (give select, or remove registryReadsPerSecond)',
+    ]);
+  });
+
+  test('let an unresolved value through at synth time', () => {
+    expect(propertiesProblems({ ...base, RegistryReadsPerSecond: '${Token[TOKEN.1]}' }, (v) => v === '${Token[TOKEN.1]}')).toEqual([]);
   });
 });
 

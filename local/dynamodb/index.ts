@@ -1,0 +1,7 @@
+/**
+ * The project's local DynamoDB (not shipped in the npm package): see server.ts.
+ */
+export * from './json-api';
+export * from './model';
+export * from './server';
+export * from './store';

@@ -160,8 +160,12 @@ export async function executePlan(client: ECRPUBLICClient, plan: DeletePlan, opt
     }
     const images = plan.dryRun ? listingAfter(listing.images, plan.imageIds) : listing.images;
     const nowMs = (options.now ?? Date.now)();
-    /** Images that stayed this round: failed, and refused (a refused index is retried next round). */
-    const survivors = new Set(failed);
+    /**
+     * Images that stay this round: those whose deletion failed, those refused (a refused index is retried in the
+     * next round only), and the image a moved tag now names (pushed during the event: never selected by it).
+     */
+    const movedTags = new Set(moved.map((id) => id.imageTag));
+    const survivors = new Set([...failed, ...images.filter((image) => image.tags.some((tag) => movedTags.has(tag))).map((image) => image.digest)]);
     const select = async (): Promise<SelectionResult> => {
       let selected = selectImages(images, plan.selection!, nowMs, manifests.known, { survivors });
       while (selected.needs.length > 0) {

@@ -200,6 +200,20 @@ describe('a selection', () => {
     expect(body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '2', FailureCount: '0' } });
   });
 
+  test('a tag that moved during the event stays on the image just pushed, in the rounds that follow too', async () => {
+    // An index refused in the first round (as if another index listed it) makes a second round list again.
+    const index = buildxIndex('round', { tags: ['pr-x'], pushedAt: now - DAY });
+    seed(...index.images, plain('old', ['pr-1'], now - DAY), plain('other', ['pr-2'], now - DAY));
+    local.emulator.deletionFailures.set(index.index.digest, 'ImageReferencedByManifestList');
+    const pushed = plain('pushed', [], now);
+    local.emulator.beforeNext('BatchDeleteImage', () => seed({ ...pushed, tags: ['pr-1'] }));
+    const body = await handle('Update', { Select: { Match: 'tagged', TagPatterns: ['pr-*'] } });
+    expect(describeCalls()).toBe(2);
+    expect(body).toMatchObject({ Status: 'SUCCESS', Data: { KeptMovedCount: '1' } });
+    expect(images().find((image) => image.digest === pushed.digest)?.tags).toEqual(['pr-1']);
+    local.emulator.deletionFailures.clear();
+  });
+
   test.each([
     ['Delete', 'SUCCESS'],
     ['Create', 'FAILED'],

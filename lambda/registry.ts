@@ -356,7 +356,13 @@ export function openRegistry(location: RegistryLocation, options: RegistryOption
       if (name !== 'error' && name !== 'error_description' && name !== 'error_uri') url.searchParams.set(name, value);
     }
     if (!challenge.params.scope) url.searchParams.set('scope', `repository:${location.path}:pull`);
-    const answer = await get(url.toString(), {});
+    // The token request carries no credential: its redirects are followed wherever they lead.
+    let answer = await get(url.toString(), {});
+    for (let hops = 0; !('cause' in answer) && isRedirect(answer.response.status) && answer.response.headers.has('location'); hops++) {
+      if (hops >= MAX_REDIRECTS) return { cause: `token request GET ${url}: more than ${MAX_REDIRECTS} redirects` };
+      url = new URL(answer.response.headers.get('location') as string, url);
+      answer = await get(url.toString(), {});
+    }
     if ('cause' in answer) return { cause: `token request: ${answer.cause}` };
     if (answer.response.status !== 200) return { cause: `token request GET ${url}: HTTP ${answer.response.status}` };
     try {

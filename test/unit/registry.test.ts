@@ -260,6 +260,19 @@ describe('tokens', () => {
     expect(registry.tokenRequests[1].get('error')).toBeNull();
   });
 
+  test('a token endpoint that redirects (to another origin too) is followed: it carries no credential', async () => {
+    const registry = tokenRegistry(() => undefined);
+    const served = handle;
+    handle = (request, response) =>
+      request.url!.startsWith('/token') && !request.url!.includes('moved=1')
+        ? void response.writeHead(301, { location: `${otherBase}/token-elsewhere?${request.url!.split('?')[1]}` }).end()
+        : served(request, response);
+    handleOther = (request, response) => void response.writeHead(307, { location: `${base}/token?moved=1&${request.url!.split('?')[1]}` }).end();
+    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read(digests.slice(0, 2));
+    expect([...reads.values()].every((read) => 'references' in read)).toBe(true);
+    expect(registry.issued).toEqual(['token-1']);
+  });
+
   test('a realm that is not a URL: every read unknown, with the cause; nothing thrown', async () => {
     handle = (_request, response) => response.writeHead(401, { 'www-authenticate': 'Bearer realm="not a url",service="x"' }).end();
     const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read(digests.slice(0, 3));

@@ -271,8 +271,17 @@ function report(deletion: Deletion, requestType: string, result: InvocationResul
     ...reported.map((id) => deletedInWords(id, before, after, data.DryRun === 'true', byDigest)),
     ...parse(data.Failures).map(failureInWords),
   ];
-  lines.push(...unreported(before, after, reported));
+  lines.push(...unreported(before, after, reported), ...keptUnknownInWords(Number(data.KeptUnknownCount ?? '0')));
   for (const line of lines.length > 0 ? lines : ['nothing matched: nothing to do']) console.log(`      ${line}`);
+}
+
+/**
+ * Images a selection kept because their manifests could not be read. moto
+ * serves no registry: against it, the handler cannot read whether an untagged
+ * image is the signature of a kept one, and keeps it (README, "Fail closed").
+ */
+function keptUnknownInWords(count: number): string[] {
+  return count > 0 ? [`${count} images kept: their manifests could not be read from the registry; a later run deletes them once it answers`] : [];
 }
 
 // ---------------------------------------------------------------------------
@@ -288,8 +297,11 @@ function keptInWords(reason: string, name: string, p: WireProperties): string {
       return `protected: ${name} never touches an image tagged ${list(select?.ProtectTags ?? [])}`;
     case 'referenced':
       return `kept: an image index that ${name} keeps references it`;
+    case 'referrer':
+      return `kept: it signs or describes an image that ${name} keeps (an OCI 1.1 referrer)`;
     default:
-      return `kept: ${name} could not read an image index's manifest, so what it references is unknown`;
+      // Against moto, which serves no registry, an untagged image: is it the signature of a kept one? Unknown, so kept.
+      return `kept: ${name} could not read a manifest it needs from the registry, so it keeps what it might wrongly delete`;
   }
 }
 
@@ -434,6 +446,7 @@ async function main(): Promise<void> {
       const lines = [
         ...logged.deletedImageIds.map((id) => deletedInWords(id, before, after, false, deletesByDigest(deletion.properties))),
         ...unreported(before, after, logged.deletedImageIds),
+        ...keptUnknownInWords((logged.keptImages ?? []).filter((kept) => kept.reason === 'unknown').length),
       ];
       for (const line of lines.length > 0 ? lines : ['nothing matched: nothing to do']) console.log(`      ${line}`);
       lastLogLines.set(deletion.logicalId, logged);

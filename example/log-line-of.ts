@@ -13,7 +13,7 @@ export interface LogLine {
   readonly action: string;
   readonly dryRun: boolean;
   readonly deletedImageIds: WireImageId[];
-  readonly keptImages?: Array<{ imageDigest: string; imageTags: string[]; reason: string; referencedBy?: string }>;
+  readonly keptImages?: Array<{ imageDigest: string; imageTags: string[]; reason: string; referencedBy?: string; subject?: string }>;
 }
 
 /** The handler's log line in an invocation's output, if it wrote one. */

@@ -56,7 +56,9 @@ function reasonsLogged(images: ImageSummary[], stdout: string, keepNewest: strin
           ? 'protected'
           : kept.reason === 'referenced'
             ? `child of ${nameOf(byDigest.get(kept.referencedBy ?? ''))}`
-            : 'references unknown: kept',
+            : kept.reason === 'referrer'
+              ? `signature or SBOM of ${nameOf(byDigest.get(kept.subject ?? ''))}`
+              : 'references unknown: kept',
     );
   }
   return why;

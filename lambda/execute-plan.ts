@@ -1,18 +1,21 @@
 /**
  * Execute a plan: the declared image IDs, then the selection's rounds (list,
- * select, read index manifests, delete pass by pass), with the bookkeeping of
- * the refusals ECR Public gives for images a kept manifest list references.
- * The calls themselves are execute.ts's.
+ * read manifests, select, delete pass by pass), with the bookkeeping of what
+ * ECR Public answers: refusals for images a kept manifest list references,
+ * tags that moved to another image during the event, and any other failure,
+ * after which the image that stayed keeps what it needs. The calls themselves
+ * are execute.ts's; every decision is select.ts's.
  */
-import { ECRPUBLICClient, ImageFailure, RepositoryNotFoundException } from '@aws-sdk/client-ecr-public';
-import { WireImageId } from '../lib/contract';
+import { ECRPUBLICClient, ImageFailure, ImageIdentifier, RepositoryNotFoundException } from '@aws-sdk/client-ecr-public';
+import { IMAGE_NOT_FOUND, IMAGE_TAG_DOES_NOT_MATCH_DIGEST, WireImageId } from '../lib/contract';
 import { imageIdKey } from '../lib/validation';
 import { DeletionOutcome, ExecuteOptions, deleteImages } from './execute';
 import { isReferencedRefusal } from './failure-tolerance';
-import { RepositoryListing, listRepository } from './list';
+import { ListedImage, RepositoryListing, listRepository } from './list';
+import { listingAfter } from './listing-after';
 import type { DeletePlan } from './plan';
 import { ManifestReader, REGISTRY_ENDPOINT_ENV, openRegistry, registryLocation, repositoryUriOf } from './registry';
-import { KeptReason, ReferenceRead, SelectionResult, isIndex, selectImages } from './select';
+import { KeptReason, ManifestRead, SelectionResult, isIndex, selectImages } from './select';
 
 /** What a whole plan did: declared IDs, then the selection's passes. */
 export interface PlanOutcome extends DeletionOutcome {
@@ -23,6 +26,14 @@ export interface PlanOutcome extends DeletionOutcome {
   readonly tolerated: ImageFailure[];
   /** True when nothing was deleted: `deleted` lists what would have been. */
   readonly dryRun: boolean;
+  /** Declared image IDs that ECR Public did not find (ImageNotFound): already gone, or never there. */
+  readonly notFound: ImageIdentifier[];
+  /**
+   * Tags a selection asked to remove that had moved to another image since
+   * the listing (ECR Public answered ImageTagDoesNotMatchDigest): the tag and
+   * the image just pushed stay. Reported here, never in `failures`.
+   */
+  readonly moved: ImageIdentifier[];
   /** The selection's view of the repository, when a selection ran. */
   readonly selection?: {
     readonly listed: number;
@@ -30,13 +41,17 @@ export interface PlanOutcome extends DeletionOutcome {
     readonly matched: number;
     readonly keptNewest: number;
     readonly keptProtected: number;
-    /** Images kept because an index this event keeps references them. */
+    /** Images kept because an index that stays references them. */
     readonly keptReferenced: number;
-    /** Images kept because the manifest of an index could not be read. */
+    /** Images kept because they are referrers (signatures, SBOMs, attestations) of an image that stays. */
+    readonly keptReferrers: number;
+    /** Images kept because a manifest could not be read. */
     readonly keptUnknown: number;
-    /** Index manifests read from the registry. */
+    /** Images kept because the tag the selection named moved to another image during the event. */
+    readonly keptMoved: number;
+    /** Manifests read from the registry (indexes, and untagged images for their subject). */
     readonly manifestsRead: number;
-    /** Index manifests that could not be read. */
+    /** Manifests that could not be read. */
     readonly unknownCount: number;
     /** Why manifests could not be read (the first few, each with its digest). */
     readonly unknownCauses: string[];
@@ -52,6 +67,8 @@ export interface KeptImage {
   readonly reason: KeptReason;
   /** With reason 'referenced': the kept index that references it. */
   readonly referencedBy?: string;
+  /** With reason 'referrer': the image that stays, whose signature, SBOM or attestation it is. */
+  readonly subject?: string;
 }
 
 /** Opens the registry reader of a repository. */
@@ -59,7 +76,7 @@ export type OpenReader = (request: { readonly repositoryName: string; readonly r
 
 export interface PlanOptions extends ExecuteOptions {
   readonly now?: () => number;
-  /** How the selection reads index manifests; default: the repository's URI from DescribeRepositories, then its public registry. */
+  /** How the selection reads manifests; default: the repository's URI from DescribeRepositories, then its public registry. */
   readonly openReader?: OpenReader;
   /** Epoch milliseconds past which no manifest read starts: what is unread by then is unknown, and kept. */
   readonly readDeadline?: number;
@@ -96,7 +113,9 @@ function merge(a: DeletionOutcome, b: DeletionOutcome): DeletionOutcome {
 /**
  * Runs a plan: the declared image IDs first, then the selection, evaluated on
  * the listing taken after them, pass by pass. A dry run lists and selects but
- * deletes nothing, and reports what it would have deleted.
+ * deletes nothing, and reports what it would have deleted: it selects on the
+ * listing as the real run would see it, the declared IDs applied
+ * (listing-after.ts), so that both make the same decision.
  */
 export async function executePlan(client: ECRPUBLICClient, plan: DeletePlan, options: PlanOptions = {}): Promise<PlanOutcome> {
   const { RepositoryName: repositoryName, RegistryId: registryId } = plan.properties;
@@ -109,71 +128,119 @@ export async function executePlan(client: ECRPUBLICClient, plan: DeletePlan, opt
         : deleteImages(client, { repositoryName, registryId, imageIds }, options);
 
   let outcome = await deleteOrPretend(plan.imageIds);
-  if (!plan.selection || outcome.repositoryMissing) {
-    return { ...outcome, tolerated: [], dryRun: plan.dryRun };
-  }
+  const notFound = outcome.failures.filter((f) => f.failureCode === IMAGE_NOT_FOUND).map((f) => f.imageId ?? {});
+  const moved: ImageIdentifier[] = [];
+  const done = (selection?: PlanOutcome['selection'], tolerated: ImageFailure[] = []): PlanOutcome => {
+    const failures = withRefusalsReportedOnce(outcome);
+    const toleratedSet = new Set(tolerated);
+    return { ...outcome, failures, tolerated: failures.filter((f) => toleratedSet.has(f)), dryRun: plan.dryRun, notFound, moved, selection };
+  };
+  if (!plan.selection || outcome.repositoryMissing) return done();
 
-  // One round: list, select, delete pass by pass. Another round runs only when
-  // ECR Public refused to delete an index (another index referenced it) and the
-  // round deleted something, perhaps that other index: an index of indexes
-  // empties in a few rounds.
+  // One round: list, read, select, delete pass by pass. Another round runs only
+  // when ECR Public refused to delete an index (another index referenced it)
+  // and the round deleted something, perhaps that other index: an index of
+  // indexes empties in a few rounds.
   const tolerated: ImageFailure[] = [];
   let stats: PlanOutcome['selection'];
   const openReader = options.openReader ?? defaultOpenReader(client, options);
-  const indexReferences = new IndexReferences(() => openReader({ repositoryName, registryId }));
+  const manifests = new ManifestReads(() => openReader({ repositoryName, registryId }));
+  /** Images whose deletion failed (not refused) in this event: they stay, in every pass and round that follows. */
+  const failed = new Set<string>();
   for (let round = 1; round <= MAX_SELECTION_ROUNDS; round++) {
-    let listing;
+    let listing: RepositoryListing;
     try {
       listing = await listRepository(client, { repositoryName, registryId }, options.signal);
     } catch (error) {
       if (error instanceof RepositoryNotFoundException) {
-        return { ...outcome, repositoryMissing: true, tolerated, dryRun: plan.dryRun, selection: stats };
+        outcome = { ...outcome, repositoryMissing: true };
+        return done(stats, tolerated);
       }
       throw error;
     }
+    const images = plan.dryRun ? listingAfter(listing.images, plan.imageIds) : listing.images;
     const nowMs = (options.now ?? Date.now)();
-    let selected = selectImages(listing.images, plan.selection, nowMs, indexReferences.known);
-    while (selected.needs.length > 0) {
-      await indexReferences.read(selected.needs);
-      selected = selectImages(listing.images, plan.selection, nowMs, indexReferences.known);
-    }
-    stats ??= selectionStats(listing, selected, indexReferences.manifestsRead);
+    /**
+     * Images that stay this round: those whose deletion failed, those refused (a refused index is retried in the
+     * next round only), and the image a moved tag now names (pushed during the event: never selected by it).
+     */
+    const movedTags = new Set(moved.map((id) => id.imageTag));
+    const survivors = new Set([...failed, ...images.filter((image) => image.tags.some((tag) => movedTags.has(tag))).map((image) => image.digest)]);
+    const select = async (): Promise<SelectionResult> => {
+      let selected = selectImages(images, plan.selection!, nowMs, manifests.known, { survivors });
+      while (selected.needs.length > 0) {
+        await manifests.read(selected.needs);
+        selected = selectImages(images, plan.selection!, nowMs, manifests.known, { survivors });
+      }
+      return selected;
+    };
+    let selected = await select();
     // Only a refused index can be freed by this round's deletions (an index of
     // indexes); a refused platform image belongs to a kept index and stays refused.
-    const indexIds = new Set(listing.images.filter(isIndex).flatMap((image) => [image.digest, ...image.tags]));
+    const indexIds = new Set(images.filter(isIndex).flatMap((image) => [image.digest, ...image.tags]));
     let indexesRefused = 0;
     let deleted = 0;
-    for (const pass of selected.passes) {
+    const sent = new Set<string>();
+    for (let pass = nextPass(selected, sent); pass.length > 0; pass = nextPass(selected, sent)) {
+      for (const id of pass) sent.add(imageIdKey(id));
       const passOutcome = await deleteOrPretend(pass);
       const refusals = passOutcome.failures.filter(isReferencedRefusal);
+      const movedHere = passOutcome.failures.filter((f) => f.failureCode === IMAGE_TAG_DOES_NOT_MATCH_DIGEST);
       tolerated.push(...refusals);
+      moved.push(...movedHere.map((f) => f.imageId ?? {}));
       indexesRefused += refusals.filter((f) => indexIds.has(f.imageId?.imageDigest ?? '') || indexIds.has(f.imageId?.imageTag ?? '')).length;
       deleted += passOutcome.deleted.length;
-      outcome = merge(outcome, passOutcome);
+      outcome = merge(outcome, { ...passOutcome, failures: passOutcome.failures.filter((f) => !movedHere.includes(f)) });
       if (outcome.repositoryMissing) break;
+      // Whatever made an image stay, it keeps what it needs in the passes that follow.
+      const stayed = passOutcome.failures.map((f) => digestOf(f.imageId, images)).filter((digest): digest is string => digest !== undefined);
+      for (const failure of passOutcome.failures) {
+        const digest = digestOf(failure.imageId, images);
+        if (digest !== undefined && !isReferencedRefusal(failure)) failed.add(digest);
+      }
+      if (stayed.some((digest) => !survivors.has(digest))) {
+        stayed.forEach((digest) => survivors.add(digest));
+        selected = await select();
+      }
     }
+    if (round === 1) stats = selectionStats(listing, selected, manifests.manifestsRead, moved.length);
     if (plan.dryRun || outcome.repositoryMissing || indexesRefused === 0 || deleted === 0) break;
   }
-  const failures = withRefusalsReportedOnce(outcome);
-  const toleratedSet = new Set(tolerated);
-  return { ...outcome, failures, tolerated: failures.filter((f) => toleratedSet.has(f)), dryRun: plan.dryRun, selection: stats };
+  return done(stats && { ...stats, keptMoved: moved.length, manifestsRead: manifests.manifestsRead }, tolerated);
+}
+
+/** The IDs of the first pass with some not sent yet, without those sent: passes are decided again after each. */
+function nextPass(selected: SelectionResult, sent: ReadonlySet<string>): WireImageId[] {
+  for (const pass of selected.passes) {
+    const left = pass.filter((id) => !sent.has(imageIdKey(id)));
+    if (left.length > 0) return left;
+  }
+  return [];
+}
+
+/** The digest of the image a failure names: its digest, or the listed image its tag was on. */
+function digestOf(id: ImageIdentifier | undefined, listing: readonly ListedImage[]): string | undefined {
+  if (id?.imageDigest !== undefined) return id.imageDigest;
+  return id?.imageTag === undefined ? undefined : listing.find((image) => image.tags.includes(id.imageTag as string))?.digest;
 }
 
 /**
- * The index manifests read so far, each read once per event whatever the
- * rounds. The registry reader is opened on the first read.
+ * The manifests read so far, each read once per event whatever the rounds.
+ * The registry reader is opened on the first read; a reader that cannot be
+ * opened (DescribeRepositories refused, a URI without a path) makes every
+ * manifest asked for unknown, with the cause.
  */
-class IndexReferences {
-  readonly known = new Map<string, ReferenceRead>();
+class ManifestReads {
+  readonly known = new Map<string, ManifestRead>();
   manifestsRead = 0;
   private reader: Promise<ManifestReader> | undefined;
 
   constructor(private readonly openReader: () => Promise<ManifestReader>) {}
 
-  /** Reads the references of these index manifests; an unreadable one is "unknown", with its cause. */
+  /** Reads these manifests; an unreadable one is "unknown", with its cause. */
   async read(digests: string[]): Promise<void> {
     this.reader ??= this.openReader();
-    let reads: Map<string, ReferenceRead>;
+    let reads: Map<string, ManifestRead>;
     try {
       reads = await (await this.reader).read(digests);
     } catch (error) {
@@ -186,8 +253,13 @@ class IndexReferences {
   }
 }
 
-/** The selection's view of the repository, from the first round's listing. */
-function selectionStats(listing: RepositoryListing, selected: SelectionResult, manifestsRead: number): NonNullable<PlanOutcome['selection']> {
+/** The selection's view of the repository, from the first round. */
+function selectionStats(
+  listing: RepositoryListing,
+  selected: SelectionResult,
+  manifestsRead: number,
+  keptMoved: number,
+): NonNullable<PlanOutcome['selection']> {
   return {
     listed: listing.images.length,
     pages: listing.pages,
@@ -195,7 +267,9 @@ function selectionStats(listing: RepositoryListing, selected: SelectionResult, m
     keptNewest: selected.keptNewest,
     keptProtected: selected.keptProtected,
     keptReferenced: selected.keptReferenced,
+    keptReferrers: selected.keptReferrers,
     keptUnknown: selected.keptUnknown,
+    keptMoved,
     manifestsRead,
     unknownCount: selected.unknown.length,
     unknownCauses: selected.unknown.slice(0, MAX_CAUSES_LOGGED).map(({ digest, cause }) => `${digest}: ${cause}`),
@@ -204,7 +278,14 @@ function selectionStats(listing: RepositoryListing, selected: SelectionResult, m
       .map((image) => {
         const reason = selected.kept.get(image.digest) as KeptReason;
         const by = reason === 'referenced' ? selected.referencedBy.get(image.digest) : undefined;
-        return { imageDigest: image.digest, imageTags: [...image.tags], reason, ...(by !== undefined ? { referencedBy: by } : {}) };
+        const subject = reason === 'referrer' ? selected.referrerOf.get(image.digest) : undefined;
+        return {
+          imageDigest: image.digest,
+          imageTags: [...image.tags],
+          reason,
+          ...(by !== undefined ? { referencedBy: by } : {}),
+          ...(subject !== undefined ? { subject } : {}),
+        };
       }),
   };
 }

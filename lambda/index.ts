@@ -174,6 +174,8 @@ async function planAndExecute(planOf: () => Plan, started: number, workDeadline:
       calls: progress.batchesDone,
       tolerated: [],
       dryRun: plan?.action === 'delete' && plan.dryRun,
+      notFound: [],
+      moved: [],
     };
     // The work had started when the plan was a deletion: the partial outcome says so (DeletionRan), and what went.
     return { plan, teardown, outcome: plan?.action === 'delete' ? partial : undefined, verdict: { status: 'FAILED', reason: `${record}${reason}` } };

@@ -11,7 +11,12 @@ export interface ListedImage {
   readonly tags: readonly string[];
   /** Epoch milliseconds; UNKNOWN_PUSH_TIME when the API gave none. */
   readonly pushedAt: number;
-  /** The manifest's media type: an image index or manifest list references other images. */
+  /**
+   * The manifest's media type (`imageManifestMediaType`): an image index or
+   * manifest list references other images. Absent when the listing does not
+   * say; then the manifest is read. `artifactMediaType` is not a stand-in: it
+   * is the config's (or an artifact's) type, and says nothing of the manifest.
+   */
   readonly mediaType?: string;
 }
 
@@ -54,7 +59,7 @@ export async function listRepository(client: ECRPUBLICClient, request: ListReque
         digest: detail.imageDigest,
         tags: detail.imageTags ?? [],
         pushedAt: detail.imagePushedAt?.getTime() ?? UNKNOWN_PUSH_TIME,
-        mediaType: detail.imageManifestMediaType ?? detail.artifactMediaType,
+        mediaType: detail.imageManifestMediaType || undefined,
       });
     }
     nextToken = page.nextToken;

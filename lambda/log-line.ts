@@ -3,8 +3,7 @@
  * IDs went, as many as a log line holds. For a scheduled run the log is the
  * only report of what went.
  */
-import type { ImageFailure, ImageIdentifier } from '@aws-sdk/client-ecr-public';
-import { IMAGE_NOT_FOUND } from '../lib/contract';
+import type { ImageIdentifier } from '@aws-sdk/client-ecr-public';
 import type { EventResult } from './index';
 import { fit } from './response';
 import { formatImageId } from './verdict';
@@ -45,9 +44,8 @@ export function logEventLine(
   const listed = imageIdsForLog(outcome?.deleted ?? []);
   const { kept = [], ...selection } = outcome?.selection ?? {};
   const keptCount = fit(kept, MAX_LOGGED_KEPT_BYTES).count;
-  const notFound = imageIdsForLog(
-    (outcome?.failures ?? []).filter((f: ImageFailure) => f.failureCode === IMAGE_NOT_FOUND).map((f) => f.imageId ?? {}),
-  );
+  const notFound = imageIdsForLog(outcome?.notFound ?? []);
+  const moved = imageIdsForLog(outcome?.moved ?? []);
   console.log(
     JSON.stringify({
       message: 'EcrPublicImageDeletion event',
@@ -77,7 +75,10 @@ export function logEventLine(
       // Declared images that ECR Public did not find: already gone, or a typo.
       notFound: notFound.imageIds.map(formatImageId),
       notFoundCut: notFound.cut,
-      // What the selection covered but kept, image by image, and why (protected, newest, referenced, unknown).
+      // Tags the selection kept because they moved to another image during the event.
+      moved: moved.imageIds.map(formatImageId),
+      movedCut: moved.cut,
+      // What the selection covered but kept, image by image, and why (protected, newest, referenced, referrer, unknown).
       keptImages: outcome?.selection ? kept.slice(0, keptCount) : undefined,
       keptImagesCut: outcome?.selection ? keptCount < kept.length : undefined,
     }),

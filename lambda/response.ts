@@ -4,7 +4,7 @@
  * exact; lists are cut and flagged.
  */
 import type { ImageFailure, ImageIdentifier } from '@aws-sdk/client-ecr-public';
-import { ATTRIBUTES, IMAGE_NOT_FOUND, ResponseData } from '../lib/contract';
+import { ATTRIBUTES, ResponseData } from '../lib/contract';
 import type { DeletionOutcome } from './execute';
 import type { PlanOutcome } from './execute-plan';
 import type { Verdict } from './verdict';
@@ -47,7 +47,15 @@ function attributes(
   deleted: readonly ImageIdentifier[],
   failures: readonly ImageFailure[],
   kept: { ids: number; failures: number },
-  deletion: { ran: boolean; dryRun: boolean; keptReferenced: number; keptUnknown: number },
+  deletion: {
+    ran: boolean;
+    dryRun: boolean;
+    keptReferenced: number;
+    keptUnknown: number;
+    keptReferrers: number;
+    keptMoved: number;
+    notFound: number;
+  },
 ): ResponseData {
   return {
     [ATTRIBUTES.IMAGE_IDS]: JSON.stringify(deleted.slice(0, kept.ids)),
@@ -59,7 +67,9 @@ function attributes(
     [ATTRIBUTES.DRY_RUN]: String(deletion.dryRun),
     [ATTRIBUTES.KEPT_REFERENCED_COUNT]: String(deletion.keptReferenced),
     [ATTRIBUTES.KEPT_UNKNOWN_COUNT]: String(deletion.keptUnknown),
-    [ATTRIBUTES.NOT_FOUND_COUNT]: String(failures.filter((f) => f.failureCode === IMAGE_NOT_FOUND).length),
+    [ATTRIBUTES.KEPT_REFERRER_COUNT]: String(deletion.keptReferrers),
+    [ATTRIBUTES.KEPT_MOVED_COUNT]: String(deletion.keptMoved),
+    [ATTRIBUTES.NOT_FOUND_COUNT]: String(deletion.notFound),
   };
 }
 
@@ -107,13 +117,17 @@ export function cutReason(reason: string, maxBytes: number = MAX_REASON_BYTES): 
 export function buildResponse(
   base: Omit<ResponseBody, 'Data' | 'Reason'>,
   verdict: Verdict,
-  outcome: (Pick<DeletionOutcome, 'deleted' | 'failures'> & Partial<Pick<PlanOutcome, 'dryRun' | 'selection'>>) | undefined,
+  outcome: (Pick<DeletionOutcome, 'deleted' | 'failures'> & Partial<Pick<PlanOutcome, 'dryRun' | 'selection' | 'notFound' | 'moved'>>) | undefined,
 ): ResponseBody {
   const deletion = {
     ran: outcome !== undefined,
     dryRun: outcome?.dryRun === true,
     keptReferenced: outcome?.selection?.keptReferenced ?? 0,
     keptUnknown: outcome?.selection?.keptUnknown ?? 0,
+    keptReferrers: outcome?.selection?.keptReferrers ?? 0,
+    keptMoved: outcome?.moved?.length ?? 0,
+    // Declared image IDs only: execute-plan.ts keeps them apart from a selection's.
+    notFound: outcome?.notFound?.length ?? 0,
   };
   const limit = MAX_RESPONSE_BYTES - 1;
   const withReason = (room: number): ResponseBody => ({ ...base, Status: verdict.status, Reason: cutReason(verdict.reason, room) });

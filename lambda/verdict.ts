@@ -33,13 +33,18 @@ function shortCause(cause: string | undefined): string {
 }
 
 /**
- * Decides SUCCESS or FAILED for a deletion that ran. Images kept because an
- * index manifest could not be read do not fail the event: nothing unsafe was
- * done, the reason and `KeptUnknownCount` say what was kept and why, and the
- * next deployment or scheduled tick deletes them once the registry answers.
- * Failing instead would roll a deployment back for a registry outage.
+ * Decides SUCCESS or FAILED for a deletion that ran. Images kept because a
+ * manifest could not be read do not fail the event: nothing unsafe was done,
+ * the reason and `KeptUnknownCount` say what was kept and why, and the next
+ * deployment or scheduled tick deletes them once the registry answers.
+ * Failing instead would roll a deployment back for a registry outage. Nor do
+ * tags that moved to another image during the event (a push won the race):
+ * the reason and `KeptMovedCount` say so.
  */
-export function judge(plan: DeletePlan, outcome: DeletionOutcome & Partial<Pick<PlanOutcome, 'tolerated' | 'dryRun' | 'selection'>>): Verdict {
+export function judge(
+  plan: DeletePlan,
+  outcome: DeletionOutcome & Partial<Pick<PlanOutcome, 'tolerated' | 'dryRun' | 'selection' | 'moved'>>,
+): Verdict {
   const { RepositoryName, ApiRegion, FailOnImageFailure } = plan.properties;
   const where = `repository "${RepositoryName}" in ${registryLabel(plan)} (ECR Public, ${ApiRegion})`;
   if (outcome.repositoryMissing) {
@@ -59,6 +64,7 @@ export function judge(plan: DeletePlan, outcome: DeletionOutcome & Partial<Pick<
           [outcome.selection.keptNewest, 'kept as newest'],
           [outcome.selection.keptProtected, 'protected'],
           [outcome.selection.keptReferenced, 'kept as referenced by a kept image index'],
+          [outcome.selection.keptReferrers, 'kept as referrers (signatures, SBOMs) of a kept image'],
           [tolerated.size, 'refused as still referenced by a manifest list'],
         ]
           .filter(([count]) => count !== 0)
@@ -68,11 +74,16 @@ export function judge(plan: DeletePlan, outcome: DeletionOutcome & Partial<Pick<
   const selected = outcome.selection ? ` (selection: ${counters.join(', ')})` : '';
   // Failing closed is reported first, where a cut reason still shows it.
   const unknown = outcome.selection?.keptUnknown
-    ? `kept ${outcome.selection.keptUnknown} images whose references are unknown: ${outcome.selection.unknownCount} image index manifests ` +
+    ? `kept ${outcome.selection.keptUnknown} images whose references are unknown: ${outcome.selection.unknownCount} manifests ` +
       `could not be read (${shortCause(outcome.selection.unknownCauses[0])}); a later run deletes them once the registry answers. `
+    : '';
+  const moved = outcome.moved?.length
+    ? `kept ${outcome.moved.length} tags that moved to another image during the event, with the image just pushed ` +
+      `(${outcome.moved.slice(0, 3).map(formatImageId).join('; ')}${outcome.moved.length > 3 ? '; …' : ''}). `
     : '';
   const summary =
     unknown +
+    moved +
     (outcome.dryRun
       ? `dry run: would delete ${outcome.deleted.length} image IDs from ${where}${selected}; nothing deleted`
       : `deleted ${outcome.deleted.length} image IDs from ${where}${selected}; ${outcome.failures.length} failures`);

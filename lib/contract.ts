@@ -235,9 +235,13 @@ export const ATTRIBUTES = {
   DRY_RUN: 'DryRun',
   /** Exact number of images the selection covered but kept because an image index this event keeps references them. */
   KEPT_REFERENCED_COUNT: 'KeptReferencedCount',
-  /** Exact number of images the selection covered but kept because the manifest of an image index could not be read. */
+  /** Exact number of images the selection covered but kept because a manifest (of an image index, or of the image itself) could not be read. */
   KEPT_UNKNOWN_COUNT: 'KeptUnknownCount',
-  /** Exact number of failures that are `ImageNotFound`: declared images already gone, or never there. */
+  /** Exact number of images the selection covered but kept because they are referrers (signatures, SBOMs, attestations) of an image that stays. */
+  KEPT_REFERRER_COUNT: 'KeptReferrerCount',
+  /** Exact number of tags the selection would have removed but kept because they moved to another image during the event. */
+  KEPT_MOVED_COUNT: 'KeptMovedCount',
+  /** Exact number of declared image IDs that ECR Public did not find (`ImageNotFound`): already gone, or never there. A selection's are not counted. */
   NOT_FOUND_COUNT: 'NotFoundCount',
 } as const;
 
@@ -252,3 +256,6 @@ export const MAX_IDS_PER_CALL = 100;
 
 /** Failure code for an image a manifest list (image index) still references; ECR Public refuses to delete it. */
 export const IMAGE_REFERENCED_BY_MANIFEST_LIST = 'ImageReferencedByManifestList';
+
+/** Failure code for a tag given with a digest when the tag names another image (it moved): nothing is deleted. */
+export const IMAGE_TAG_DOES_NOT_MATCH_DIGEST = 'ImageTagDoesNotMatchDigest';

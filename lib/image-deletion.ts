@@ -299,12 +299,29 @@ export class EcrPublicImageDeletion extends Construct {
 
   /**
    * Exact number of images the selection covered but kept during the last
-   * event, because the manifest of an image index could not be read from the
-   * registry: what that index references is unknown, so nothing it might
-   * reference was deleted (the function log says why). `0` when every needed
-   * manifest was read.
+   * event, because a manifest could not be read from the registry: that of an
+   * image index (what it references is unknown, so nothing it might reference
+   * was deleted), or that of an untagged image (whether it is a signature or
+   * SBOM of a kept image is unknown). The function log says why. `0` when
+   * every needed manifest was read.
    */
   readonly keptUnknownCount: number;
+
+  /**
+   * Exact number of images the selection covered but kept during the last
+   * event, because they are OCI 1.1 referrers (cosign or notation signatures,
+   * SBOMs, attestations: untagged manifests whose `subject` names another
+   * image) of an image that stays. `0` without a selection.
+   */
+  readonly keptReferrerCount: number;
+
+  /**
+   * Exact number of tags the selection would have removed during the last
+   * event but kept, because a push moved them to another image between the
+   * listing and the deletion: the image just pushed keeps its tag. `0`
+   * without a selection.
+   */
+  readonly keptMovedCount: number;
 
   /**
    * `"true"` when the event ran as a dry run (`dryRun: true`): nothing was
@@ -314,9 +331,11 @@ export class EcrPublicImageDeletion extends Construct {
   readonly dryRun: string;
 
   /**
-   * Exact number of declared image IDs that ECR Public did not find
-   * (`ImageNotFound`): already gone, or never there, such as a mistyped tag.
-   * They do not fail the event; the function log names them.
+   * Exact number of declared image IDs (`imageIds`) that ECR Public did not
+   * find (`ImageNotFound`): already gone, or never there, such as a mistyped
+   * tag. They do not fail the event; the function log names them. An image a
+   * selection chose that was gone by the time it was deleted is a failure
+   * (`failureCount`), not counted here.
    */
   readonly notFoundCount: number;
 
@@ -409,6 +428,8 @@ export class EcrPublicImageDeletion extends Construct {
     this.deletionRan = this.resource.getAttString(ATTRIBUTES.DELETION_RAN);
     this.keptReferencedCount = Token.asNumber(this.resource.getAtt(ATTRIBUTES.KEPT_REFERENCED_COUNT));
     this.keptUnknownCount = Token.asNumber(this.resource.getAtt(ATTRIBUTES.KEPT_UNKNOWN_COUNT));
+    this.keptReferrerCount = Token.asNumber(this.resource.getAtt(ATTRIBUTES.KEPT_REFERRER_COUNT));
+    this.keptMovedCount = Token.asNumber(this.resource.getAtt(ATTRIBUTES.KEPT_MOVED_COUNT));
     this.dryRun = this.resource.getAttString(ATTRIBUTES.DRY_RUN);
     this.notFoundCount = Token.asNumber(this.resource.getAtt(ATTRIBUTES.NOT_FOUND_COUNT));
 

@@ -5,7 +5,7 @@
  * would instead of normally:
  *
  * - `throttle`: JSON API: HTTP 400 ThrottlingException, as ECR Public sends it;
- *   registry: HTTP 429 TOOMANYREQUESTS with Retry-After;
+ *   registry: HTTP 429 TOOMANYREQUESTS with Retry-After (none if `retryAfterSeconds` is null);
  * - `tooManyRequests`: HTTP 429 with Retry-After on either API (JSON API body: ThrottlingException);
  * - `serverError`: JSON API: HTTP 500 ServerException; registry: HTTP 503 UNAVAILABLE;
  * - `dropBefore`: the connection is closed before the request is applied;
@@ -46,8 +46,8 @@ export interface FaultOptions {
    * @default - no limit
    */
   readonly maxFaultsPerCall?: number;
-  /** The Retry-After of 429 answers, in seconds. @default 1 */
-  readonly retryAfterSeconds?: number;
+  /** The Retry-After of 429 answers, in seconds; `null`: 429 without Retry-After (a client must not rely on it). @default 1 */
+  readonly retryAfterSeconds?: number | null;
   /** A fixed delay before each answer, by operation (JSON API: e.g. `DescribeImages`; registry: `manifests`, `token`). @default - none */
   readonly delayMs?: Readonly<Record<string, number>>;
 }
@@ -106,7 +106,7 @@ export class FaultInjector {
   readonly requests: RecordedRequest[] = [];
   /** Answers forced for the next requests, taken before the rates are consulted. */
   readonly forced: ForcedAnswer[] = [];
-  retryAfterSeconds: number;
+  retryAfterSeconds: number | null;
   delayMs: Record<string, number>;
 
   private rates: FaultRates = {};

@@ -168,7 +168,11 @@ const OPERATIONS: Record<Operation, (store: EcrPublicStore, input: Input, call: 
       }
       return { imageDetails: [...found.values()].map((image) => imageDetail(store, name, image)) };
     }
-    const page = paginate([...repository.images.values()], input, `images:${name}`, (image) => image.sequence);
+    // Push order by default; by digest (unrelated to push order) when the listing behaviour says so.
+    const byDigest = store.listing.order === 'digest';
+    const images = [...repository.images.values()];
+    if (byDigest) images.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+    const page = paginate(images, input, `images:${name}`, byDigest ? (image) => image.digest : (image) => image.sequence);
     return { imageDetails: page.items.map((image) => imageDetail(store, name, image)), ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
   },
 
@@ -228,7 +232,7 @@ function imageDetail(store: EcrPublicStore, name: string, image: StoredImage) {
     ...(image.tags.length > 0 ? { imageTags: [...image.tags] } : {}),
     ...(image.sizeInBytes !== undefined ? { imageSizeInBytes: image.sizeInBytes } : {}),
     imagePushedAt: seconds(image.pushedAt),
-    imageManifestMediaType: image.mediaType,
+    ...(store.listing.omitManifestMediaType ? {} : { imageManifestMediaType: image.mediaType }),
     ...(image.artifactMediaType ? { artifactMediaType: image.artifactMediaType } : {}),
   };
 }
@@ -296,7 +300,7 @@ function registryIdOrAlias(store: EcrPublicStore, value: unknown): void {
  * starts after the last item returned even if items were deleted meanwhile;
  * without, at the position reached.
  */
-function paginate<T>(items: T[], input: Input, listing: string, cursor?: (item: T) => number): { items: T[]; nextToken?: string } {
+function paginate<T>(items: T[], input: Input, listing: string, cursor?: (item: T) => number | string): { items: T[]; nextToken?: string } {
   const maxResults = input.maxResults ?? DEFAULT_MAX_RESULTS;
   const { min, max } = LIMITS.MaxResults;
   if (typeof maxResults !== 'number' || !Number.isInteger(maxResults) || maxResults < min || maxResults > max) {
@@ -309,11 +313,11 @@ function paginate<T>(items: T[], input: Input, listing: string, cursor?: (item: 
   let start = 0;
   if (input.nextToken !== undefined) {
     const decoded = typeof input.nextToken === 'string' ? Buffer.from(input.nextToken, 'base64url').toString('utf8') : '';
-    const match = /^(\d+)\|(.*)$/.exec(decoded);
-    if (!match || match[2] !== listing)
+    const match = /^([^|]+)\|(.*)$/.exec(decoded);
+    if (!match || match[2] !== listing || (!cursor && !/^\d+$/.test(match[1])))
       throw new ApiError('InvalidParameterException', "Invalid parameter at 'nextToken': the token is not valid for this request");
-    const after = Number(match[1]);
-    start = cursor ? items.findIndex((item) => cursor(item) > after) : after;
+    const after = /^\d+$/.test(match[1]) ? Number(match[1]) : match[1];
+    start = cursor ? items.findIndex((item) => cursor(item) > after) : (after as number);
     if (start < 0) start = items.length;
   }
   const page = items.slice(start, start + maxResults);

@@ -210,3 +210,89 @@ export function nestedIndex(seed: string, inner: readonly SeedGroup[], options: 
 }
 
 export { platformName };
+
+/** The OCI empty descriptor's content (`{}`), the config of an artifact manifest (OCI image spec 1.1, "Guidance for an Empty Descriptor"). */
+const EMPTY_CONFIG = blob('{}');
+
+export interface ReferrerOptions {
+  /** Epoch milliseconds. @default - the subject's push time plus one second, or the time of the push */
+  readonly pushedAt?: number;
+  /** Tags of the referrer. @default - untagged, as cosign and notation push them with the referrers API */
+  readonly tags?: readonly string[];
+}
+
+/**
+ * An OCI 1.1 referrer of `subject`: an image manifest whose `subject` names
+ * it, with an `artifactType`, the empty config and one layer holding
+ * `content` (OCI image spec 1.1, "Artifacts Guidance").
+ */
+export function referrer(
+  subject: SeedImage,
+  artifactType: string,
+  layer: { readonly mediaType: string; readonly content: string; readonly annotations?: Record<string, string> },
+  options: ReferrerOptions & { readonly annotations?: Record<string, string>; readonly role?: string } = {},
+): SeedImage {
+  const content = blob(layer.content);
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPES.ociManifest,
+    artifactType,
+    config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: EMPTY_CONFIG.digest, size: EMPTY_CONFIG.size },
+    layers: [
+      { mediaType: layer.mediaType, digest: content.digest, size: content.size, ...(layer.annotations ? { annotations: layer.annotations } : {}) },
+    ],
+    subject: { mediaType: subject.mediaType, digest: subject.digest, size: Buffer.byteLength(subject.manifest) },
+    ...(options.annotations ? { annotations: options.annotations } : {}),
+  };
+  const pushedAt = options.pushedAt ?? (subject.pushedAt !== undefined ? subject.pushedAt + 1000 : undefined);
+  return image(manifest, options.role ?? `${artifactType} of ${subject.role}`, options.tags, pushedAt, [EMPTY_CONFIG.blob, content.blob]);
+}
+
+/** What `cosign sign --registry-referrers-mode=oci-1-1` pushes: a signature referrer (artifactType application/vnd.dev.cosign.artifact.sig.v1+json). */
+export function cosignSignature(subject: SeedImage, options: ReferrerOptions = {}): SeedImage {
+  const payload = JSON.stringify({
+    critical: {
+      identity: { 'docker-reference': 'public.ecr.aws/emulated/app' },
+      image: { 'docker-manifest-digest': subject.digest },
+      type: 'cosign container image signature',
+    },
+    optional: null,
+  });
+  return referrer(
+    subject,
+    'application/vnd.dev.cosign.artifact.sig.v1+json',
+    {
+      mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+      content: payload,
+      annotations: { 'dev.cosignproject.cosign/signature': `MEUCIQ${createHash('sha256').update(subject.digest).digest('base64').slice(0, 40)}` },
+    },
+    { ...options, role: `cosign signature of ${subject.role}` },
+  );
+}
+
+/** What `notation sign` pushes: a JWS signature envelope as a referrer (artifactType application/vnd.cncf.notary.signature). */
+export function notationSignature(subject: SeedImage, options: ReferrerOptions = {}): SeedImage {
+  return referrer(
+    subject,
+    'application/vnd.cncf.notary.signature',
+    { mediaType: 'application/jose+json', content: JSON.stringify({ payload: subject.digest, protected: 'e30', signature: 'c2ln' }) },
+    {
+      ...options,
+      annotations: { 'io.cncf.notary.x509chain.thumbprint#S256': '["0f1e2d"]', 'org.opencontainers.image.created': '2026-01-01T00:00:00Z' },
+      role: `notation signature of ${subject.role}`,
+    },
+  );
+}
+
+/** An SPDX SBOM attached as a referrer (`oras attach --artifact-type application/spdx+json`). */
+export function sbomReferrer(subject: SeedImage, options: ReferrerOptions = {}): SeedImage {
+  return referrer(
+    subject,
+    'application/spdx+json',
+    {
+      mediaType: 'application/spdx+json',
+      content: JSON.stringify({ spdxVersion: 'SPDX-2.3', name: subject.role, documentDescribes: [subject.digest] }),
+    },
+    { ...options, role: `SBOM of ${subject.role}` },
+  );
+}

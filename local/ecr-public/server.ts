@@ -13,11 +13,11 @@ import { performance } from 'node:perf_hooks';
 import { RegistryCredentials } from './credentials';
 import { Decision, FaultInjector, FaultOptions, RecordedRequest } from './faults';
 import { handleJsonRequest } from './json-api';
-import { ApiError } from './model';
+import { ApiError, FailureCode } from './model';
 import { PullClass, PullCount, PullQuota, PullRates } from './pull-quota';
-import { RegistryApi, RegistryAnswer } from './registry-api';
+import { RegistryApi, RegistryAnswer, RegistryBehaviour } from './registry-api';
 import { SeedImage } from './seed';
-import { EcrPublicStore, ReferencedImageDeletion, StoredImage, StoreOptions } from './store';
+import { EcrPublicStore, ListingBehaviour, ReferencedImageDeletion, StoredImage, StoreOptions } from './store';
 
 export interface EmulatorOptions extends StoreOptions {
   /** The port to listen on (loopback only). @default 0 (a free port) */
@@ -49,6 +49,10 @@ export interface ImageSummary {
   readonly mediaType: string;
   readonly pushedAt: number;
   readonly references: readonly string[];
+  /** The digest the manifest's `subject` names, for an OCI 1.1 referrer. */
+  readonly subject?: string;
+  /** The manifest's `artifactType` or its config's media type, as DescribeImages gives it. */
+  readonly artifactMediaType?: string;
 }
 
 export interface EcrPublicEmulator {
@@ -66,6 +70,20 @@ export interface EcrPublicEmulator {
   readonly pullQuota: PullQuota;
   /** Pulls (manifest GETs and HEADs) let through and refused with 429, per class, since the start or the last resetStats. */
   pulls(): Record<PullClass, PullCount>;
+  /** How DescribeImages lists: its order, and whether it gives imageManifestMediaType. */
+  readonly listing: ListingBehaviour;
+  /** The registry's answers a client must cope with: expiring tokens, scopes, challenge styles, redirects. */
+  readonly registryBehaviour: RegistryBehaviour;
+  /** Per-image failures BatchDeleteImage answers instead of deleting (digest -> failure code, e.g. KmsError). */
+  readonly deletionFailures: Map<string, FailureCode>;
+  /** The other origin that redirected manifest reads go to (`http://127.0.0.1:PORT`). */
+  readonly redirectEndpoint: string;
+  /**
+   * Runs `action` once, when the next request of `operation` (JSON API:
+   * `BatchDeleteImage`…; registry: `manifests`, `token`) arrives, before it is
+   * applied: what another client does meanwhile (a push that moves a tag).
+   */
+  beforeNext(operation: string, action: () => void): void;
   /** Calls per operation (JSON API: `DescribeImages`…; registry: `manifests`, `token`). */
   stats(operation: string): OperationStats;
   /** Clears the statistics, both recorders and the pull counts. */
@@ -147,6 +165,8 @@ export function summarize(store: EcrPublicStore, repositoryName: string): ImageS
     mediaType: image.mediaType,
     pushedAt: image.pushedAt,
     references: image.references,
+    ...(image.subject !== undefined ? { subject: image.subject } : {}),
+    ...(image.artifactMediaType !== undefined ? { artifactMediaType: image.artifactMediaType } : {}),
   }));
 }
 
@@ -166,8 +186,9 @@ export async function startEcrPublicEmulator(options: EmulatorOptions = {}): Pro
   };
   const sockets = new Set<net.Socket>();
   let endpoint = '';
+  const hooks: Array<{ readonly operation: string; readonly action: () => void }> = [];
 
-  const server = http.createServer((request, response) => {
+  const onRequest = (request: http.IncomingMessage, response: http.ServerResponse) => {
     const arrivedAt = performance.now();
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -184,9 +205,11 @@ export async function startEcrPublicEmulator(options: EmulatorOptions = {}): Pro
       const operationKey = isRegistry
         ? path === '/token'
           ? 'token'
-          : path.includes('/manifests/')
-            ? 'manifests'
-            : 'v2'
+          : path.startsWith('/cdn/')
+            ? 'redirected'
+            : path.includes('/manifests/')
+              ? 'manifests'
+              : 'v2'
         : target.split('.').pop() || 'unknown';
       // A test's own seeding and inspecting client marks its requests: no faults, not recorded, not counted.
       const bypass = request.headers[BYPASS_HEADER] === 'faults';
@@ -202,7 +225,9 @@ export async function startEcrPublicEmulator(options: EmulatorOptions = {}): Pro
       };
 
       const act = () => {
-        const retryAfter = String(injector.retryAfterSeconds);
+        const hook = bypass ? -1 : hooks.findIndex((h) => h.operation === operationKey);
+        if (hook >= 0) hooks.splice(hook, 1)[0].action();
+        const retryAfter: Record<string, string> = injector.retryAfterSeconds === null ? {} : { 'retry-after': String(injector.retryAfterSeconds) };
         switch (decision.fault) {
           case 'dropBefore':
             done();
@@ -217,11 +242,11 @@ export async function startEcrPublicEmulator(options: EmulatorOptions = {}): Pro
             if (isRegistry)
               send(response, {
                 status: 429,
-                headers: { 'retry-after': retryAfter, 'content-type': 'application/json' },
+                headers: { ...retryAfter, 'content-type': 'application/json' },
                 body: Buffer.from(JSON.stringify({ errors: [{ code: 'TOOMANYREQUESTS', message: 'Rate exceeded' }] })),
               });
             else if (decision.fault === 'throttle') sendJson(response, new ApiError('ThrottlingException', 'Rate exceeded'));
-            else sendJson(response, new ApiError('ThrottlingException', 'Rate exceeded', 429), { 'retry-after': retryAfter });
+            else sendJson(response, new ApiError('ThrottlingException', 'Rate exceeded', 429), retryAfter);
             return;
           case 'serverError':
             done();
@@ -272,17 +297,24 @@ export async function startEcrPublicEmulator(options: EmulatorOptions = {}): Pro
       if (decision.latencyMs > 0) setTimeout(act, decision.latencyMs);
       else act();
     });
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as net.AddressInfo).port;
+  };
+  const listen = async (server: http.Server, port: number): Promise<number> => {
+    server.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    return (server.address() as net.AddressInfo).port;
+  };
+  const server = http.createServer(onRequest);
+  // A second loopback port: another origin, where redirected manifest reads are served (registryBehaviour.redirectManifests).
+  const redirectServer = http.createServer(onRequest);
+  const port = await listen(server, options.port ?? 0);
   endpoint = `http://127.0.0.1:${port}`;
+  registry.redirectTarget = `http://127.0.0.1:${await listen(redirectServer, 0)}`;
 
   const emulator: EcrPublicEmulator = {
     endpoint,
@@ -298,6 +330,11 @@ export async function startEcrPublicEmulator(options: EmulatorOptions = {}): Pro
     },
     pullQuota,
     pulls: () => pullQuota.pulls(),
+    listing: store.listing,
+    registryBehaviour: registry.behaviour,
+    deletionFailures: store.deletionFailures,
+    redirectEndpoint: registry.redirectTarget,
+    beforeNext: (operation, action) => void hooks.push({ operation, action }),
     stats: statsOf,
     resetStats() {
       stats.clear();
@@ -312,11 +349,10 @@ export async function startEcrPublicEmulator(options: EmulatorOptions = {}): Pro
     seed: (repositoryName, images) => seedInto(store, repositoryName, images),
     images: (repositoryName) => summarize(store, repositoryName),
     snapshot: (repositoryName) => new Map(summarize(store, repositoryName).map((image) => [image.digest, [...image.tags].sort()])),
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await Promise.all([server, redirectServer].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    },
   };
   return emulator;
 }
@@ -350,8 +386,9 @@ function send(response: http.ServerResponse, answer: RegistryAnswer): void {
 
 /**
  * The control API of a child-process emulator (POST /__emulator/<action>, JSON):
- * `configure` {referencedImageDeletion?, pullRates?: PullRates | 'documented' | null, api?, registry?: {rates?, seed?, forced?, delayMs?, retryAfterSeconds?}},
- * `seed` {repositoryName, images}, `images` {repositoryName}, `requests`, `pulls`, `reset`.
+ * `configure` {referencedImageDeletion?, pullRates?: PullRates | 'documented' | null, listing?: Partial<ListingBehaviour>,
+ * registryBehaviour?: Partial<RegistryBehaviour>, deletionFailures?: {digest: code}, api?, registry?: {rates?, seed?, forced?,
+ * delayMs?, retryAfterSeconds?}}, `seed` {repositoryName, images}, `images` {repositoryName}, `requests`, `pulls`, `reset`.
  */
 function answerControl(emulator: EcrPublicEmulator, action: string, text: string, response: http.ServerResponse): void {
   const reply = (status: number, value: unknown) =>
@@ -362,6 +399,9 @@ function answerControl(emulator: EcrPublicEmulator, action: string, text: string
       case 'configure': {
         if (input.referencedImageDeletion) emulator.referencedImageDeletion = input.referencedImageDeletion;
         if (input.pullRates !== undefined) emulator.pullQuota.configure(input.pullRates ?? undefined);
+        if (input.listing) Object.assign(emulator.listing, input.listing);
+        if (input.registryBehaviour) Object.assign(emulator.registryBehaviour, input.registryBehaviour);
+        for (const [digest, code] of Object.entries(input.deletionFailures ?? {})) emulator.deletionFailures.set(digest, code as FailureCode);
         for (const api of ['api', 'registry'] as const) {
           const settings = input[api];
           if (!settings) continue;

@@ -11,13 +11,27 @@ import { ApiError, DIGEST_PATTERN, FailureCode, INDEX_MEDIA_TYPES, LIMITS, MEDIA
 /** What happens when an image that a remaining index references is deleted. */
 export type ReferencedImageDeletion = 'refuse' | 'allow';
 
+/**
+ * How DescribeImages lists a repository. ECR Public documents no order, and
+ * may leave `imageManifestMediaType` out (an image pushed before it recorded
+ * one): a client must not rely on either.
+ */
+export interface ListingBehaviour {
+  /** `push` (push order, the default) or `digest` (by digest: unrelated to push order, stable under deletions). */
+  order: 'push' | 'digest';
+  /** Leave `imageManifestMediaType` out of every image detail. */
+  omitManifestMediaType: boolean;
+}
+
 export interface StoredImage {
   readonly digest: string;
   /** The manifest exactly as pushed. */
   readonly manifest: Buffer;
   readonly mediaType: string;
-  /** For an image manifest: its config's media type. */
+  /** DescribeImages' artifactMediaType: the manifest's `artifactType` (OCI 1.1), else an image manifest's config media type. */
   readonly artifactMediaType?: string;
+  /** The digest the manifest's `subject` names (OCI 1.1 referrers: signatures, SBOMs, attestations). */
+  readonly subject?: string;
   /** For an image manifest: the sum of its layers' sizes. */
   readonly sizeInBytes?: number;
   /** For an index: the digests of the manifests it lists. */
@@ -72,6 +86,14 @@ export class EcrPublicStore {
   referencedImageDeletion: ReferencedImageDeletion;
   /** Deletions refused with ImageReferencedByManifestList so far (for benchmarks). */
   refused = 0;
+  /** How DescribeImages lists (see ListingBehaviour). */
+  readonly listing: ListingBehaviour = { order: 'push', omitManifestMediaType: false };
+  /**
+   * Per-image failures to answer instead of deleting (digest -> failure code,
+   * e.g. KmsError), whatever names the image: a deletion that fails for a
+   * reason of the service's own.
+   */
+  readonly deletionFailures = new Map<string, FailureCode>();
   readonly repositories = new Map<string, StoredRepository>();
   private readonly now: () => number;
   private sequence = 0;
@@ -146,9 +168,11 @@ export class EcrPublicStore {
     }
     let parsed: {
       mediaType?: unknown;
+      artifactType?: unknown;
       manifests?: Array<{ digest?: unknown }>;
       config?: { mediaType?: unknown };
       layers?: Array<{ size?: unknown }>;
+      subject?: { digest?: unknown };
     };
     try {
       parsed = JSON.parse(manifestText);
@@ -195,11 +219,14 @@ export class EcrPublicStore {
       return existing;
     }
     const layers = Array.isArray(parsed.layers) ? parsed.layers : [];
+    const artifactType = typeof parsed.artifactType === 'string' ? parsed.artifactType : undefined;
     const image: StoredImage = {
       digest,
       manifest,
       mediaType,
-      artifactMediaType: !isIndex && typeof parsed.config?.mediaType === 'string' ? parsed.config.mediaType : undefined,
+      artifactMediaType: artifactType ?? (!isIndex && typeof parsed.config?.mediaType === 'string' ? parsed.config.mediaType : undefined),
+      // A referrer may name a subject that is not (or not yet) in the repository (OCI distribution spec 1.1).
+      subject: typeof parsed.subject?.digest === 'string' ? parsed.subject.digest : undefined,
       sizeInBytes: isIndex ? undefined : layers.reduce((sum, layer) => sum + (typeof layer?.size === 'number' ? layer.size : 0), 0),
       references,
       tags: [],
@@ -258,6 +285,8 @@ export class EcrPublicStore {
     const holder = imageTag !== undefined ? repository.tags.get(imageTag) : imageDigest;
     const image = holder === undefined ? undefined : repository.images.get(holder);
     if (!image) return fail('ImageNotFound', 'Requested image not found');
+    const injected = this.deletionFailures.get(image.digest);
+    if (injected !== undefined) return fail(injected, `Requested image could not be deleted (${injected}, injected)`);
     if (imageTag !== undefined && imageDigest !== undefined && imageDigest !== image.digest) {
       return fail(
         'ImageTagDoesNotMatchDigest',

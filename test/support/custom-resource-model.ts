@@ -14,8 +14,9 @@
  *   Update and Delete keep the ID they were given;
  * - a selection runs after the declared IDs, on the registry as they left it:
  *   allImages() deletes every image by digest, untaggedImages() every image
- *   without a tag, tagsMatching() removes the matching tags; an image with a
- *   protected tag is left whole;
+ *   without a tag, tagsMatching() removes the matching tags (each with the
+ *   digest listed: a tag moved since stays); an image with a protected tag is
+ *   left whole;
  * - a Delete runs allImages() only when CloudFormation is deleting the
  *   repository: the stack is being deleted, or (when the deletion knows the
  *   repository's logical ID) the repository has left the template in an
@@ -90,7 +91,7 @@ export function selectedIds(registry: EcrPublicModel, repositoryName: string, se
     if (tags.some(isProtected)) continue;
     if (selection.Match === 'all') ids.push({ imageDigest: digest });
     else if (selection.Match === 'untagged' && tags.length === 0) ids.push({ imageDigest: digest });
-    else if (selection.Match === 'tagged') ids.push(...tags.filter(matches).map((imageTag) => ({ imageTag })));
+    else if (selection.Match === 'tagged') ids.push(...tags.filter(matches).map((imageTag) => ({ imageTag, imageDigest: digest })));
   }
   return ids;
 }

@@ -6,7 +6,7 @@ import { BatchDeleteImageCommand, ECRPUBLICClient, ImageFailureCode, RepositoryN
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { mockStackState } from '../support/stack-state-mock';
-import { handler, responseReserveMs } from '../../lambda/index';
+import { handler, readDeadlineOf, responseReserveMs } from '../../lambda/index';
 import { FAILED_CREATE_PHYSICAL_ID } from '../../lambda/plan';
 import { CfnEvents } from '../support/cfn-events';
 import { RESPONSE_URL_SECRET, ResponseServer } from '../support/local-cloudformation';
@@ -260,5 +260,14 @@ describe('the handler answers CloudFormation', () => {
       calls: 1,
       durationMs: expect.any(Number),
     });
+  });
+});
+
+describe('the time of an event', () => {
+  test('manifest reads get the first half of the work time, the deletions keep the second half', () => {
+    expect(readDeadlineOf(1_000_000 + 60_000, 1_000_000)).toBe(1_000_000 + 30_000);
+    expect(readDeadlineOf(1_000_000 + 1, 1_000_000)).toBe(1_000_000);
+    // A deadline already past gives the reads no time.
+    expect(readDeadlineOf(1_000_000 - 5_000, 1_000_000)).toBe(1_000_000);
   });
 });

@@ -6,7 +6,7 @@
  */
 import * as fc from 'fast-check';
 import type { ListedImage } from '../../lambda/list';
-import { INDEX_MEDIA_TYPES, ReferenceRead, selectImages } from '../../lambda/select';
+import { INDEX_MEDIA_TYPES, ManifestRead, selectImages } from '../../lambda/select';
 import type { WireSelection } from '../../lib/contract';
 
 const NOW = Date.UTC(2026, 10, 26, 12);
@@ -16,7 +16,7 @@ const PLAIN = 'application/vnd.oci.image.manifest.v1+json';
 
 interface Repository {
   readonly listing: ListedImage[];
-  readonly references: Map<string, ReferenceRead>;
+  readonly references: Map<string, ManifestRead>;
 }
 
 /** Plain images, and indexes over earlier plain images; some index manifests unreadable. */
@@ -33,7 +33,7 @@ const repositoryArb: fc.Arbitrary<Repository> = fc
   )
   .map((units) => {
     const listing: ListedImage[] = [];
-    const references = new Map<string, ReferenceRead>();
+    const references = new Map<string, ManifestRead>();
     units.forEach((unit, i) => {
       const plain = listing.filter((image) => image.mediaType === PLAIN);
       const image: ListedImage = {
@@ -67,12 +67,19 @@ test('the reasons of the kept images add up to the counts, and no image is kept 
     fc.property(repositoryArb, selectionArb, ({ listing, references }, selection) => {
       const wire = selection.Match === 'tagged' ? selection : { ...selection, TagPatterns: undefined };
       if (wire.Match === 'untagged') delete (wire as { ProtectTags?: string[] }).ProtectTags;
-      const result = selectImages(listing, wire, NOW, references);
+      // The manifests the decision needs, as the handler reads them: an image manifest references nothing, signs nothing.
+      const known = new Map(references);
+      let result = selectImages(listing, wire, NOW, known);
+      while (result.needs.length > 0) {
+        for (const need of result.needs) known.set(need, references.get(need) ?? { references: [] });
+        result = selectImages(listing, wire, NOW, known);
+      }
       const reasons = [...result.kept.values()];
       const count = (reason: string) => reasons.filter((r) => r === reason).length;
       expect(count('protected')).toBe(result.keptProtected);
       expect(count('newest')).toBe(result.keptNewest);
       expect(count('referenced')).toBe(result.keptReferenced);
+      expect(count('referrer')).toBe(result.keptReferrers);
       expect(count('unknown')).toBe(result.keptUnknown);
       const deletedDigests = new Set(result.passes.flat().flatMap((id) => (id.imageDigest ? [id.imageDigest] : [])));
       for (const kept of result.kept.keys()) expect(deletedDigests.has(kept)).toBe(false);

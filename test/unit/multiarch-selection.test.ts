@@ -2,26 +2,30 @@
  * Multi-architecture images under every selection, on random repository
  * shapes (buildx pushes with attestations, Docker manifest lists with
  * per-architecture tags, nested indexes, children shared between indexes,
- * orphaned indexes), in both server behaviours: ECR Public refusing to delete
- * what an index references, or allowing it (the field report).
+ * orphaned indexes, images and indexes signed with OCI 1.1 referrers), in
+ * both server behaviours: ECR Public refusing to delete what an index
+ * references, or allowing it (the field report).
  *
  * Checked against a reference model written apart from lambda/select.ts:
  * after the event, every manifest that a remaining index references still
- * exists; what the selection covers and no kept index references is gone; a
- * dry run lists exactly what the real run deletes; and when a manifest cannot
- * be read, no image is deleted.
+ * exists, and so does every referrer of a remaining image; what the selection
+ * covers and nothing that stays needs is gone; a dry run lists exactly what
+ * the real run deletes, declared image IDs included; when a manifest cannot
+ * be read, no image is deleted; when deletions fail, what stays keeps what it
+ * needs; and the listing's order changes nothing.
  */
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import * as fc from 'fast-check';
 import type { WireImageId, WireSelection } from '../../lib/contract';
 import { OpenReader, executePlan } from '../../lambda/execute-plan';
 import type { DeletePlan } from '../../lambda/plan';
-import type { ReferenceRead } from '../../lambda/select';
+import type { ManifestRead } from '../../lambda/select';
 import {
   EcrPublicEmulator,
   MEDIA_TYPES,
   ReferencedImageDeletion,
   SeedImage,
+  cosignSignature,
   digestOf,
   singleImage,
   startEcrPublicEmulator,
@@ -68,7 +72,7 @@ jest.setTimeout(120_000);
 
 // ---------------------------------------------------------------- shapes
 
-type Kind = 'plain' | 'buildx' | 'list' | 'nested' | 'orphan';
+type Kind = 'plain' | 'buildx' | 'list' | 'nested' | 'orphan' | 'signed' | 'signedIndex';
 interface Unit {
   readonly kind: Kind;
   readonly tags: string[];
@@ -79,7 +83,7 @@ interface Unit {
 
 const unitArb: fc.Arbitrary<Unit> = fc.record(
   {
-    kind: fc.constantFrom<Kind>('plain', 'buildx', 'list', 'nested', 'orphan'),
+    kind: fc.constantFrom<Kind>('plain', 'buildx', 'list', 'nested', 'orphan', 'signed', 'signedIndex'),
     tags: fc.subarray(['pr', 'rel', 'keep']),
     ageDays: fc.integer({ min: 0, max: 20 }),
     share: fc.nat({ max: 50 }),
@@ -126,6 +130,18 @@ function repositoryOf(units: readonly Unit[]): FixtureImage[] {
       case 'orphan':
         push(indexOf([leaf(pushedAt - 10), leaf(pushedAt - 10), ...shared], [], pushedAt));
         break;
+      case 'signed': {
+        // An image and its signature (untagged, pushed a second later, its subject the image).
+        const signed = leaf(pushedAt, tags);
+        images.push({ ...cosignSignature(signed), pushedAt: pushedAt + 1000 });
+        break;
+      }
+      case 'signedIndex': {
+        const index = indexOf([leaf(pushedAt - 10), leaf(pushedAt - 10)], tags, pushedAt);
+        push(index);
+        images.push({ ...cosignSignature(index), pushedAt: pushedAt + 1000 });
+        break;
+      }
     }
   });
   return images;
@@ -145,6 +161,8 @@ const selectionArb: fc.Arbitrary<WireSelection> = fc.record(
 // ---------------------------------------------------------------- reference model
 
 const isIndexType = (mediaType: string) => mediaType === OCI_INDEX || mediaType === DOCKER_MANIFEST_LIST;
+/** The digest a manifest's `subject` names, read from its bytes. */
+const subjectOf = (image: SeedImage): string | undefined => (JSON.parse(image.manifest) as { subject?: { digest: string } }).subject?.digest;
 const globToRegex = (patterns: readonly string[]) =>
   new RegExp(
     `^(${patterns
@@ -174,7 +192,7 @@ function expectedAfter(images: readonly FixtureImage[], selection: WireSelection
   if (selection.KeepNewest) {
     const referencedAnywhere = new Set(images.flatMap((image) => image.references ?? []));
     const topLevel = covered
-      .filter((image) => !referencedAnywhere.has(image.digest))
+      .filter((image) => !referencedAnywhere.has(image.digest) && !(image.tags.length === 0 && subjectOf(image) !== undefined))
       .sort((a, b) => b.pushedAt - a.pushedAt || a.digest.localeCompare(b.digest));
     const kept = new Set(topLevel.slice(0, Number(selection.KeepNewest)).map((image) => image.digest));
     chosen = covered.filter((image) => !kept.has(image.digest));
@@ -183,12 +201,19 @@ function expectedAfter(images: readonly FixtureImage[], selection: WireSelection
     chosen.map((image) => [image.digest, selection.Match === 'tagged' ? image.tags.filter((t) => !pattern.test(t)) : ([] as string[])]),
   );
   const goes = (image: FixtureImage) => tagsLeft.has(image.digest) && tagsLeft.get(image.digest)!.length === 0;
-  // What stays: whatever the selection does not remove, then all that a staying index references, to a fixpoint.
+  // What stays: whatever the selection does not remove, then all that a staying index references, and every
+  // untagged referrer of a staying image, to a fixpoint.
   const stays = new Set(images.filter((image) => !goes(image)).map((image) => image.digest));
   const rescued = new Set<string>();
   for (let changed = true; changed;) {
     changed = false;
     for (const image of images) {
+      const subject = subjectOf(image);
+      if (!stays.has(image.digest) && image.tags.length === 0 && subject !== undefined && stays.has(subject)) {
+        stays.add(image.digest);
+        rescued.add(image.digest);
+        changed = true;
+      }
       if (!stays.has(image.digest)) continue;
       for (const child of image.references ?? []) {
         if (!stays.has(child) && images.some((i) => i.digest === child)) {
@@ -213,12 +238,13 @@ function expectedAfter(images: readonly FixtureImage[], selection: WireSelection
 function applied(images: readonly FixtureImage[], ids: readonly WireImageId[]): Map<string, string[]> {
   const state = new Map(images.map((image) => [image.digest, [...image.tags]]));
   for (const id of ids) {
-    if (id.imageDigest !== undefined) {
-      state.delete(id.imageDigest);
+    if (id.imageTag === undefined) {
+      state.delete(id.imageDigest!);
       continue;
     }
     for (const [digest, tags] of state) {
-      if (!tags.includes(id.imageTag!)) continue;
+      // A tag with a digest removes the tag only from that image.
+      if (!tags.includes(id.imageTag) || (id.imageDigest !== undefined && id.imageDigest !== digest)) continue;
       const left = tags.filter((t) => t !== id.imageTag);
       if (left.length === 0) state.delete(digest);
       else state.set(digest, left);
@@ -243,23 +269,35 @@ async function runEvent(
   images: FixtureImage[],
   selection: WireSelection,
   behaviour: ServerBehaviour,
-  options: { dryRun?: boolean; unreadable?: (digest: string) => boolean } = {},
+  options: {
+    dryRun?: boolean;
+    unreadable?: (digest: string) => boolean;
+    /** Declared image IDs, deleted before the selection runs. */
+    imageIds?: WireImageId[];
+    /** Images whose deletion fails (KmsError), whatever names them. */
+    failing?: readonly string[];
+    listingOrder?: 'push' | 'digest';
+  } = {},
 ): Promise<EventRun> {
   const repositoryName = `prop/repo-${++repositories}`;
   emulator.referencedImageDeletion = behaviour;
   emulator.createRepository(repositoryName);
   emulator.seed(repositoryName, images);
+  emulator.deletionFailures.clear();
+  for (const digest of options.failing ?? []) emulator.deletionFailures.set(digest, 'KmsError');
+  emulator.listing.order = options.listingOrder ?? 'push';
   const reads: string[] = [];
   const openReader: OpenReader = async () => ({
-    stats: { manifests: 0, requests: 0, throttled: 0 },
+    stats: { manifests: 0, requests: 0, throttled: 0, tokens: 0 },
     read: async (digests) => {
       const held = new Map(emulator.images(repositoryName).map((image) => [image.digest, image]));
-      return new Map<string, ReferenceRead>(
+      return new Map<string, ManifestRead>(
         digests.map((digest) => {
           reads.push(digest);
           if (options.unreadable?.(digest)) return [digest, { unknown: 'HTTP 503' }];
           const image = held.get(digest);
-          return [digest, image ? { references: [...image.references] } : { unknown: 'HTTP 404' }];
+          if (!image) return [digest, { unknown: 'HTTP 404' }];
+          return [digest, { references: [...image.references], mediaType: image.mediaType, ...(image.subject ? { subject: image.subject } : {}) }];
         }),
       );
     },
@@ -268,7 +306,7 @@ async function runEvent(
     action: 'delete',
     requestType: 'Update',
     properties: { RepositoryName: repositoryName, DeleteOn: ['Update'], FailOnImageFailure: 'true', ApiRegion: 'us-east-1' },
-    imageIds: [],
+    imageIds: options.imageIds ?? [],
     selection,
     dryRun: options.dryRun ?? false,
     duplicatesCollapsed: 0,
@@ -279,46 +317,97 @@ async function runEvent(
   return { after, deleted: outcome.deleted as WireImageId[], reads, keptUnknown: outcome.selection?.keptUnknown ?? 0 };
 }
 
-/** Every manifest that a remaining index references, and that existed before, still exists. */
+/** Every manifest that a remaining index references, and every referrer of a remaining image, that existed before, still exists. */
 function brokenReferences(images: readonly FixtureImage[], after: Map<string, string[]>): string[] {
   const existed = new Set(images.map((image) => image.digest));
-  return images
+  const children = images
     .filter((image) => after.has(image.digest))
     .flatMap((image) =>
       (image.references ?? []).filter((child) => existed.has(child) && !after.has(child)).map((child) => `${image.digest} -> ${child}`),
     );
+  const referrers = images
+    .filter((image) => !after.has(image.digest) && image.tags.length === 0 && after.has(subjectOf(image) ?? ''))
+    .map((image) => `${image.digest} (referrer) -> ${subjectOf(image)}`);
+  return [...children, ...referrers];
 }
 
 const repositoryArb = fc.array(unitArb, { minLength: 1, maxLength: 7 }).map(repositoryOf);
 const behaviourArb = fc.constantFrom<ServerBehaviour>('refuse', 'allow');
 
 describe('multi-architecture images under random selections and repository shapes', () => {
-  test('after the event, every remaining index has all it references, and the repository is what the model says', async () => {
+  test('after the event, every remaining index has all it references, and the repository is what the model says, whatever the listing order', async () => {
     await fc.assert(
-      fc.asyncProperty(repositoryArb, selectionArb, behaviourArb, async (images, selection, behaviour) => {
-        const { after, reads } = await runEvent(images, selection, behaviour);
-        expect(brokenReferences(images, after)).toEqual([]);
-        expect(after).toEqual(expectedAfter(images, selection));
-        // Each index manifest is read at most once per event.
-        expect(new Set(reads).size).toBe(reads.length);
-      }),
+      fc.asyncProperty(
+        repositoryArb,
+        selectionArb,
+        behaviourArb,
+        fc.constantFrom<'push' | 'digest'>('push', 'digest'),
+        async (images, selection, behaviour, listingOrder) => {
+          const { after, reads } = await runEvent(images, selection, behaviour, { listingOrder });
+          expect(brokenReferences(images, after)).toEqual([]);
+          expect(after).toEqual(expectedAfter(images, selection));
+          // Each index manifest is read at most once per event.
+          expect(new Set(reads).size).toBe(reads.length);
+        },
+      ),
       { numRuns: 150 },
     );
   });
 
-  test('a dry run lists exactly what the real run deletes', async () => {
+  test('a dry run lists exactly what the real run deletes, declared image IDs that the selection meets included', async () => {
     await fc.assert(
-      fc.asyncProperty(repositoryArb, selectionArb, behaviourArb, async (images, selection, behaviour) => {
-        const dry = await runEvent(images, selection, behaviour, { dryRun: true });
-        expect(dry.after).toEqual(new Map(images.map((image) => [image.digest, [...image.tags].sort()])));
-        const real = await runEvent(images, selection, behaviour);
-        expect(applied(images, dry.deleted)).toEqual(real.after);
-      }),
+      fc.asyncProperty(
+        repositoryArb,
+        selectionArb,
+        behaviourArb,
+        fc.array(fc.nat(), { maxLength: 3 }),
+        async (images, selection, behaviour, picks) => {
+          // Declared: tags and digests of images no index references (deleting a referenced one is the server's to refuse).
+          const referenced = new Set(images.flatMap((image) => image.references ?? []));
+          const candidates = images
+            .filter((image) => !referenced.has(image.digest))
+            .flatMap((image): WireImageId[] => [{ imageDigest: image.digest }, ...image.tags.map((imageTag) => ({ imageTag }))]);
+          const imageIds = candidates.length === 0 ? [] : [...new Set(picks.map((pick) => candidates[pick % candidates.length]))];
+          const dry = await runEvent(images, selection, behaviour, { dryRun: true, imageIds });
+          expect(dry.after).toEqual(new Map(images.map((image) => [image.digest, [...image.tags].sort()])));
+          const real = await runEvent(images, selection, behaviour, { imageIds });
+          expect(applied(images, dry.deleted)).toEqual(real.after);
+        },
+      ),
       { numRuns: 100 },
     );
   });
 
-  test('when an index manifest cannot be read, no image is deleted and every kept reference holds', async () => {
+  test('when deletions fail (KmsError), what stays keeps what it needs, in every pass and round', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        repositoryArb,
+        selectionArb,
+        behaviourArb,
+        fc.array(fc.nat(), { minLength: 1, maxLength: 3 }),
+        async (images, selection, behaviour, picks) => {
+          const failing = picks.map((pick) => images[pick % images.length].digest);
+          // The case left open (docs/multi-arch-safety.md): when the selection deletes every image, nothing is read, so an
+          // untagged index, or an untagged image with a referrer, whose deletion fails may lose an untagged index it lists, or
+          // its referrer, deleted in the same pass (all of them images the user asked to delete). Tagged ones go a pass earlier.
+          const sameRank = (digest: string) => {
+            const image = images.find((i) => i.digest === digest)!;
+            const listsIndex = (image.references ?? []).some((child) => isIndexType(images.find((i) => i.digest === child)?.mediaType ?? ''));
+            const hasReferrer = images.some((i) => subjectOf(i) === digest);
+            return image.tags.length === 0 && (listsIndex || hasReferrer);
+          };
+          fc.pre(!(expectedAfter(images, selection).size === 0 && failing.some(sameRank)));
+          const { after } = await runEvent(images, selection, behaviour, { failing });
+          expect(brokenReferences(images, after)).toEqual([]);
+          // An image whose deletion failed is still there.
+          expect(failing.filter((digest) => !after.has(digest))).toEqual([]);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  test('when the manifest of an index that stays cannot be read, no image is deleted and every kept reference holds', async () => {
     await fc.assert(
       fc.asyncProperty(repositoryArb, selectionArb, behaviourArb, fc.nat(), async (images, selection, behaviour, seed) => {
         const indexes = images.filter((image) => isIndexType(image.mediaType)).map((image) => image.digest);
@@ -326,7 +415,8 @@ describe('multi-architecture images under random selections and repository shape
         const unreadable = indexes[seed % indexes.length];
         const { after, reads, keptUnknown } = await runEvent(images, selection, behaviour, { unreadable: (digest) => digest === unreadable });
         expect(brokenReferences(images, after)).toEqual([]);
-        if (reads.includes(unreadable)) {
+        // An index that stays and cannot be read keeps everything (one that goes was read only to order the passes).
+        if (reads.includes(unreadable) && after.has(unreadable)) {
           // Only tag removals that leave an image in place may have happened.
           expect([...after.keys()].sort()).toEqual(images.map((image) => image.digest).sort());
           // What a readable registry would have let go is counted as kept for unknown references.

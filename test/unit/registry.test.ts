@@ -1,6 +1,8 @@
 /**
  * The registry reader against a minimal registry served in the test: the
- * bearer-token challenge, retries of 429 and 5xx within the deadline, what is
+ * bearer-token challenge (and a new token when the registry refuses the one in
+ * use), retries of 429 and 5xx within the deadline, redirects (never with the
+ * token to another origin), the bound on what an answer may weigh, what is
  * "unknown" and why, and the bound on reads in flight.
  */
 import * as http from 'node:http';
@@ -8,13 +10,16 @@ import type { AddressInfo } from 'node:net';
 import {
   DEFAULT_READ_CONCURRENCY,
   MANIFEST_ACCEPT,
+  MAX_MANIFEST_BYTES,
+  MAX_REDIRECTS,
+  MAX_TOKEN_FETCHES,
   RegistryOptions,
   openRegistry,
   parseBearerChallenge,
   registryLocation,
   retryAfterMs,
 } from '../../lambda/registry';
-import { buildxIndex, digestOf, singleImage } from '../../local/ecr-public';
+import { buildxIndex, cosignSignature, digestOf, singleImage } from '../../local/ecr-public';
 import { freePort } from '../support/backends';
 
 type Handler = (request: http.IncomingMessage, response: http.ServerResponse) => void;
@@ -22,12 +27,24 @@ type Handler = (request: http.IncomingMessage, response: http.ServerResponse) =>
 let server: http.Server;
 let base: string;
 let handle: Handler;
+/** A second server: another origin (another port), where a redirect may lead. */
+let other: http.Server;
+let otherBase: string;
+let handleOther: Handler;
 beforeAll(async () => {
   server = http.createServer((request, response) => handle(request, response));
+  other = http.createServer((request, response) => handleOther(request, response));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  otherBase = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(async () => {
+  for (const s of [server, other]) {
+    s.closeAllConnections();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+});
 
 const pushed = buildxIndex('v1', { tags: ['v1'] });
 const index = pushed.index;
@@ -59,9 +76,9 @@ describe('reading index manifests', () => {
     };
     const reader = openRegistry(location(), { deadline: Date.now() + 10_000 });
     const reads = await reader.read([index.digest, index.digest]);
-    expect(reads.get(index.digest)).toEqual({ references: index.references });
+    expect(reads.get(index.digest)).toEqual({ references: index.references, mediaType: index.mediaType });
     const again = await reader.read([index.digest]);
-    expect(again.get(index.digest)).toEqual({ references: index.references });
+    expect(again.get(index.digest)).toEqual({ references: index.references, mediaType: index.mediaType });
     expect(tokens).toBe(1);
     expect(seen.find((r) => r.url.startsWith('/token'))!.url).toBe('/token?service=public.ecr.aws&scope=aws');
     expect(seen.filter((r) => r.url.includes('/manifests/')).every((r) => r.accept === MANIFEST_ACCEPT)).toBe(true);
@@ -74,7 +91,7 @@ describe('reading index manifests', () => {
     const body = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: {}, layers: [] });
     handle = (_request, response) => response.writeHead(200).end(body);
     const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read([digestOf(body)]);
-    expect(reads.get(digestOf(body))).toEqual({ references: [] });
+    expect(reads.get(digestOf(body))).toEqual({ references: [], mediaType: 'application/vnd.oci.image.manifest.v1+json' });
     expect(MANIFEST_ACCEPT.split(', ').sort()).toEqual([
       'application/vnd.docker.distribution.manifest.list.v2+json',
       'application/vnd.docker.distribution.manifest.v2+json',
@@ -94,7 +111,7 @@ describe('reading index manifests', () => {
     const time = clock();
     const reader = openRegistry(location(), { deadline: time.now() + 60_000, ...time });
     const reads = await reader.read([index.digest]);
-    expect(reads.get(index.digest)).toEqual({ references: index.references });
+    expect(reads.get(index.digest)).toEqual({ references: index.references, mediaType: index.mediaType });
     expect(time.waits[0]).toBe(2000);
     expect(time.waits.length).toBe(3);
     expect(reader.stats).toMatchObject({ requests: 4, throttled: 1 });
@@ -172,6 +189,228 @@ describe('reading index manifests', () => {
   });
 });
 
+describe('tokens', () => {
+  /** A registry whose tokens are `token-1`, `token-2`…; `accepts(token, url)` answers the challenge's error, or undefined to serve. */
+  function tokenRegistry(refuse: (token: string, url: string) => { error: string; scope?: string; status?: number } | undefined) {
+    const issued: string[] = [];
+    const tokenRequests: URLSearchParams[] = [];
+    handle = (request, response) => {
+      const url = new URL(request.url!, base);
+      if (url.pathname === '/token') {
+        tokenRequests.push(url.searchParams);
+        issued.push(`token-${issued.length + 1}`);
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: issued[issued.length - 1] }));
+        return;
+      }
+      const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+      const refused = token === undefined ? { error: '' } : refuse(token, url.pathname);
+      if (refused !== undefined) {
+        const error = refused.error ? `,error="${refused.error}"` : '';
+        response
+          .writeHead(refused.status ?? 401, {
+            'www-authenticate': `Bearer realm="${base}/token",service="public.ecr.aws",scope="${refused.scope ?? 'aws'}"${error}`,
+          })
+          .end();
+        return;
+      }
+      const digest = url.pathname.split('/').pop()!;
+      const body = manifests.get(digest);
+      if (body) response.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(body);
+      else response.writeHead(404).end();
+    };
+    return { issued, tokenRequests };
+  }
+  const images = Array.from({ length: 8 }, (_, i) => singleImage(`tok-${i}`, { format: 'oci' }));
+  const manifests = new Map(images.map((image) => [image.digest, image.manifest]));
+  const digests = images.map((image) => image.digest);
+  const known = (reads: Map<string, unknown>) => digests.filter((digest) => 'references' in (reads.get(digest) as object)).length;
+
+  test('one token for the event, whatever the number of manifests read at once', async () => {
+    const registry = tokenRegistry(() => undefined);
+    const reader = openRegistry(location(), { deadline: Date.now() + 10_000 });
+    const reads = await reader.read(digests);
+    expect(known(reads)).toBe(8);
+    expect(registry.issued).toEqual(['token-1']);
+    expect(reader.stats.tokens).toBe(1);
+  });
+
+  test('a token that expires (401 invalid_token) is replaced once, by one request for every read in flight', async () => {
+    let served = 0;
+    const registry = tokenRegistry((token) => (token === 'token-1' && ++served > 3 ? { error: 'invalid_token' } : undefined));
+    const reader = openRegistry(location(), { deadline: Date.now() + 10_000 });
+    const reads = await reader.read(digests);
+    expect(known(reads)).toBe(8);
+    expect(registry.issued).toEqual(['token-1', 'token-2']);
+  });
+
+  test('a token still refused after a new one leaves that read unknown, and the reader asks for few tokens', async () => {
+    const registry = tokenRegistry(() => ({ error: 'invalid_token' }));
+    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read(digests);
+    expect(known(reads)).toBe(0);
+    expect((reads.get(digests[0]) as { unknown: string }).unknown).toMatch(/HTTP 401 with a new token \(invalid_token\)|refused \d+ tokens/);
+    expect(registry.issued.length).toBeLessThanOrEqual(MAX_TOKEN_FETCHES);
+  });
+
+  test.each([401, 403])('insufficient_scope (HTTP %i): the new token is asked for the scope the challenge names', async (status) => {
+    const scope = 'repository:a1b2c3d4/app:pull';
+    const registry = tokenRegistry((token) => (token === 'token-1' ? { error: 'insufficient_scope', scope, status } : undefined));
+    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read(digests.slice(0, 2));
+    expect([...reads.values()].every((read) => 'references' in read)).toBe(true);
+    expect(registry.tokenRequests.map((params) => params.get('scope'))).toEqual(['aws', scope]);
+    expect(registry.tokenRequests[1].get('error')).toBeNull();
+  });
+
+  test('a token endpoint that redirects (to another origin too) is followed: it carries no credential', async () => {
+    const registry = tokenRegistry(() => undefined);
+    const served = handle;
+    handle = (request, response) =>
+      request.url!.startsWith('/token') && !request.url!.includes('moved=1')
+        ? void response.writeHead(301, { location: `${otherBase}/token-elsewhere?${request.url!.split('?')[1]}` }).end()
+        : served(request, response);
+    handleOther = (request, response) => void response.writeHead(307, { location: `${base}/token?moved=1&${request.url!.split('?')[1]}` }).end();
+    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read(digests.slice(0, 2));
+    expect([...reads.values()].every((read) => 'references' in read)).toBe(true);
+    expect(registry.issued).toEqual(['token-1']);
+  });
+
+  test('a realm that is not a URL: every read unknown, with the cause; nothing thrown', async () => {
+    handle = (_request, response) => response.writeHead(401, { 'www-authenticate': 'Bearer realm="not a url",service="x"' }).end();
+    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read(digests.slice(0, 3));
+    expect([...reads.values()].every((read) => 'unknown' in read && /realm that is not a URL/.test(read.unknown))).toBe(true);
+  });
+});
+
+describe('redirects', () => {
+  const image = singleImage('moved-away', { format: 'oci' });
+  /** The registry redirects every manifest read to `target`, and records what each origin received. */
+  function redirecting(target: (path: string) => string, status = 307) {
+    const seen: Array<{ origin: 'registry' | 'other'; url: string; authorization?: string }> = [];
+    handle = (request, response) => {
+      seen.push({ origin: 'registry', url: request.url!, authorization: request.headers.authorization });
+      if (request.url!.startsWith('/token')) return void response.writeHead(200).end(JSON.stringify({ token: 'secret-token' }));
+      if (request.headers.authorization !== 'Bearer secret-token') {
+        return void response.writeHead(401, { 'www-authenticate': `Bearer realm="${base}/token",service="s"` }).end();
+      }
+      if (request.url!.startsWith('/same/')) return void response.writeHead(200).end(image.manifest);
+      response.writeHead(status, { location: target(request.url!) }).end();
+    };
+    handleOther = (request, response) => {
+      seen.push({ origin: 'other', url: request.url!, authorization: request.headers.authorization });
+      response.writeHead(200, { 'content-type': image.mediaType }).end(image.manifest);
+    };
+    return seen;
+  }
+
+  test.each([301, 302, 303, 307, 308])('HTTP %i to another origin is followed without the token', async (status) => {
+    const seen = redirecting((path) => `${otherBase}/presigned${path}?X-Amz-Signature=abc`, status);
+    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read([image.digest]);
+    expect(reads.get(image.digest)).toEqual({ references: [], mediaType: image.mediaType });
+    const atOther = seen.filter((r) => r.origin === 'other');
+    expect(atOther).toEqual([
+      { origin: 'other', url: `/presigned/v2/a1b2c3d4/app/manifests/${image.digest}?X-Amz-Signature=abc`, authorization: undefined },
+    ]);
+  });
+
+  test('a redirect on the same origin keeps the token', async () => {
+    const seen = redirecting((path) => `/same${path}`);
+    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read([image.digest]);
+    expect(reads.get(image.digest)).toMatchObject({ references: [] });
+    expect(seen.find((r) => r.url.startsWith('/same/'))?.authorization).toBe('Bearer secret-token');
+  });
+
+  test(`more than ${MAX_REDIRECTS} redirects: unknown`, async () => {
+    redirecting((path) => path);
+    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read([image.digest]);
+    expect((reads.get(image.digest) as { unknown: string }).unknown).toContain(`more than ${MAX_REDIRECTS} redirects`);
+  });
+
+  test("what Node's own fetch does (which the reader does not rely on): it drops Authorization on a redirect to another origin, keeps it on the same", async () => {
+    const seen = redirecting((path) => (path.includes('cross') ? `${otherBase}/x` : `/same/x`));
+    await (await fetch(`${base}/v2/cross`, { headers: { authorization: 'Bearer secret-token' } })).arrayBuffer();
+    await (await fetch(`${base}/v2/same-origin`, { headers: { authorization: 'Bearer secret-token' } })).arrayBuffer();
+    expect(seen.find((r) => r.origin === 'other')?.authorization).toBeUndefined();
+    expect(seen.find((r) => r.url === '/same/x')?.authorization).toBe('Bearer secret-token');
+  });
+});
+
+describe('what an answer may weigh', () => {
+  /** A manifest of exactly `bytes` bytes, padded with an annotation. */
+  function manifestOf(bytes: number): string {
+    const empty = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', annotations: { pad: '' } });
+    return empty.replace('"pad":""', `"pad":"${'x'.repeat(bytes - Buffer.byteLength(empty))}"`);
+  }
+
+  test(`a manifest of exactly ${MAX_MANIFEST_BYTES} bytes (4 MiB) is read; one byte more is unknown`, async () => {
+    const fits = manifestOf(MAX_MANIFEST_BYTES);
+    const over = manifestOf(MAX_MANIFEST_BYTES + 1);
+    expect([Buffer.byteLength(fits), Buffer.byteLength(over)]).toEqual([MAX_MANIFEST_BYTES, MAX_MANIFEST_BYTES + 1]);
+    const bodies = new Map([
+      [digestOf(fits), fits],
+      [digestOf(over), over],
+    ]);
+    // Without Content-Length, as a stream: the cap does not depend on the header.
+    handle = (request, response) => {
+      response.writeHead(200, { 'transfer-encoding': 'chunked' });
+      response.end(bodies.get(request.url!.split('/').pop()!));
+    };
+    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read([...bodies.keys()]);
+    expect(reads.get(digestOf(fits))).toMatchObject({ references: [] });
+    expect((reads.get(digestOf(over)) as { unknown: string }).unknown).toContain(`more than the ${MAX_MANIFEST_BYTES} bytes a manifest read accepts`);
+  });
+
+  test('an endless answer is cut off at the cap, at once, not read until the timeout', async () => {
+    let requests = 0;
+    handle = (_request, response) => {
+      requests++;
+      response.writeHead(200);
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      const write = () => {
+        while (!response.destroyed && response.write(chunk));
+        if (!response.destroyed) response.once('drain', write);
+      };
+      write();
+    };
+    const started = Date.now();
+    const reads = await openRegistry(location(), { deadline: Date.now() + 60_000 }).read([index.digest]);
+    expect((reads.get(index.digest) as { unknown: string }).unknown).toContain('a manifest read accepts');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // Not retried: the answer was an answer, too large.
+    expect(requests).toBe(1);
+  });
+
+  test('a Content-Length over the cap: unknown without reading the body', async () => {
+    handle = (_request, response) => {
+      response.writeHead(200, { 'content-length': String(MAX_MANIFEST_BYTES + 10) });
+      response.write('{');
+    };
+    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read([index.digest]);
+    expect((reads.get(index.digest) as { unknown: string }).unknown).toContain(`${MAX_MANIFEST_BYTES + 10} bytes, more than`);
+  });
+});
+
+describe('what a manifest says', () => {
+  test("a referrer's subject is read with its references and media type; a subject without a digest is unknown", async () => {
+    const subject = singleImage('subject', { format: 'oci' });
+    const signature = cosignSignature(subject);
+    const broken = signature.manifest.replace(`"digest":"${subject.digest}"`, '"nodigest":"x"');
+    const bodies = new Map([
+      [signature.digest, signature.manifest],
+      [digestOf(broken), broken],
+    ]);
+    handle = (request, response) => response.writeHead(200).end(bodies.get(request.url!.split('/').pop()!));
+    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read([...bodies.keys()]);
+    expect(reads.get(signature.digest)).toEqual({ references: [], mediaType: 'application/vnd.oci.image.manifest.v1+json', subject: subject.digest });
+    expect((reads.get(digestOf(broken)) as { unknown: string }).unknown).toContain('"subject" has no digest');
+  });
+
+  test('without a mediaType field, the Content-Type it was served with', async () => {
+    const body = JSON.stringify({ schemaVersion: 2, manifests: [{ digest: amd64.digest }] });
+    handle = (_request, response) => response.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json; charset=utf-8' }).end(body);
+    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read([digestOf(body)]);
+    expect(reads.get(digestOf(body))).toEqual({ references: [amd64.digest], mediaType: 'application/vnd.oci.image.index.v1+json' });
+  });
+});
+
 describe('where manifests are read', () => {
   test('the repository URI gives the host and the path; the endpoint variable replaces scheme and host only', () => {
     expect(registryLocation('public.ecr.aws/a1b2c3d4/my-app')).toEqual({ base: 'https://public.ecr.aws', path: 'a1b2c3d4/my-app' });
@@ -183,11 +422,23 @@ describe('where manifests are read', () => {
   });
 
   test('challenge and Retry-After parsing', () => {
-    expect(parseBearerChallenge('Bearer realm="https://public.ecr.aws/token/",service="public.ecr.aws",scope="aws"')).toEqual({
-      realm: 'https://public.ecr.aws/token/',
-      params: { service: 'public.ecr.aws', scope: 'aws' },
-    });
+    const expected = { realm: 'https://public.ecr.aws/token/', params: { service: 'public.ecr.aws', scope: 'aws' } };
+    expect(parseBearerChallenge('Bearer realm="https://public.ecr.aws/token/",service="public.ecr.aws",scope="aws"')).toEqual(expected);
+    // RFC 7235: parameters in any order, BWS around "=", tokens unquoted, names and scheme without regard to case, other challenges first.
+    for (const header of [
+      'Bearer scope="aws", service="public.ecr.aws", realm="https://public.ecr.aws/token/"',
+      'bearer Service=public.ecr.aws , SCOPE = aws,realm="https://public.ecr.aws/token/"',
+      'Basic realm="legacy", Bearer realm="https://public.ecr.aws/token/",service=public.ecr.aws,scope=aws',
+      'Negotiate abc==, Bearer realm="https://public.ecr.aws/token/", service="public.ecr.aws", scope="aws"',
+    ]) {
+      expect(parseBearerChallenge(header)).toEqual(expected);
+    }
+    // A quoted-pair inside a quoted-string.
+    expect(parseBearerChallenge('Bearer realm="https://r/t",error_description="a \\"quoted\\" word"')?.params.error_description).toBe(
+      'a "quoted" word',
+    );
     expect(parseBearerChallenge('Basic realm="x"')).toBeUndefined();
+    expect(parseBearerChallenge('Bearer service="x"')).toBeUndefined();
     expect(retryAfterMs('3', 0)).toBe(3000);
     expect(retryAfterMs(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
     expect(retryAfterMs(null, 0)).toBeUndefined();

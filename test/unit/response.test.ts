@@ -91,6 +91,29 @@ describe('buildResponse', () => {
     expect(body.Reason.endsWith(CUT_MARKER)).toBe(true);
   });
 
+  test('a list that would make the body exactly 4,096 bytes is cut by one item: CloudFormation takes less than 4,096', () => {
+    const verdict: Verdict = { status: 'SUCCESS', reason: 'deleted' };
+    const id = (tag: string): ImageIdentifier => ({ imageTag: tag, imageDigest: `sha256:${'a'.repeat(64)}` });
+    const cost = (item: unknown) => Buffer.byteLength(JSON.stringify(JSON.stringify(item))) - 2 + 1;
+    const n = 20;
+    // The body with no item in the list (each too large to fit), for this count of deleted IDs.
+    const head = { ...base, Status: 'SUCCESS' as const };
+    const empty = bytesOf(buildResponse(head, verdict, { deleted: Array.from({ length: n }, () => id('x'.repeat(5000))), failures: [] }));
+    // n items whose costs add up to exactly what fills the body to 4,096 bytes.
+    const items = Array.from({ length: n - 1 }, (_, i) => id(`t${i}`));
+    const used = items.reduce((sum, item) => sum + cost(item), 0);
+    const last = id('x'.repeat(MAX_RESPONSE_BYTES - empty - used - cost(id(''))));
+    items.push(last);
+    expect(items.reduce((sum, item) => sum + cost(item), 0)).toBe(MAX_RESPONSE_BYTES - empty);
+    const body = buildResponse(head, verdict, { deleted: items, failures: [] });
+    // Uncut, it would be exactly 4,096 bytes.
+    const uncut = { ...body, Data: { ...body.Data!, ImageIds: JSON.stringify(items), Truncated: 'false' } };
+    expect(bytesOf(uncut)).toBe(MAX_RESPONSE_BYTES);
+    expect(bytesOf(body)).toBeLessThan(MAX_RESPONSE_BYTES);
+    expect(body.Data).toMatchObject({ Truncated: 'true', DeletedCount: String(n) });
+    expect(JSON.parse(body.Data!.ImageIds)).toHaveLength(n - 1);
+  });
+
   test('property: any verdict, any reason, any lists: ends under 4,096 bytes with exact counts', () => {
     const verdictArb: fc.Arbitrary<Verdict> = fc.record({ status: fc.constantFrom('SUCCESS' as const, 'FAILED' as const), reason: hardText(20_000) });
     fc.assert(

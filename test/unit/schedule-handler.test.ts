@@ -112,7 +112,9 @@ describe('a scheduled run against the local ECR Public', () => {
   test('leaves declared image IDs to deployments', async () => {
     seed(plain('a', ['pr-1'], now), plain('c', ['main'], now));
     await handle(tick({ ImageIds: [{ imageTag: 'main' }] }));
-    expect(local.calls('BatchDeleteImage').map((input) => input.imageIds)).toEqual([[{ imageTag: 'pr-1' }]]);
+    expect(local.calls('BatchDeleteImage').map((input) => input.imageIds)).toEqual([
+      [{ imageTag: 'pr-1', imageDigest: plain('a', ['pr-1'], now).digest }],
+    ]);
     expect(tagsLeft()).toEqual([['main']]);
   });
 
@@ -201,6 +203,6 @@ describe('a scheduled run with a mocked client', () => {
     expect(error.name).toBe('ScheduledRunFailedError');
     expect(Buffer.byteLength(error.message)).toBeLessThan(2_100);
     expect(error.message).toContain('[cut: see the function log]');
-    expect(logLine().reason).toMatch(/^200 image IDs could not be deleted.*imageTag=pr-199: KmsError/);
+    expect(logLine().reason).toMatch(/^200 image IDs could not be deleted.*imageTag=pr-199,imageDigest=sha256:[0-9a-f]{64}: KmsError/);
   });
 });

@@ -1,5 +1,5 @@
 import { ListedImage } from '../../lambda/list';
-import { globMatcher, selectImages } from '../../lambda/select';
+import { ManifestRead, SelectOptions, globMatcher, selectImages } from '../../lambda/select';
 import type { WireSelection } from '../../lib/contract';
 
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
@@ -11,7 +11,21 @@ const image = (n: number, tags: string[], ageDays: number, mediaType = 'applicat
   pushedAt: NOW - ageDays * DAY,
   mediaType,
 });
-const select = (listing: ListedImage[], selection: WireSelection) => selectImages(listing, selection, NOW);
+/**
+ * Selects as the handler does: reads what the decision needs from `registry`
+ * (an image manifest that references nothing, for a digest it lacks), and
+ * selects again until nothing more is needed.
+ */
+function decide(listing: ListedImage[], selection: WireSelection, registry: ReadonlyMap<string, ManifestRead> = new Map(), options?: SelectOptions) {
+  const known = new Map<string, ManifestRead>();
+  let result = selectImages(listing, selection, NOW, known, options);
+  while (result.needs.length > 0) {
+    for (const digest of result.needs) known.set(digest, registry.get(digest) ?? { references: [] });
+    result = selectImages(listing, selection, NOW, known, options);
+  }
+  return result;
+}
+const select = (listing: ListedImage[], selection: WireSelection) => decide(listing, selection);
 const flat = (listing: ListedImage[], selection: WireSelection) => select(listing, selection).passes.flat();
 
 describe('glob patterns', () => {
@@ -43,14 +57,17 @@ describe('selecting images from a listing', () => {
   });
 
   test('tagsMatching removes the matching tags only, so an image keeps its other tags', () => {
-    expect(flat(listing, { Match: 'tagged', TagPatterns: ['pr-*'] })).toEqual([{ imageTag: 'pr-1' }, { imageTag: 'pr-2' }]);
+    expect(flat(listing, { Match: 'tagged', TagPatterns: ['pr-*'] })).toEqual([
+      { imageTag: 'pr-1', imageDigest: d(4) },
+      { imageTag: 'pr-2', imageDigest: d(5) },
+    ]);
   });
 
   test('protected tags win over every selection, for the whole image', () => {
     const result = select(listing, { Match: 'all', ProtectTags: ['latest', 'v*', 'keep'] });
     expect(result.passes.flat()).toEqual([{ imageDigest: d(4) }, { imageDigest: d(3) }]);
     expect(result.keptProtected).toBe(3);
-    expect(flat(listing, { Match: 'tagged', TagPatterns: ['pr-*'], ProtectTags: ['keep'] })).toEqual([{ imageTag: 'pr-1' }]);
+    expect(flat(listing, { Match: 'tagged', TagPatterns: ['pr-*'], ProtectTags: ['keep'] })).toEqual([{ imageTag: 'pr-1', imageDigest: d(4) }]);
   });
 
   test('olderThan: an image pushed exactly at the boundary stays, one a millisecond earlier goes', () => {
@@ -64,7 +81,7 @@ describe('selecting images from a listing', () => {
   test('keepNewest keeps the newest N of what matches, not of the whole repository', () => {
     const builds = [image(1, ['pr-1'], 5), image(2, ['pr-2'], 4), image(3, ['pr-3'], 3), image(4, ['main'], 0)];
     const result = select(builds, { Match: 'tagged', TagPatterns: ['pr-*'], KeepNewest: '2' });
-    expect(result.passes.flat()).toEqual([{ imageTag: 'pr-1' }]);
+    expect(result.passes.flat()).toEqual([{ imageTag: 'pr-1', imageDigest: d(1) }]);
     expect(result).toMatchObject({ matched: 3, keptNewest: 2 });
   });
 
@@ -83,7 +100,10 @@ describe('selecting images from a listing', () => {
     const multiArch = [image(1, [], 3), image(2, ['v1'], 3, 'application/vnd.oci.image.index.v1+json'), image(3, [], 3)];
     expect(select(multiArch, { Match: 'all' }).passes).toEqual([[{ imageDigest: d(2) }], [{ imageDigest: d(1) }, { imageDigest: d(3) }]]);
     const list = [image(4, ['v2'], 3, 'application/vnd.docker.distribution.manifest.list.v2+json'), image(5, ['v2-amd64'], 3)];
-    expect(select(list, { Match: 'tagged', TagPatterns: ['v2*'] }).passes).toEqual([[{ imageTag: 'v2' }], [{ imageTag: 'v2-amd64' }]]);
+    expect(select(list, { Match: 'tagged', TagPatterns: ['v2*'] }).passes).toEqual([
+      [{ imageTag: 'v2', imageDigest: d(4) }],
+      [{ imageTag: 'v2-amd64', imageDigest: d(5) }],
+    ]);
   });
 
   test('nothing matches: no pass at all', () => {
@@ -95,10 +115,10 @@ describe('images that kept indexes reference', () => {
   const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
   test('a kept image whose media type the listing did not give is read, and what it lists is kept', () => {
     const listing = [{ ...image(1, ['v1'], 1), mediaType: undefined }, image(2, [], 1), image(3, [], 1)];
-    const first = select(listing, { Match: 'untagged' });
+    const first = selectImages(listing, { Match: 'untagged' }, NOW);
     expect(first.needs).toEqual([d(1)]);
     expect(first.passes).toEqual([]);
-    const decided = selectImages(listing, { Match: 'untagged' }, NOW, new Map([[d(1), { references: [d(2)] }]]));
+    const decided = decide(listing, { Match: 'untagged' }, new Map([[d(1), { references: [d(2)] }]]));
     expect(decided.passes.flat()).toEqual([{ imageDigest: d(3) }]);
     expect(decided).toMatchObject({ keptReferenced: 1, keptUnknown: 0, needs: [] });
   });
@@ -108,7 +128,7 @@ describe('images that kept indexes reference', () => {
     const references = new Map([[d(1), { references: [d(2)] }]]);
     expect(selectImages(listing, { Match: 'untagged' }, NOW, references).needs).toEqual([d(2)]);
     references.set(d(2), { references: [d(3)] });
-    const decided = selectImages(listing, { Match: 'untagged' }, NOW, references);
+    const decided = decide(listing, { Match: 'untagged' }, references);
     expect(decided.passes.flat()).toEqual([{ imageDigest: d(4) }]);
     expect(decided.referencedBy.get(d(3))).toBe(d(2));
   });
@@ -120,6 +140,162 @@ describe('images that kept indexes reference', () => {
     expect(result).toMatchObject({ keptUnknown: 2, unknown: [{ digest: d(1), cause: 'HTTP 503' }] });
     // A tag removal that leaves its image in place still happens.
     const tagged = selectImages(listing, { Match: 'tagged', TagPatterns: ['pr-*', 'x'] }, NOW, new Map([[d(1), { unknown: 'HTTP 503' }]]));
-    expect(tagged.passes.flat()).toEqual([{ imageTag: 'pr-1' }]);
+    expect(tagged.passes.flat()).toEqual([{ imageTag: 'pr-1', imageDigest: d(3) }]);
+  });
+});
+
+describe('a tag that moves during the event', () => {
+  test('a tag goes with the digest listed: if a push moves it to a new image first, ECR Public removes nothing from that image', () => {
+    const listing = [image(1, ['pr-1'], 10), image(2, ['pr-2', 'main'], 10)];
+    expect(flat(listing, { Match: 'tagged', TagPatterns: ['pr-*'], OlderThanSeconds: '86400' })).toEqual([
+      { imageTag: 'pr-1', imageDigest: d(1) },
+      { imageTag: 'pr-2', imageDigest: d(2) },
+    ]);
+  });
+});
+
+describe('an image whose deletion failed stays, and keeps what it needs', () => {
+  const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+  const listing = [image(1, ['old'], 9, OCI_INDEX), image(2, [], 10), image(3, [], 10), image(4, [], 10)];
+  const registry = new Map([[d(1), { references: [d(2), d(3)] }]]);
+
+  test('an index that failed in the first pass protects its children in the next one (its manifest read then)', () => {
+    const first = decide(listing, { Match: 'all' }, registry);
+    expect(first.passes).toEqual([[{ imageDigest: d(1) }], [{ imageDigest: d(2) }, { imageDigest: d(3) }, { imageDigest: d(4) }]]);
+    const after = decide(listing, { Match: 'all' }, registry, { survivors: new Set([d(1)]) });
+    expect(after.passes).toEqual([[{ imageDigest: d(4) }]]);
+    expect(after).toMatchObject({
+      keptReferenced: 2,
+      referencedBy: new Map([
+        [d(2), d(1)],
+        [d(3), d(1)],
+      ]),
+    });
+  });
+
+  test('a survivor whose manifest cannot be read keeps everything', () => {
+    const after = decide(listing, { Match: 'all' }, new Map([[d(1), { unknown: 'HTTP 503' }]]), { survivors: new Set([d(1)]) });
+    expect(after.passes).toEqual([]);
+    expect(after.keptUnknown).toBe(3);
+  });
+
+  test('an index known to list another index being deleted goes first: the inner one waits for the outer', () => {
+    const nested = [image(1, [], 5, OCI_INDEX), image(2, [], 6, OCI_INDEX), image(3, [], 7), image(4, ['keep'], 1)];
+    const known = new Map([
+      [d(1), { references: [d(2)] }],
+      [d(2), { references: [d(3)] }],
+    ]);
+    // keepNewest reads every index: the nesting is known.
+    const result = decide(nested, { Match: 'untagged', KeepNewest: '0' }, known);
+    expect(result.passes).toEqual([[{ imageDigest: d(1) }], [{ imageDigest: d(2) }], [{ imageDigest: d(3) }]]);
+  });
+});
+
+describe('OCI 1.1 referrers: signatures, SBOMs and attestations that name a subject', () => {
+  const registryOf = (subjects: Array<[number, number]>) =>
+    new Map(subjects.map(([referrer, subject]) => [d(referrer), { references: [], subject: d(subject) }]));
+
+  test('a referrer of a kept image is kept; the untagged image that refers to nothing goes', () => {
+    const listing = [image(1, ['v1'], 10), image(2, [], 9), image(3, [], 9), image(4, [], 20)];
+    const result = decide(
+      listing,
+      { Match: 'untagged' },
+      registryOf([
+        [2, 1],
+        [3, 2],
+      ]),
+    );
+    // 3 is a signature of the SBOM 2, which refers to the kept v1: kept too.
+    expect(result.passes.flat()).toEqual([{ imageDigest: d(4) }]);
+    expect(result).toMatchObject({
+      keptReferrers: 2,
+      referrerOf: new Map([
+        [d(2), d(1)],
+        [d(3), d(2)],
+      ]),
+    });
+  });
+
+  test('a referrer of an image deleted in the same event goes with it, when the selection covers it', () => {
+    const listing = [image(1, ['v1'], 10), image(2, [], 9), image(5, ['pr-5'], 10), image(6, [], 9)];
+    const registry = registryOf([
+      [2, 1],
+      [6, 5],
+    ]);
+    const result = decide(listing, { Match: 'all', ProtectTags: ['v*'] }, registry);
+    expect(new Set(result.passes.flat())).toEqual(new Set([{ imageDigest: d(5) }, { imageDigest: d(6) }]));
+    // tagsMatching covers no untagged image: the referrer of the deleted pr-5 is left to an untagged selection, as orphans are.
+    expect(decide(listing, { Match: 'tagged', TagPatterns: ['pr-*'] }, registry).passes.flat()).toEqual([{ imageTag: 'pr-5', imageDigest: d(5) }]);
+  });
+
+  test('an untagged image that cannot be read is kept, alone; the rest of the decision stands', () => {
+    const listing = [image(1, ['v1'], 10), image(2, [], 9), image(3, [], 9)];
+    const result = decide(listing, { Match: 'untagged' }, new Map([[d(2), { unknown: 'HTTP 503' }]]));
+    expect(result.passes.flat()).toEqual([{ imageDigest: d(3) }]);
+    expect(result).toMatchObject({ keptUnknown: 1, unknown: [{ digest: d(2), cause: 'HTTP 503' }] });
+  });
+
+  test('what is read: the untagged images that would go; not a tagged one, not the child of a kept index, nothing when all goes', () => {
+    const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+    const listing = [image(1, ['v1'], 10, OCI_INDEX), image(2, [], 11), image(3, [], 9), image(4, ['pr-4'], 9)];
+    const reads: string[] = [];
+    const registry = new Map([[d(1), { references: [d(2)] }]]);
+    const spy = new Proxy(registry, {
+      get: (target, key) => (key === 'get' ? (digest: string) => (reads.push(digest), target.get(digest)) : Reflect.get(target, key)),
+    });
+    decide(listing, { Match: 'all', ProtectTags: ['v*'] }, spy);
+    expect(new Set(reads)).toEqual(new Set([d(1), d(3)]));
+    expect(selectImages(listing, { Match: 'all' }, NOW).needs).toEqual([]);
+  });
+
+  test('keepNewest counts a signed image once: its signature is not a top-level image', () => {
+    // v1, v2, v3 (each signed a second after its push, the signature newer than the image).
+    const listing = [1, 2, 3].flatMap((n) => [image(n, [`v${n}`], 10 - n), { ...image(10 + n, [], 0), pushedAt: NOW - (10 - n) * DAY + 1000 }]);
+    const registry = registryOf([
+      [11, 1],
+      [12, 2],
+      [13, 3],
+    ]);
+    const result = decide(listing, { Match: 'all', KeepNewest: '2' }, registry);
+    // The signature goes after its subject: should the subject's deletion fail, its signature is still there.
+    expect(result.passes).toEqual([[{ imageDigest: d(1) }], [{ imageDigest: d(11) }]]);
+    expect(result).toMatchObject({ keptNewest: 2, keptReferrers: 2 });
+  });
+
+  test('keepNewest with an untagged image that cannot be read: which images are top-level is unknown, nothing goes', () => {
+    const listing = [image(1, ['v1'], 10), image(2, [], 9), image(3, ['v3'], 1)];
+    const result = decide(listing, { Match: 'all', KeepNewest: '1' }, new Map([[d(2), { unknown: 'HTTP 503' }]]));
+    expect(result.passes).toEqual([]);
+  });
+});
+
+describe('what the listing does not say is read', () => {
+  test('an image listed without a media type is read whether it stays or goes; an index among them goes before its children', () => {
+    const listing = [{ ...image(1, [], 5), mediaType: undefined }, image(2, [], 6), image(3, ['keep'], 1)];
+    const result = decide(
+      listing,
+      { Match: 'untagged' },
+      new Map([[d(1), { references: [d(2)], mediaType: 'application/vnd.oci.image.index.v1+json' }]]),
+    );
+    expect(result.passes).toEqual([[{ imageDigest: d(1) }], [{ imageDigest: d(2) }]]);
+  });
+});
+
+describe('mutants that the tests of issue 17 kill', () => {
+  const LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+  test('a kept index that loses only some of its tags still protects its children', () => {
+    // The manifest list keeps `stable`: its platform images stay, tags and all.
+    const listing = [image(1, ['pr-1', 'stable'], 5, LIST), image(2, ['pr-1-amd64'], 5), image(3, ['pr-1-arm64'], 5)];
+    const result = decide(listing, { Match: 'tagged', TagPatterns: ['pr-*'] }, new Map([[d(1), { references: [d(2), d(3)] }]]));
+    expect(result.passes).toEqual([[{ imageTag: 'pr-1', imageDigest: d(1) }]]);
+    expect(result.keptReferenced).toBe(2);
+  });
+
+  test('with an unreadable index and keepNewest, no tag goes either (not only no image)', () => {
+    const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+    const listing = [image(1, ['pr-1', 'main'], 5), image(2, ['pr-2', 'main-2'], 4), image(3, ['x'], 1, OCI_INDEX)];
+    const result = decide(listing, { Match: 'tagged', TagPatterns: ['pr-*'], KeepNewest: '1' }, new Map([[d(3), { unknown: 'HTTP 503' }]]));
+    expect(result.passes).toEqual([]);
+    expect(result.keptUnknown).toBe(1);
   });
 });

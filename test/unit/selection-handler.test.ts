@@ -79,9 +79,11 @@ describe('a selection', () => {
       // Only the stray untagged image went; both indexes and their 8 children remain.
       expect(images()).toHaveLength(10);
       expect(deleteCalls()).toEqual([[{ imageDigest: singleImage('stray').digest }]]);
-      // Each kept index was read once (after the anonymous token challenge).
+      // Each kept index was read once (after the anonymous token challenge), and the stray image, for its subject (none: not a referrer).
       const reads = local.emulator.faults.registry.requests.filter((r) => r.operation.includes('/manifests/') && r.headers.authorization);
-      expect(reads.map((r) => r.operation.split('/').pop()).sort()).toEqual([buildxIndex('v1').index.digest, buildxIndex('v2').index.digest].sort());
+      expect(reads.map((r) => r.operation.split('/').pop()).sort()).toEqual(
+        [buildxIndex('v1').index.digest, buildxIndex('v2').index.digest, singleImage('stray').digest].sort(),
+      );
       expect(describeCalls()).toBe(1);
     },
   );
@@ -113,15 +115,24 @@ describe('a selection', () => {
   });
 
   test('an index of indexes empties too: a refused index is retried in a second round', async () => {
-    // The outer index is older than the inner one it lists (pushed again later, say).
+    // Both untagged, and the outer index older than the inner one it lists (pushed again later, say): nothing orders them.
     const inner = buildxIndex('inner', { pushedAt: now - DAY });
-    const outer = nestedIndex('outer', [inner], { tags: ['multi'], pushedAt: now - 2 * DAY });
+    const outer = nestedIndex('outer', [inner], { pushedAt: now - 2 * DAY });
     seed(...outer.images);
     const body = await handle('Delete', { Select: { Match: 'all' } });
     // Newest first, the inner index is tried before the outer one and refused; the second round deletes it.
     expect(body).toMatchObject({ Status: 'SUCCESS', Data: { FailureCount: '0' } });
     expect(images()).toHaveLength(0);
     expect(describeCalls()).toBe(2);
+  });
+
+  test('an index of indexes whose outer index is tagged empties in one round: the tagged index goes a pass before the untagged one', async () => {
+    const inner = buildxIndex('inner', { pushedAt: now - DAY });
+    seed(...nestedIndex('outer', [inner], { tags: ['multi'], pushedAt: now - 2 * DAY }).images);
+    const body = await handle('Delete', { Select: { Match: 'all' } });
+    expect(body).toMatchObject({ Status: 'SUCCESS', Data: { FailureCount: '0' } });
+    expect(images()).toHaveLength(0);
+    expect(describeCalls()).toBe(1);
   });
 
   test('allImages empties a repository of multi-architecture images in one event, indexes first', async () => {
@@ -174,15 +185,33 @@ describe('a selection', () => {
     expect(deleteCalls()).toHaveLength(0);
     expect(images()).toHaveLength(2);
     expect(body).toMatchObject({ Status: 'SUCCESS', Data: { DryRun: 'true', DeletedCount: '2' } });
-    expect(JSON.parse(body.Data!.ImageIds)).toEqual([{ imageTag: 'main' }, { imageTag: 'pr-1' }]);
+    // A tag the selection removes goes with the digest listed (a tag moved since is not removed from the new image).
+    expect(JSON.parse(body.Data!.ImageIds)).toEqual([
+      { imageTag: 'main' },
+      { imageTag: 'pr-1', imageDigest: plain('a', ['pr-1'], now - DAY).digest },
+    ]);
     expect(body.Reason).toContain('dry run: would delete 2 image IDs');
   });
 
   test('declared image IDs go first, then the selection reads what is left', async () => {
     seed(plain('a', ['pr-1'], now), plain('b', ['pr-2'], now));
     const body = await handle('Create', { ImageIds: [{ imageTag: 'pr-1' }], Select: { Match: 'tagged', TagPatterns: ['pr-*'] } });
-    expect(deleteCalls()).toEqual([[{ imageTag: 'pr-1' }], [{ imageTag: 'pr-2' }]]);
+    expect(deleteCalls()).toEqual([[{ imageTag: 'pr-1' }], [{ imageTag: 'pr-2', imageDigest: plain('b', ['pr-2'], now).digest }]]);
     expect(body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '2', FailureCount: '0' } });
+  });
+
+  test('a tag that moved during the event stays on the image just pushed, in the rounds that follow too', async () => {
+    // An index refused in the first round (as if another index listed it) makes a second round list again.
+    const index = buildxIndex('round', { tags: ['pr-x'], pushedAt: now - DAY });
+    seed(...index.images, plain('old', ['pr-1'], now - DAY), plain('other', ['pr-2'], now - DAY));
+    local.emulator.deletionFailures.set(index.index.digest, 'ImageReferencedByManifestList');
+    const pushed = plain('pushed', [], now);
+    local.emulator.beforeNext('BatchDeleteImage', () => seed({ ...pushed, tags: ['pr-1'] }));
+    const body = await handle('Update', { Select: { Match: 'tagged', TagPatterns: ['pr-*'] } });
+    expect(describeCalls()).toBe(2);
+    expect(body).toMatchObject({ Status: 'SUCCESS', Data: { KeptMovedCount: '1' } });
+    expect(images().find((image) => image.digest === pushed.digest)?.tags).toEqual(['pr-1']);
+    local.emulator.deletionFailures.clear();
   });
 
   test.each([

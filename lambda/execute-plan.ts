@@ -13,6 +13,7 @@ import { DeletionOutcome, ExecuteOptions, deleteImages } from './execute';
 import { isReferencedRefusal } from './failure-tolerance';
 import { ListedImage, RepositoryListing, listRepository } from './list';
 import { listingAfter } from './listing-after';
+import { currentDigests } from './tag-check';
 import type { DeletePlan } from './plan';
 import { ManifestReader, REGISTRY_ENDPOINT_ENV, openRegistry, registryLocation, repositoryUriOf } from './registry';
 import { KeptReason, ManifestRead, SelectionResult, isIndex, selectImages } from './select';
@@ -127,6 +128,26 @@ export async function executePlan(client: ECRPUBLICClient, plan: DeletePlan, opt
         ? Promise.resolve({ ...NOTHING, deleted: imageIds })
         : deleteImages(client, { repositoryName, registryId, imageIds }, options);
 
+  /**
+   * A pass without the tags it would remove by name alone that no longer name the image the listing gave (moved
+   * by a push during the event: the image just pushed keeps its tag). select.ts sends a tag by name alone only
+   * from an image that keeps other tags; the others carry their digest, and ECR Public checks them itself.
+   */
+  const withoutMovedTags = async (
+    pass: WireImageId[],
+    listed: readonly ListedImage[],
+  ): Promise<{ toSend: WireImageId[]; movedBefore: ImageIdentifier[] }> => {
+    const byName = pass.filter((id) => id.imageTag !== undefined && id.imageDigest === undefined).map((id) => id.imageTag as string);
+    if (byName.length === 0) return { toSend: pass, movedBefore: [] };
+    const listedDigest = new Map(listed.flatMap((image) => image.tags.map((tag) => [tag, image.digest] as const)));
+    const now = await currentDigests(client, { repositoryName, registryId, tags: byName }, options.signal);
+    const movedBefore = byName.filter((tag) => now.get(tag) !== undefined && now.get(tag) !== listedDigest.get(tag));
+    return {
+      toSend: pass.filter((id) => !(id.imageDigest === undefined && id.imageTag !== undefined && movedBefore.includes(id.imageTag))),
+      movedBefore: movedBefore.map((imageTag) => ({ imageTag, imageDigest: listedDigest.get(imageTag) })),
+    };
+  };
+
   let outcome = await deleteOrPretend(plan.imageIds);
   const notFound = outcome.failures.filter((f) => f.failureCode === IMAGE_NOT_FOUND).map((f) => f.imageId ?? {});
   const moved: ImageIdentifier[] = [];
@@ -183,7 +204,9 @@ export async function executePlan(client: ECRPUBLICClient, plan: DeletePlan, opt
     const sent = new Set<string>();
     for (let pass = nextPass(selected, sent); pass.length > 0; pass = nextPass(selected, sent)) {
       for (const id of pass) sent.add(imageIdKey(id));
-      const passOutcome = await deleteOrPretend(pass);
+      const { toSend, movedBefore } = plan.dryRun ? { toSend: pass, movedBefore: [] } : await withoutMovedTags(pass, images);
+      moved.push(...movedBefore);
+      const passOutcome = await deleteOrPretend(toSend);
       const refusals = passOutcome.failures.filter(isReferencedRefusal);
       const movedHere = passOutcome.failures.filter((f) => f.failureCode === IMAGE_TAG_DOES_NOT_MATCH_DIGEST);
       tolerated.push(...refusals);

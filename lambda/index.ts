@@ -212,6 +212,41 @@ async function duringRollback(stackId: string, verdict: Verdict, deadline: numbe
   }
 }
 
+/**
+ * The physical ID to answer. An Update that moves an emptier to another
+ * repository answers a new one (plan.ts), so that CloudFormation deletes the
+ * old one at cleanup, once the update has succeeded. During a rollback it must
+ * not: the Update that CloudFormation sends to undo a failed one carries the
+ * ID the resource kept, and a new ID then would signal a replacement nobody
+ * made. An ID that goes back to the one before a replacement (shorter: the
+ * suffix removed) is always answered. So, before answering a longer ID, the
+ * stack's status is read (once: a failure's reading is reused); in a rollback,
+ * or when it cannot be read, the ID given is answered, which deletes nothing.
+ */
+async function physicalIdToAnswer(
+  event: CloudFormationCustomResourceEvent,
+  planned: string,
+  known: string | undefined,
+  deadline: number,
+): Promise<string> {
+  if (event.RequestType !== 'Update' || planned.length <= event.PhysicalResourceId.length) return planned;
+  let status = known;
+  if (status === undefined) {
+    const abort = new AbortController();
+    try {
+      status = await withDeadline(
+        stackStateReader().readStackStatus(event.StackId, abort.signal),
+        Math.min(STACK_STATE_WAIT_MS, deadline - Date.now()),
+        abort,
+        () => new Error('no answer in time'),
+      );
+    } catch {
+      return event.PhysicalResourceId;
+    }
+  }
+  return ROLLBACK_STATUSES.includes(status) ? event.PhysicalResourceId : planned;
+}
+
 export async function handler(
   event: CloudFormationCustomResourceEvent | ScheduledEvent,
   context: Pick<Context, 'getRemainingTimeInMillis'>,
@@ -238,12 +273,13 @@ export async function handler(
   }
 
   const ran = await planAndExecute(() => planEvent(event), started, workDeadline);
-  const { verdict, stackStatus } = await duringRollback(event.StackId, ran.verdict, started + remaining - responseReserveMs(remaining) / 2);
+  const stateDeadline = started + remaining - responseReserveMs(remaining) / 2;
+  const { verdict, stackStatus } = await duringRollback(event.StackId, ran.verdict, stateDeadline);
   const result: EventResult = { ...ran, verdict };
   const { outcome } = result;
   const base = {
     Status: verdict.status,
-    PhysicalResourceId: answeredPhysicalId(event, ran.plan, ran.verdict.status),
+    PhysicalResourceId: await physicalIdToAnswer(event, answeredPhysicalId(event, ran.plan, ran.verdict.status), stackStatus, stateDeadline),
     StackId: event.StackId,
     RequestId: event.RequestId,
     LogicalResourceId: event.LogicalResourceId,

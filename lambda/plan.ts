@@ -76,7 +76,7 @@ export function physicalResourceIdOf(event: CloudFormationCustomResourceEvent): 
   }
   if (event.RequestType === 'Update') {
     const replaced = replacedRepository(event);
-    if (replaced) return physicalIdAfterReplacement(event.PhysicalResourceId, replaced.old, replaced.next);
+    if (replaced) return physicalIdAfterReplacement(event.PhysicalResourceId, replaced.old, replaced.next, accountOf(event.StackId));
   }
   return event.PhysicalResourceId;
 }
@@ -104,14 +104,23 @@ export function replacedRepository(event: CloudFormationCustomResourceUpdateEven
     return undefined;
   }
   const emptier = old.Select?.Match === 'all' && old.DeleteOn.includes('Delete') && old.RepositoryLogicalId !== undefined;
-  return emptier && repositoryKey(old) !== repositoryKey(next) ? { old, next } : undefined;
+  const account = accountOf(event.StackId);
+  return emptier && repositoryKey(old, account) !== repositoryKey(next, account) ? { old, next } : undefined;
 }
 
-const repositoryKey = (properties: WireProperties) => JSON.stringify([properties.RegistryId ?? null, properties.RepositoryName]);
+/** The account of a stack, from its ID (`arn:aws:cloudformation:<region>:<account>:stack/…`). */
+const accountOf = (stackId: string | undefined): string | undefined => stackId?.split(':')[4] || undefined;
+
+/**
+ * Which repository the properties name: registry and name. No RegistryId means the registry of the stack's
+ * account, so giving that account's ID explicitly names the same repository (no replacement).
+ */
+const repositoryKey = (properties: WireProperties, account: string | undefined) =>
+  JSON.stringify([properties.RegistryId ?? account ?? null, properties.RepositoryName]);
 
 /** The suffix that a physical ID gets for a repository: `-repo-` and 12 hex digits of its key. */
-export function repositorySuffix(properties: WireProperties): string {
-  return `-repo-${createHash('sha256').update(repositoryKey(properties)).digest('hex').slice(0, 12)}`;
+export function repositorySuffix(properties: WireProperties, account?: string): string {
+  return `-repo-${createHash('sha256').update(repositoryKey(properties, account)).digest('hex').slice(0, 12)}`;
 }
 
 /**
@@ -123,9 +132,11 @@ export function repositorySuffix(properties: WireProperties): string {
  * rollback of the Update (the same call, old and new swapped) gives back the
  * physical ID before it.
  */
-export function physicalIdAfterReplacement(current: string, old: WireProperties, next: WireProperties): string {
-  const leaving = repositorySuffix(old);
-  return current.endsWith(leaving) && current.length > leaving.length ? current.slice(0, -leaving.length) : `${current}${repositorySuffix(next)}`;
+export function physicalIdAfterReplacement(current: string, old: WireProperties, next: WireProperties, account?: string): string {
+  const leaving = repositorySuffix(old, account);
+  return current.endsWith(leaving) && current.length > leaving.length
+    ? current.slice(0, -leaving.length)
+    : `${current}${repositorySuffix(next, account)}`;
 }
 
 /**

@@ -2,12 +2,16 @@
  * Select: which images of a listing a selection deletes, without any I/O.
  *
  * - `all` and `untagged` delete whole images, by digest.
- * - `tagged` removes the tags that match its patterns, each as
- *   `{ imageTag, imageDigest }` with the digest the listing gave: an image
- *   keeps its other tags, and goes only when every tag it had matched; a tag
- *   that moved to another image since the listing is not removed from it
- *   (ECR Public answers ImageTagDoesNotMatchDigest, and the image just pushed
- *   keeps its tag).
+ * - `tagged` removes the tags that match its patterns: an image keeps its
+ *   other tags, and goes only when every tag it had matched. When the image
+ *   goes, each tag is sent as `{ imageTag, imageDigest }` with the digest the
+ *   listing gave, so that a tag that moved to another image since the listing
+ *   is not removed from it (ECR Public answers ImageTagDoesNotMatchDigest, and
+ *   the image just pushed keeps its tag). When the image keeps other tags, a
+ *   tag is sent by name alone: ECR Public does not document what a pair does
+ *   to an image that has other tags (were it to delete the image, the pair
+ *   would delete tags nobody selected), so the caller checks, just before the
+ *   call, that the tag still names the image listed (tag-check.ts).
  * - `OlderThanSeconds` keeps images pushed more recently than that.
  * - `KeepNewest` keeps the newest N top-level images of those that match: an
  *   image index with everything it references, or an image that no index
@@ -354,9 +358,13 @@ function expirations(
   for (const image of chosen) {
     if (selection.Match === 'tagged') {
       const tags = image.tags.filter(matchesPattern);
+      const removesImage = tags.length === image.tags.length;
+      // With the digest when the image goes anyway (a moved tag then gets ImageTagDoesNotMatchDigest); by name alone
+      // when the image keeps other tags, because what a pair does to such an image is not documented (execute-plan.ts
+      // checks these tags just before the call instead: tag-check.ts).
       removal.set(image.digest, {
-        ids: tags.map((imageTag) => ({ imageTag, imageDigest: image.digest })),
-        removesImage: tags.length === image.tags.length,
+        ids: tags.map((imageTag) => (removesImage ? { imageTag, imageDigest: image.digest } : { imageTag })),
+        removesImage,
       });
     } else {
       removal.set(image.digest, { ids: [{ imageDigest: image.digest }], removesImage: true });

@@ -51,6 +51,14 @@ interface LastEvent {
 }
 
 /** Plays one generated sequence in its own repository; `run` throws at the first divergence. */
+/** Where a lifecycle stands between its middle steps: its properties, its last event and its physical ID. */
+interface Current {
+  readonly spec: PropsSpec;
+  readonly props: ModelProperties;
+  readonly last: LastEvent;
+  readonly physicalId: string;
+}
+
 export class SequenceRun {
   private readonly model = new EcrPublicModel();
   private readonly digests: string[] = [];
@@ -125,18 +133,14 @@ export class SequenceRun {
     }
 
     // --- Updates, retries and pushes ---
-    let current = { spec: lifecycle.create, props, last };
-    for (const middle of lifecycle.middle) current = await this.middle(middle, physicalId, current);
-    await this.end(lifecycle, physicalId, current.props);
+    let current: Current = { spec: lifecycle.create, props, last, physicalId };
+    for (const middle of lifecycle.middle) current = await this.middle(middle, current);
+    await this.end(lifecycle, current.physicalId, current.props);
   }
 
   /** One middle step: a push, a retry of the last event, or an Update (rolled back when it fails). */
-  private async middle(
-    middle: Middle,
-    physicalId: string,
-    current: { spec: PropsSpec; props: ModelProperties; last: LastEvent },
-  ): Promise<{ spec: PropsSpec; props: ModelProperties; last: LastEvent }> {
-    const { props, last } = current;
+  private async middle(middle: Middle, current: Current): Promise<Current> {
+    const { props, last, physicalId } = current;
     if (middle.kind === 'push') {
       const present = new Set([...this.model.snapshot(this.repo).values()].flat());
       const fresh = TAG_POOL.filter((tag) => !present.has(tag));
@@ -159,10 +163,12 @@ export class SequenceRun {
     const fails = middle.fails && nextProps.DeleteOn.includes('Update');
     const updated = await this.step(
       updateEvent,
-      { requestType: 'Update', properties: nextProps, physicalResourceId: physicalId, accessDenied: fails },
+      { requestType: 'Update', properties: nextProps, oldProperties: props, physicalResourceId: physicalId, accessDenied: fails },
       fails ? 'accessDenied' : undefined,
     );
-    expect(updated.body.PhysicalResourceId).toBe(physicalId);
+    // An emptier moved to another repository answers another physical ID (checkAnswer); CloudFormation would then
+    // delete the old one at cleanup, which this model does not play (test/integration/teardown.test.ts does).
+    if (updated.body.Status === 'FAILED') expect(updated.body.PhysicalResourceId).toBe(physicalId);
     if (updated.body.Status === 'FAILED') {
       // CloudFormation rolls back: an Update back to the old properties, the failed ones as OldResourceProperties.
       // The rollback may be refused too: it must succeed all the same.
@@ -181,13 +187,23 @@ export class SequenceRun {
       return {
         spec: current.spec,
         props,
-        last: { event: rollback, modelEvent: { requestType: 'Update', properties: props, physicalResourceId: physicalId }, ok: !refused },
+        physicalId,
+        last: {
+          event: rollback,
+          modelEvent: { requestType: 'Update', properties: props, oldProperties: nextProps, physicalResourceId: physicalId },
+          ok: !refused,
+        },
       };
     }
     return {
       spec: nextSpec,
       props: nextProps,
-      last: { event: updateEvent, modelEvent: { requestType: 'Update', properties: nextProps, physicalResourceId: physicalId }, ok: true },
+      physicalId: updated.body.PhysicalResourceId,
+      last: {
+        event: updateEvent,
+        modelEvent: { requestType: 'Update', properties: nextProps, oldProperties: props, physicalResourceId: physicalId },
+        ok: true,
+      },
     };
   }
 
@@ -271,6 +287,8 @@ function checkAnswer(
   if (expected.rolledBackFailure) figures.rolledBackFailures++;
   if (expected.physicalResourceId === 'new') {
     expect(body.PhysicalResourceId).toBe(`EcrPublicImageDeletion-${event.LogicalResourceId}-${event.RequestId}`);
+  } else if (expected.physicalResourceId === 'replaced') {
+    expect(body.PhysicalResourceId).not.toBe((event as { PhysicalResourceId?: string }).PhysicalResourceId);
   } else {
     expect(body.PhysicalResourceId).toBe(expected.physicalResourceId);
   }

@@ -164,6 +164,16 @@ describe('random lifecycles through the shipped bundle: the local ECR Public equ
       path: '31',
       what: "a refused rollback's AccessDenied reason may be cut before the repository ARN ends (the model expected the whole name)",
     },
+    {
+      seed: 80766550,
+      path: '18',
+      what: 'an Update that points an emptier at another repository answers a new physical ID (the model expected the same one), and the rollback of such an Update that failed keeps the ID it was given',
+    },
+    {
+      seed: 170423853,
+      path: '37',
+      what: 'a tag removed from an image that keeps other tags goes by name alone (the model expected a tag+digest pair)',
+    },
   ];
   for (const { seed, path, what } of REGRESSIONS) {
     test(`regression: ${what}`, async () => {

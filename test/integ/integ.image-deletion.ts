@@ -21,7 +21,9 @@
  * its Failures list holds ImageReferencedByManifestList if the service refused,
  * and its DeletedCount is 1 if it deleted the child (the second index is then
  * broken, which is why the probe uses its own). The repository is emptied on
- * Delete (emptyOnDelete), so CloudFormation can delete it.
+ * Delete (emptyOnDelete), so CloudFormation can delete it. A second probe
+ * records what a { imageTag, imageDigest } pair does to an image that has
+ * another tag (TagDigestPairAnswer, and an assertion that the image remains).
  *
  * Only a real account proves these parts: the handler is deployed and called by
  * CloudFormation, its IAM policy lets it call BatchDeleteImage,
@@ -95,14 +97,14 @@ async function image(repositoryName, seed, architecture, layerType, layerBytes) 
   });
 }
 exports.handler = async (event) => {
-  const { RepositoryName: repositoryName, Tag: tag } = event.ResourceProperties;
+  const { RepositoryName: repositoryName, Tag: tag, ExtraTag: extraTag } = event.ResourceProperties;
   if (event.RequestType !== 'Create') return { PhysicalResourceId: event.PhysicalResourceId };
   const tar = zlib.gzipSync(Buffer.alloc(1024));
   const amd64 = await image(repositoryName, tag, 'amd64', 'application/vnd.oci.image.layer.v1.tar+gzip', tar);
   const arm64 = await image(repositoryName, tag, 'arm64', 'application/vnd.oci.image.layer.v1.tar+gzip', tar);
   const statement = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', subject: [{ name: tag, digest: { sha256: amd64.digest.slice(7) } }] }));
   const attestation = await image(repositoryName, tag, 'unknown', 'application/vnd.in-toto+json', statement);
-  const index = await manifest(repositoryName, OCI_INDEX, {
+  const indexBody = {
     schemaVersion: 2,
     mediaType: OCI_INDEX,
     manifests: [
@@ -111,7 +113,10 @@ exports.handler = async (event) => {
       { ...attestation, platform: { architecture: 'unknown', os: 'unknown' },
         annotations: { 'vnd.docker.reference.digest': amd64.digest, 'vnd.docker.reference.type': 'attestation-manifest' } },
     ],
-  }, tag);
+  };
+  const index = await manifest(repositoryName, OCI_INDEX, indexBody, tag);
+  // The same index under a second tag (the same bytes: the same digest), when asked.
+  if (extraTag) await manifest(repositoryName, OCI_INDEX, indexBody, extraTag);
   return { PhysicalResourceId: 'buildx-' + tag, Data: { Index: index.digest, Amd64: amd64.digest, Arm64: arm64.digest, Attestation: attestation.digest } };
 };
 `;
@@ -128,12 +133,17 @@ pushFunction.addToRolePolicy(
   }),
 );
 const pushProvider = new cr.Provider(stack, 'PushProvider', { onEventHandler: pushFunction });
-const push = (id: string, tag: string) => {
-  const pushed = new CustomResource(stack, id, { serviceToken: pushProvider.serviceToken, properties: { RepositoryName: repo.ref, Tag: tag } });
+const push = (id: string, tag: string, extraTag?: string) => {
+  const pushed = new CustomResource(stack, id, {
+    serviceToken: pushProvider.serviceToken,
+    properties: { RepositoryName: repo.ref, Tag: tag, ...(extraTag ? { ExtraTag: extraTag } : {}) },
+  });
   return pushed;
 };
 const kept = push('PushKept', 'integ-v1');
 const probed = push('PushProbed', 'integ-probe');
+// An index with two tags, for the second probe: what a { imageTag, imageDigest } pair does to an image with other tags.
+const paired = push('PushPaired', 'integ-pair-a', 'integ-pair-b');
 
 // untaggedImages(): every untagged image is a child of a tagged index, so nothing may go.
 const untagged = new EcrPublicImageDeletion(stack, 'UntaggedImages', {
@@ -141,7 +151,7 @@ const untagged = new EcrPublicImageDeletion(stack, 'UntaggedImages', {
   select: ImageSelection.untaggedImages(),
   deleteOn: [DeletionEvent.CREATE],
 });
-untagged.node.addDependency(kept, probed);
+untagged.node.addDependency(kept, probed, paired);
 
 // The probe: a declared deletion of a platform image of the second index, after the selection.
 const probe = new EcrPublicImageDeletion(stack, 'ProbeChildDeletion', {
@@ -155,6 +165,22 @@ new CfnOutput(stack, 'ServiceRefusedChildDeletion', {
   description:
     'What ECR Public did with a deletion of a platform image that a tagged index references: Failures (ImageReferencedByManifestList if refused) and DeletedCount (1 if deleted)',
   value: `deleted=${probe.deletedCount} failures=${probe.failuresJson}`,
+});
+
+// The second probe: a declared { imageTag, imageDigest } pair for one of the two tags of an index. ECR Public does
+// not document what a pair does to an image that has other tags; the local ECR Public removes only the tag, moto
+// deletes the image. The library sends a pair only when the image goes anyway (its every tag selected) and removes
+// other tags by name, so either answer is safe for it; the assertion below records which one the service gives.
+const pairProbe = new EcrPublicImageDeletion(stack, 'ProbeTagDigestPair', {
+  repositoryName: repo.ref,
+  imageIds: [{ imageTag: 'integ-pair-a', imageDigest: paired.getAttString('Index') }],
+  deleteOn: [DeletionEvent.CREATE],
+  failOnImageFailure: false,
+});
+pairProbe.node.addDependency(untagged);
+new CfnOutput(stack, 'TagDigestPairAnswer', {
+  description: 'What ECR Public answered to a { imageTag, imageDigest } pair naming one of the two tags of an image',
+  value: `deleted=${pairProbe.deletedImageIdsJson} failures=${pairProbe.failuresJson}`,
 });
 
 // Runs on Create: neither image exists, so both come back as ImageNotFound, a success.
@@ -221,5 +247,11 @@ integ.assertions
     imageIds: ['Index', 'Amd64', 'Arm64', 'Attestation'].map((name) => ({ imageDigest: kept.getAttString(name) })),
   })
   .expect(ExpectedResult.objectLike({ imageDetails: Match.arrayWith([Match.objectLike({ imageTags: ['integ-v1'] })]) }));
+
+// The pair removed only its tag: the image remains, with its other tag. Should this fail, ECR Public deletes the
+// whole image for a pair, and tag removals from images that keep other tags must keep going by name alone (they do).
+integ.assertions
+  .awsApiCall('ECRPUBLIC', 'DescribeImages', { repositoryName: REPOSITORY_NAME, imageIds: [{ imageDigest: paired.getAttString('Index') }] })
+  .expect(ExpectedResult.objectLike({ imageDetails: Match.arrayWith([Match.objectLike({ imageTags: ['integ-pair-b'] })]) }));
 
 app.synth();

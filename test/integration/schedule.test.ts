@@ -39,7 +39,7 @@ describe('a scheduled run through the shipped handler against a local ECR Public
       rig()
         .faults.requests.slice(before)
         .map((r) => r.operation.split('.').pop()),
-    ).toEqual(['DescribeImages', 'BatchDeleteImage']);
+    ).toEqual(['DescribeImages', 'DescribeImages', 'BatchDeleteImage']); // the listing; pr-2 checked just before its removal by name
     const left = await listImages(rig().client, repo);
     expect(left.has(pr1)).toBe(false);
     expect(left.get(pr2)).toEqual(['keep-me']);

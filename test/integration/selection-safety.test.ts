@@ -120,6 +120,52 @@ describe('1. a tag that moves during the event', () => {
     expect(broken(name, list.images)).toEqual([]);
     expect(emulator.images(name)).toHaveLength(list.images.length + 1);
   });
+  test('a tag removed from an image that keeps other tags goes by name alone, checked just before: a push that moved it keeps it', async () => {
+    // What a tag+digest pair does to an image with other tags is not documented: were ECR Public to delete the
+    // image, the pair would delete 'main' too. So pr-1 goes by name, after a DescribeImages that finds it moved.
+    const old = singleImage('partial-old', { tags: ['pr-1', 'main'], pushedAt: now - 10 * DAY });
+    const name = repository([old]);
+    const pushed = singleImage('partial-new');
+    // The second DescribeImages is the check (the first is the listing): the push lands between the two.
+    emulator.beforeNext('DescribeImages', () => emulator.beforeNext('DescribeImages', () => emulator.seed(name, [{ ...pushed, tags: ['pr-1'] }])));
+    const before = emulator.faults.api.requests.length;
+    const result = await run(name, { Match: 'tagged', TagPatterns: ['pr-*'], OlderThanSeconds: String(86_400) });
+    expect(result.response?.body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '0', FailureCount: '0', KeptMovedCount: '1' } });
+    expect(tagsOf(name).get(pushed.digest)).toEqual(['pr-1']);
+    expect(tagsOf(name).get(old.digest)).toEqual(['main']);
+    // Nothing was sent: the only removal was the moved tag.
+    expect(emulator.faults.api.requests.slice(before).map((r) => r.operation.split('.').pop())).toEqual(['DescribeImages', 'DescribeImages']);
+  });
+
+  test('a tag removed by name alone that nobody moved goes, and its image keeps its other tags; no pair is ever sent for it', async () => {
+    const kept = singleImage('partial-kept', { tags: ['pr-2', 'main'], pushedAt: now - 10 * DAY });
+    const gone = singleImage('partial-gone', { tags: ['pr-3'], pushedAt: now - 10 * DAY });
+    const name = repository([kept, gone]);
+    const before = emulator.faults.api.requests.length;
+    const result = await run(name, { Match: 'tagged', TagPatterns: ['pr-*'] });
+    expect(result.response?.body).toMatchObject({ Status: 'SUCCESS', Data: { FailureCount: '0', KeptMovedCount: '0' } });
+    expect(tagsOf(name).get(kept.digest)).toEqual(['main']);
+    expect(tagsOf(name).has(gone.digest)).toBe(false);
+    const sent = emulator.faults.api.requests
+      .slice(before)
+      .filter((r) => r.operation.endsWith('BatchDeleteImage'))
+      .flatMap((r) => (JSON.parse(r.body) as { imageIds: object[] }).imageIds);
+    expect(sent).toEqual(expect.arrayContaining([{ imageTag: 'pr-2' }, { imageTag: 'pr-3', imageDigest: gone.digest }]));
+    expect(sent).toHaveLength(2);
+  });
+
+  test('a tag deleted by someone else before the check is asked about alone; the others are checked and go', async () => {
+    const a = singleImage('check-a', { tags: ['pr-4', 'main-a'], pushedAt: now - 10 * DAY });
+    const b = singleImage('check-b', { tags: ['pr-5', 'main-b'], pushedAt: now - 10 * DAY });
+    const name = repository([a, b]);
+    emulator.beforeNext('DescribeImages', () =>
+      emulator.beforeNext('DescribeImages', () => emulator.store.batchDeleteImage(name, [{ imageTag: 'pr-4' }])),
+    );
+    const result = await run(name, { Match: 'tagged', TagPatterns: ['pr-*'] });
+    expect(result.response?.body.Status).toBe('SUCCESS');
+    expect(tagsOf(name).get(a.digest)).toEqual(['main-a']);
+    expect(tagsOf(name).get(b.digest)).toEqual(['main-b']);
+  });
 });
 
 describe('2. a dry run decides as the real run does', () => {

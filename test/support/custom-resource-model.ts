@@ -56,6 +56,8 @@ export interface ModelEvent {
   readonly properties: ModelProperties;
   /** Absent for Create. */
   readonly physicalResourceId?: string;
+  /** For an Update: the properties it replaces (OldResourceProperties). */
+  readonly oldProperties?: ModelProperties;
   /** The properties break a validation rule (the test built them so). */
   readonly invalid?: boolean;
   /** The call is refused as a whole (IAM: AccessDenied): nothing changes, the event fails. */
@@ -91,7 +93,11 @@ export function selectedIds(registry: EcrPublicModel, repositoryName: string, se
     if (tags.some(isProtected)) continue;
     if (selection.Match === 'all') ids.push({ imageDigest: digest });
     else if (selection.Match === 'untagged' && tags.length === 0) ids.push({ imageDigest: digest });
-    else if (selection.Match === 'tagged') ids.push(...tags.filter(matches).map((imageTag) => ({ imageTag, imageDigest: digest })));
+    else if (selection.Match === 'tagged') {
+      // With the digest when the image loses every tag (it goes); by name alone when it keeps others (lambda/select.ts).
+      const removed = tags.filter(matches);
+      ids.push(...removed.map((imageTag) => (removed.length === tags.length ? { imageTag, imageDigest: digest } : { imageTag })));
+    }
   }
   return ids;
 }
@@ -115,7 +121,10 @@ export interface ModelOutcome {
   readonly sent: ModelImageId[];
   /** The API's answer, when the deletion ran to the end. */
   readonly answer?: ModelDeleteAnswer;
-  /** 'new' (a fresh physical ID of the handler's making), CREATE_FAILED_ID, or the ID given. */
+  /**
+   * 'new' (a fresh physical ID of the handler's making), CREATE_FAILED_ID, 'replaced' (an emptier moved to another
+   * repository: another ID than the one given, so that CloudFormation deletes the old one at cleanup), or the ID given.
+   */
   readonly physicalResourceId: string;
   /** True when the event would have failed, but succeeds because the stack is rolling back. */
   readonly rolledBackFailure?: boolean;
@@ -134,9 +143,23 @@ function collapse(ids: readonly ModelImageId[]): ModelImageId[] {
   return unique;
 }
 
+/**
+ * Whether an Update moves an emptier (allImages() on Delete, for a repository of the stack) to another repository:
+ * the documented signal of a replacement, answered with a new physical ID when the Update succeeds.
+ */
+function movesEmptier(event: ModelEvent): boolean {
+  const old = event.oldProperties;
+  // A rollback's Update undoes a failed one and keeps the ID (lambda/index.ts physicalIdToAnswer).
+  if (event.requestType !== 'Update' || old === undefined || event.invalid || ROLLBACK.includes(event.stackStatus ?? '')) return false;
+  const emptier = old.Select?.Match === 'all' && old.DeleteOn.includes('Delete') && old.RepositoryLogicalId !== undefined;
+  // No RegistryId is the stack's own account, which the tests' explicit RegistryId is too.
+  return emptier && old.RepositoryName !== event.properties.RepositoryName;
+}
+
 /** Applies one event to the model registry and says what the handler must answer. */
 export function applyEvent(registry: EcrPublicModel, event: ModelEvent): ModelOutcome {
-  const outcome = applyOutsideRollback(registry, event);
+  const applied = applyOutsideRollback(registry, event);
+  const outcome = applied.status === 'SUCCESS' && movesEmptier(event) ? { ...applied, physicalResourceId: 'replaced' } : applied;
   if (outcome.status === 'FAILED' && ROLLBACK.includes(event.stackStatus ?? '')) {
     // A failure now would stop the rollback: it is reported, and the event succeeds (a Create keeps its marker ID).
     return { ...outcome, status: 'SUCCESS', rolledBackFailure: true };

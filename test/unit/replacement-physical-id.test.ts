@@ -12,6 +12,8 @@ import { answeredPhysicalId, planEvent, repositorySuffix } from '../../lambda/pl
 import type { WireProperties } from '../../lib/contract';
 
 const CREATED = 'EcrPublicImageDeletion-Emptier-5b1c0d2e-0000-4000-8000-000000000000';
+/** The account of the events' stack: a RegistryId equal to it names the same registry as none. */
+const ACCOUNT = '123456789012';
 
 const emptier = (repositoryName: string, extra: object = {}) => ({
   RepositoryName: repositoryName,
@@ -47,10 +49,16 @@ const answered = (event: CloudFormationCustomResourceEvent) => answeredPhysicalI
 const names = fc.constantFrom('app', 'app-v2', 'app-v3', 'team/app');
 
 describe('an emptier whose repository is replaced', () => {
+  test("giving the stack's own account as registryId, or taking it away, replaces nothing: it names the same repository", () => {
+    expect(answered(update(CREATED, emptier('app', { RegistryId: ACCOUNT }), emptier('app')))).toBe(CREATED);
+    expect(answered(update(CREATED, emptier('app'), emptier('app', { RegistryId: ACCOUNT })))).toBe(CREATED);
+    expect(answered(update(CREATED, emptier('app', { RegistryId: '210987654321' }), emptier('app')))).not.toBe(CREATED);
+  });
+
   test('answers a new physical ID, so that CloudFormation deletes the old one (with the old repository) at cleanup', () => {
     const next = answered(update(CREATED, emptier('app-v2'), emptier('app')));
     expect(next).not.toBe(CREATED);
-    expect(next).toBe(`${CREATED}${repositorySuffix(emptier('app-v2') as WireProperties)}`);
+    expect(next).toBe(`${CREATED}${repositorySuffix(emptier('app-v2') as WireProperties, ACCOUNT)}`);
   });
 
   test('the rollback of that Update (old and new swapped) answers the physical ID before it', () => {
@@ -58,8 +66,8 @@ describe('an emptier whose repository is replaced', () => {
       fc.property(names, names, names, fc.constantFrom('none', 'old', 'other'), (oldName, newName, otherName, suffix) => {
         fc.pre(oldName !== newName);
         const current =
-          suffix === 'none' ? CREATED : `${CREATED}${repositorySuffix(emptier(suffix === 'old' ? oldName : otherName) as WireProperties)}`;
-        fc.pre(!current.endsWith(repositorySuffix(emptier(newName) as WireProperties)));
+          suffix === 'none' ? CREATED : `${CREATED}${repositorySuffix(emptier(suffix === 'old' ? oldName : otherName) as WireProperties, ACCOUNT)}`;
+        fc.pre(!current.endsWith(repositorySuffix(emptier(newName) as WireProperties, ACCOUNT)));
         const forward = answered(update(current, emptier(newName), emptier(oldName)));
         expect(forward).not.toBe(current);
         expect(answered(update(forward, emptier(oldName), emptier(newName)))).toBe(current);
@@ -76,7 +84,7 @@ describe('an emptier whose repository is replaced', () => {
           const next = answered(update(id, emptier(chain[i]), emptier(chain[i - 1])));
           expect(next).not.toBe(id);
           id = next;
-          expect(id.length).toBeLessThanOrEqual(CREATED.length + repositorySuffix(emptier('x') as WireProperties).length);
+          expect(id.length).toBeLessThanOrEqual(CREATED.length + repositorySuffix(emptier('x') as WireProperties, ACCOUNT).length);
         }
       }),
     );

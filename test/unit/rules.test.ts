@@ -344,14 +344,14 @@ const twinArb = fc
   });
 
 /** What a decision deletes, as BatchDeleteImage IDs (a tag with the digest it was listed on, as select.ts sends it). */
-const idsOf = (decisions: readonly ImageDecision[]): WireImageId[] =>
-  decisions.flatMap((decision): WireImageId[] =>
-    decision.outcome !== 'expire'
-      ? []
-      : decision.tags
-        ? decision.tags.map((imageTag) => ({ imageTag, imageDigest: decision.digest }))
-        : [{ imageDigest: decision.digest }],
-  );
+/** The IDs select.ts sends: a tag with its digest when the image loses every tag (it goes), by name alone when it keeps others. */
+const idsOf = (decisions: readonly ImageDecision[], images: readonly { digest: string; tags: readonly string[] }[]): WireImageId[] =>
+  decisions.flatMap((decision): WireImageId[] => {
+    if (decision.outcome !== 'expire') return [];
+    if (!decision.tags) return [{ imageDigest: decision.digest }];
+    const goes = decision.tags.length === images.find((image) => image.digest === decision.digest)?.tags.length;
+    return decision.tags.map((imageTag) => (goes ? { imageTag, imageDigest: decision.digest } : { imageTag }));
+  });
 /** select.ts's passes once the manifests it needs are read (here image manifests: no references, no subject). */
 function selectedAfterReads(listing: readonly ListedImage[], selection: WireSelection): WireImageId[] {
   const manifests = new Map<string, ManifestRead>();
@@ -400,7 +400,7 @@ describe('one engine for every selection', () => {
       fc.property(repositoryArb, selectionArb, (images, selection) => {
         const listing: ListedImage[] = images.map((image) => ({ ...image, mediaType: 'application/vnd.oci.image.manifest.v1+json' }));
         const today = selectedAfterReads(listing, selection);
-        const engine = idsOf(evaluateRules(images, [ruleOfSelection(selection)], NOW).images);
+        const engine = idsOf(evaluateRules(images, [ruleOfSelection(selection)], NOW).images, images);
         expect(sortedIds(engine)).toEqual(sortedIds(today));
       }),
       { numRuns: 1500 },

@@ -263,6 +263,33 @@ export function evaluateRules(images: readonly TopLevelImage[], rules: readonly 
   return { images: decisions, rules: summaries };
 }
 
+/**
+ * Whether the rules may expire an image of a repository made of these
+ * manifests, however they group into images (an image's digest and push time
+ * being one manifest's, its tags those of some manifests): false only when no
+ * grouping can give an image that a rule expires. An image a rule expires has
+ * a manifest of its own that is old enough (untagged, when the rule selects
+ * untagged images), ranks past the rule's keepNewest among such images, and
+ * has tags its tag selection matches. The caller reads nothing to group the
+ * manifests when this is false: every grouping then expires nothing.
+ */
+export function mayExpireAny(rules: readonly Rule[], manifests: readonly TopLevelImage[], nowMs: number): boolean {
+  return rules.some((rule) => {
+    const pushedBefore = rule.olderThanMs === undefined ? undefined : nowMs - rule.olderThanMs;
+    let ownManifests = 0;
+    for (const manifest of manifests) {
+      if (pushedBefore !== undefined && !(manifest.pushedAt < pushedBefore)) continue;
+      if (rule.tags.status === 'untagged' && manifest.tags.length > 0) continue;
+      ownManifests++;
+    }
+    if (ownManifests <= (rule.keepNewest ?? 0)) return false;
+    if (rule.tags.status !== 'tagged') return true;
+    const tags = manifests.flatMap((manifest) => manifest.tags);
+    if ('every' in rule.tags) return rule.tags.every.every((test) => tags.some(tagMatcher([test])));
+    return tags.some(tagMatcher(rule.tags.some));
+  });
+}
+
 /** What an expired image loses under its rule. */
 function removal(rule: Rule, image: TopLevelImage): { readonly tags?: readonly string[]; readonly removesImage: boolean } {
   if (rule.removes === 'image' || rule.tags.status !== 'tagged') return { removesImage: true };

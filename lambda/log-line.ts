@@ -27,17 +27,13 @@ export function imageIdsForLog(ids: readonly ImageIdentifier[]): { readonly imag
 
 /**
  * The deleted image IDs, each with the priority of the rule that expired its
- * image (`rule`), found by digest, or by tag for a tag removed by name alone.
+ * image (`rule`), by digest (a lifecycle policy deletes images by digest).
  * An ID no rule expired (a declared one) is left as it is.
  */
 export function withRules(ids: readonly ImageIdentifier[], expired: readonly ExpiredImage[]): Array<ImageIdentifier & { rule?: number }> {
-  const ruleOf = new Map<string, number>();
-  for (const image of expired) {
-    ruleOf.set(image.imageDigest, image.rule);
-    for (const tag of image.imageTags) ruleOf.set(`tag:${tag}`, image.rule);
-  }
+  const ruleOf = new Map(expired.map((image) => [image.imageDigest, image.rule]));
   return ids.map((id) => {
-    const rule = (id.imageDigest !== undefined ? ruleOf.get(id.imageDigest) : undefined) ?? ruleOf.get(`tag:${id.imageTag}`);
+    const rule = id.imageDigest === undefined ? undefined : ruleOf.get(id.imageDigest);
     return rule === undefined ? id : { ...id, rule };
   });
 }

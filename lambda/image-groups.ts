@@ -6,8 +6,10 @@
  * - A top-level image is a manifest that no listed index references and that
  *   is not a referrer: an image index (or manifest list) that no other index
  *   lists, or a single-platform image pushed on its own.
- * - A referrer is an untagged image manifest whose `subject` (OCI 1.1: cosign
- *   and notation signatures, SBOMs, attestations) names a listed manifest. A
+ * - A referrer is an untagged image manifest that no index lists, whose
+ *   `subject` (OCI 1.1: cosign and notation signatures, SBOMs, attestations)
+ *   names a listed manifest, as far as the caller knows (`subjectOf`: the
+ *   caller reads subjects only when a rule may select untagged images). A
  *   tagged manifest is never one: the user named it.
  * - The group of a top-level image is the image, everything it references
  *   (through nested indexes), and the referrers of any of those, in turn.
@@ -40,12 +42,15 @@ export interface ManifestLinks {
 }
 
 export interface ImageGroups {
-  /** The top-level images, in the order of the listing: the engine's input. */
+  /**
+   * The top-level images, in the order of the listing: the engine's input. A
+   * manifest that is an image on its own is given as it came (no copy).
+   */
   readonly images: readonly TopLevelImage[];
-  /** For each top-level image's digest, the digests of its group, the top-level manifest first. */
-  readonly members: ReadonlyMap<string, readonly string[]>;
-  /** For each manifest, the groups (top-level digests) it belongs to; absent for a manifest in none. */
-  readonly groupsOf: ReadonlyMap<string, readonly string[]>;
+  /** The digests of a top-level image's group, the top-level manifest first. */
+  readonly membersOf: (top: string) => readonly string[];
+  /** The groups (top-level digests) a manifest belongs to: itself when top-level; none for a manifest in no group. */
+  readonly groupsOf: (digest: string) => readonly string[];
   /** For each manifest that is not top-level, what holds it: the listed indexes that reference it, or its subject. */
   readonly holders: ReadonlyMap<string, readonly string[]>;
 }
@@ -55,7 +60,7 @@ export function groupImages(listing: readonly GroupedManifest[], links: Manifest
   const listed = new Map(listing.map((manifest) => [manifest.digest, manifest]));
   const holders = new Map<string, string[]>();
   const hold = (held: string, by: string) => {
-    if (held === by || !listed.has(held)) return;
+    if (held === by || !listed.has(held) || !listed.has(by)) return;
     const list = holders.get(held);
     if (list === undefined) holders.set(held, [by]);
     else if (!list.includes(by)) list.push(by);
@@ -68,11 +73,11 @@ export function groupImages(listing: readonly GroupedManifest[], links: Manifest
     if (subject !== undefined) hold(manifest.digest, subject);
   }
 
-  // The groups a manifest belongs to: itself when top-level, else those of whatever holds it. Iterative, with a
-  // guard against cycles (a manifest on one belongs to no group through it).
+  // The groups of each held manifest: those of whatever holds it (a top-level holder is its own group). Iterative,
+  // with a guard against cycles (a manifest on one belongs to no group through it). A top-level manifest is not stored.
   const groups = new Map<string, readonly string[]>();
   const visiting = new Set<string>();
-  const groupsOf = (start: string): readonly string[] => {
+  const groupsOfHeld = (start: string): readonly string[] => {
     const stack: string[] = [start];
     while (stack.length > 0) {
       const digest = stack[stack.length - 1];
@@ -80,13 +85,8 @@ export function groupImages(listing: readonly GroupedManifest[], links: Manifest
         stack.pop();
         continue;
       }
-      const by = holders.get(digest);
-      if (by === undefined) {
-        groups.set(digest, [digest]);
-        stack.pop();
-        continue;
-      }
-      const pending = by.filter((holder) => !groups.has(holder) && !visiting.has(holder));
+      const by = holders.get(digest) as string[];
+      const pending = by.filter((holder) => holders.has(holder) && !groups.has(holder) && !visiting.has(holder));
       if (pending.length > 0 && !visiting.has(digest)) {
         visiting.add(digest);
         stack.push(...pending);
@@ -94,7 +94,10 @@ export function groupImages(listing: readonly GroupedManifest[], links: Manifest
       }
       visiting.delete(digest);
       const union = new Set<string>();
-      for (const holder of by) for (const group of groups.get(holder) ?? []) union.add(group);
+      for (const holder of by) {
+        if (!holders.has(holder)) union.add(holder);
+        else for (const group of groups.get(holder) ?? []) union.add(group);
+      }
       groups.set(digest, [...union]);
       stack.pop();
     }
@@ -102,19 +105,27 @@ export function groupImages(listing: readonly GroupedManifest[], links: Manifest
   };
 
   const members = new Map<string, string[]>();
-  for (const manifest of listing) if (!holders.has(manifest.digest)) members.set(manifest.digest, [manifest.digest]);
-  const groupsByManifest = new Map<string, readonly string[]>();
   for (const manifest of listing) {
-    const of = groupsOf(manifest.digest);
-    if (of.length > 0) groupsByManifest.set(manifest.digest, of);
-    if (holders.has(manifest.digest)) for (const group of of) members.get(group)?.push(manifest.digest);
+    if (!holders.has(manifest.digest)) continue;
+    for (const group of groupsOfHeld(manifest.digest)) {
+      const list = members.get(group);
+      if (list === undefined) members.set(group, [group, manifest.digest]);
+      else list.push(manifest.digest);
+    }
   }
   const images = listing
     .filter((manifest) => !holders.has(manifest.digest))
     .map((head): TopLevelImage => {
+      const group = members.get(head.digest);
+      if (group === undefined) return head;
       const tags = new Set<string>();
-      for (const digest of members.get(head.digest) as string[]) for (const tag of (listed.get(digest) as GroupedManifest).tags) tags.add(tag);
+      for (const digest of group) for (const tag of (listed.get(digest) as GroupedManifest).tags) tags.add(tag);
       return { digest: head.digest, tags: [...tags], pushedAt: head.pushedAt };
     });
-  return { images, members, groupsOf: groupsByManifest, holders };
+  return {
+    images,
+    membersOf: (top) => members.get(top) ?? (listed.has(top) && !holders.has(top) ? [top] : []),
+    groupsOf: (digest) => (!listed.has(digest) ? [] : holders.has(digest) ? groupsOfHeld(digest) : [digest]),
+    holders,
+  };
 }

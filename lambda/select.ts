@@ -23,19 +23,21 @@
  *      ones: a manifest that loses its last tag goes (tag and digest, as
  *      above), and so does an untagged manifest of that image all of whose
  *      holders (the indexes listing it, the subject it refers to) go: the
- *      platform images, attestations and signatures of an index whose last tag
- *      goes go with it. A tag whose manifest keeps other tags is sent by name
- *      alone: ECR Public does not document what a pair does to an image that
- *      has other tags (were it to delete the image, the pair would delete tags
- *      nobody selected), so the caller checks, just before the call, that the
- *      tag still names the image listed (tag-check.ts).
+ *      platform images and attestations of an index whose last tag goes go
+ *      with it (and its signatures, when a rule may select untagged images:
+ *      see what is read, below). A tag whose manifest keeps other tags is
+ *      sent by name alone: ECR Public does not document what a pair does to
+ *      an image that has other tags (were it to delete the image, the pair
+ *      would delete tags nobody selected), so the caller checks, just before
+ *      the call, that the tag still names the image listed (tag-check.ts).
  * 4. What stays keeps what it needs, by construction and whatever ECR Public
  *    would do:
  *    - every image that an index that stays references, directly or through
  *      nested indexes, stays (no delete by digest, no removal of its last tags);
  *    - every untagged manifest whose `subject` names an image that stays,
- *      stays. A referrer of an image this event deletes goes with it, as
- *      private ECR's lifecycle policies remove referrers with their subject.
+ *      stays. A referrer of an image this event deletes goes with it (when a
+ *      rule may select untagged images, see below), as private ECR's
+ *      lifecycle policies remove referrers with their subject.
  *    - An image whose deletion failed earlier in the event (`survivors`)
  *      stays, and loses nothing.
  *
@@ -43,17 +45,19 @@
  * from the registry: the result's `needs` lists the ones it has not given yet,
  * and the caller calls again with them. Read: every manifest that may be an
  * index (to know what makes one image), the untagged image manifests that no
- * index lists (are they referrers?) when a rule selects untagged images or
- * something goes, and every untagged manifest that goes (does it sign an image
- * that stays?). A selection that deletes everything (allImages() without a
- * narrowing) reads nothing unless something stays, and one that can expire
- * nothing however the manifests group (rules.ts, mayExpireAny) reads nothing;
- * either counts each manifest as an image. Until every needed manifest
- * is known the decision deletes nothing. When what makes one image is unknown
- * (an index that could not be read; or, when a rule keeps the newest N of
- * images that may be untagged, an untagged image that could not be read),
- * nothing loses anything; an untagged image manifest that could not be read
- * otherwise keeps itself.
+ * index lists (are they referrers?) when a rule may select untagged images,
+ * and every untagged manifest that goes (does it sign an image that stays?).
+ * Rules that select tagged images only leave the referrers that no index
+ * lists to an untagged rule: they are not read, and stay as untagged images
+ * of their own when their subject goes. A selection that deletes everything
+ * (allImages() without a narrowing) reads nothing unless something stays,
+ * and one that can expire nothing however the manifests group (rules.ts,
+ * mayExpireAny) reads nothing; either counts each manifest as an image.
+ * Until every needed manifest is known the decision deletes nothing. When
+ * what makes one image is unknown (an index that could not be read; or, when
+ * a rule keeps the newest N of images that may be untagged, an untagged image
+ * that could not be read), nothing loses anything; an untagged image manifest
+ * that could not be read otherwise keeps itself.
  *
  * Deletions come in passes: image indexes first (an index that another index
  * being deleted is known to reference after it), then the other images, so
@@ -245,13 +249,15 @@ export function selectImages(
   // (referrers?) when a rule may select untagged images. A selection that deletes everything needs neither, nor does
   // one that can expire nothing however the manifests group (then each counts as an image of its own).
   const grouped = !expiresEverything(rules) && mayExpireAny(rules, listing, nowMs);
-  let candidates: ListedImage[] = [];
   if (grouped) {
     for (const image of listing) if (mayReference(image)) read(image.digest, unknownEverywhere);
     if (needs.size === 0 && unknownEverywhere.size === 0) {
       const listed = new Set<string>();
       for (const image of listing) if (mayReference(image)) for (const child of known(image.digest)?.references ?? []) listed.add(child);
-      candidates = listing.filter((image) => image.tags.length === 0 && !isIndexImage(image) && !listed.has(image.digest));
+      const candidates = listing.filter((image) => image.tags.length === 0 && !isIndexImage(image) && !listed.has(image.digest));
+      // Only when a rule may select untagged images: rules that select tagged images only (tagsMatching, a policy of
+      // tagged rules) leave the referrers no index lists to an untagged rule, as an untagged image of its own once its
+      // subject is gone; finding them would take a read of every untagged image of the repository.
       if (rules.some(selectsUntagged)) {
         // Unknown: which untagged images are top-level is unknown; that matters to the whole decision when a rule ranks them.
         const ranks = rules.some((rule) => selectsUntagged(rule) && rule.keepNewest !== undefined);
@@ -270,17 +276,13 @@ export function selectImages(
   // 2. The engine's decisions, image by image; 3. what each manifest loses.
   const evaluation = evaluateRules(groups.images, rules, nowMs);
   const removal = removals(listing, groups, evaluation.images, survivors);
-  if (grouped && !rules.some(selectsUntagged) && needs.size === 0 && [...removal.values()].some((r) => r.removesImage)) {
-    // Something goes: its referrers go with it, so which untagged images are referrers matters now.
-    for (const image of candidates) read(image.digest, unknownHere);
-  }
   // The images a rule selected and kept (protected, or one of the newest), each manifest of them with the reason.
   const kept = new Map<string, KeptReason>();
   const keptBy = new Map<string, number>();
   const partOf = new Map<string, string>();
   for (const decision of evaluation.images) {
     if (decision.outcome !== 'keep' || (decision.reason !== 'protected' && decision.reason !== 'amongNewest')) continue;
-    for (const digest of groups.members.get(decision.digest) ?? []) {
+    for (const digest of groups.membersOf(decision.digest)) {
       if (kept.has(digest) || removal.has(digest)) continue;
       kept.set(digest, decision.reason === 'protected' ? 'protected' : 'newest');
       keptBy.set(digest, decision.priority);
@@ -371,14 +373,20 @@ export function selectImages(
     }
     kept.set(image.digest, why ?? 'unknown');
   }
-  // A manifest that could not be read, on which the decision depends, is kept for that reason, whatever the rules
-  // decided for it without knowing what it references: the count says that something was kept for it.
-  if (failClosed) {
-    for (const digest of unknownEverywhere.keys()) {
-      if (needs.has(digest) || kept.get(digest) === 'unknown' || survivors.has(digest) || !byDigest.has(digest)) continue;
+  // When a manifest the decision depends on could not be read, what makes one image is unknown: what the rules kept
+  // as protected or newest was decided on a guess too, and the unreadable manifests themselves are kept for that
+  // reason, whatever the rules decided for them: every image the rules covered is kept because a manifest is unknown.
+  if (failClosed && needs.size === 0) {
+    for (const [digest, why] of kept) {
+      if (why !== 'protected' && why !== 'newest') continue;
       kept.set(digest, 'unknown');
-      keptBy.delete(digest);
-      partOf.delete(digest);
+      keptUnknown++;
+    }
+    keptBy.clear();
+    partOf.clear();
+    for (const digest of unknownEverywhere.keys()) {
+      if (kept.has(digest) || survivors.has(digest) || !byDigest.has(digest)) continue;
+      kept.set(digest, 'unknown');
       keptUnknown++;
     }
   }
@@ -390,7 +398,7 @@ export function selectImages(
   const expiredImages = new Map<number, number>();
   for (const decision of evaluation.images) {
     if (decision.outcome !== 'expire') continue;
-    if ((groups.members.get(decision.digest) ?? []).some((digest) => expiredBy.has(digest))) {
+    if (groups.membersOf(decision.digest).some((digest) => expiredBy.has(digest))) {
       expiredImages.set(decision.priority, (expiredImages.get(decision.priority) ?? 0) + 1);
     }
   }
@@ -433,12 +441,13 @@ function removals(
   const followers: Array<{ readonly digest: string; readonly priority: number }> = [];
   for (const image of listing) {
     if (survivors.has(image.digest)) continue;
+    const of = groups.groupsOf(image.digest);
     const expired: Array<Extract<ImageDecision, { outcome: 'expire' }>> = [];
-    for (const group of groups.groupsOf.get(image.digest) ?? []) {
+    for (const group of of) {
       const decision = decisionOf.get(group);
       if (decision?.outcome === 'expire') expired.push(decision);
     }
-    if (expired.length === 0 || expired.length < (groups.groupsOf.get(image.digest) ?? []).length) continue;
+    if (expired.length === 0 || expired.length < of.length) continue;
     const priority = Math.min(...expired.map((decision) => decision.priority));
     const tagsOnly = expired[0].tags !== undefined;
     const lost = tagsOnly ? image.tags.filter((tag) => expired.some((decision) => decision.tags?.includes(tag))) : image.tags;

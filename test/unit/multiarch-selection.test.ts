@@ -227,11 +227,11 @@ const globToRegex = (patterns: readonly string[]) =>
  * a manifest no index lists that is not a referrer (an untagged image manifest that no index lists, whose subject is
  * in the repository); its image is everything it reaches through what indexes list and through referrers.
  */
-function imagesAsUsersSeeThem(images: readonly FixtureImage[]) {
+function imagesAsUsersSeeThem(images: readonly FixtureImage[], referrersKnown: boolean) {
   const digests = new Set(images.map((image) => image.digest));
   const listed = new Set(images.flatMap((image) => image.references ?? []).filter((digest) => digests.has(digest)));
   const isReferrer = (image: FixtureImage) =>
-    image.tags.length === 0 && !isIndexType(image.mediaType) && !listed.has(image.digest) && digests.has(subjectOf(image) ?? '');
+    referrersKnown && image.tags.length === 0 && !isIndexType(image.mediaType) && !listed.has(image.digest) && digests.has(subjectOf(image) ?? '');
   const tops = images.filter((image) => !listed.has(image.digest) && !isReferrer(image));
   const reach = (top: FixtureImage): FixtureImage[] => {
     const found = [top];
@@ -283,8 +283,14 @@ function expectedAfter(images: readonly FixtureImage[], selection: WireSelection
   return modelOf(images, selection).after;
 }
 
-function modelOf(images: readonly FixtureImage[], selection: WireSelection): { after: Map<string, string[]>; perRule: Map<number, number> } {
-  const groups = imagesAsUsersSeeThem(images);
+function modelOf(
+  images: readonly FixtureImage[],
+  selection: WireSelection,
+): { after: Map<string, string[]>; perRule: Map<number, number>; ruleOf: Map<string, number> } {
+  // Rules that select tagged images only do not look for referrers (untagged images no index lists): they stay.
+  const policy = selection.Match === 'lifecycle' ? (JSON.parse(selection.LifecyclePolicyText!) as LifecyclePolicyDocument) : undefined;
+  const referrersKnown = policy ? policy.rules.some((rule) => rule.selection.tagStatus !== 'tagged') : selection.Match !== 'tagged';
+  const groups = imagesAsUsersSeeThem(images, referrersKnown);
   const expired = expiredImages(groups, selection);
   const pattern = globToRegex(selection.TagPatterns ?? []);
   const tagsOnly = selection.Match === 'tagged';
@@ -306,7 +312,7 @@ function modelOf(images: readonly FixtureImage[], selection: WireSelection): { a
   const goes = (image: FixtureImage) => tagsLeft.get(image.digest)?.length === 0;
   const holders = (image: FixtureImage) => {
     const indexes = images.filter((other) => (other.references ?? []).includes(image.digest));
-    if (indexes.length > 0) return indexes;
+    if (indexes.length > 0 || !referrersKnown) return indexes;
     return images.filter((other) => other.digest === subjectOf(image) && image.tags.length === 0 && !isIndexType(image.mediaType));
   };
   for (let changed = true; changed;) {
@@ -346,7 +352,15 @@ function modelOf(images: readonly FixtureImage[], selection: WireSelection): { a
   const perRule = new Map<number, number>();
   // allImages() without a narrowing reads nothing (it deletes everything, whatever makes one image): it counts manifests.
   const emptying = selection.Match === 'all' && !selection.KeepNewest && !selection.OlderThanSeconds && !selection.ProtectTags;
-  if (emptying) return { after: new Map(), perRule: changedManifests.size > 0 ? new Map([[1, changedManifests.size]]) : perRule };
+  // Each manifest that goes or loses a tag, with the rule that expires its image (the first by priority, when two images
+  // share it: a platform image two indexes list).
+  const ruleOf = new Map(
+    [...changedManifests].map((digest) => [
+      digest,
+      Math.min(...groups.filter((group) => group.members.some((image) => image.digest === digest)).map((group) => expired.get(group.top.digest)!)),
+    ]),
+  );
+  if (emptying) return { after: new Map(), perRule: changedManifests.size > 0 ? new Map([[1, changedManifests.size]]) : perRule, ruleOf };
   for (const group of groups) {
     const priority = expired.get(group.top.digest);
     if (priority !== undefined && group.members.some((image) => changedManifests.has(image.digest)))
@@ -360,7 +374,7 @@ function modelOf(images: readonly FixtureImage[], selection: WireSelection): { a
         (rescued.has(image.digest) || !tagsLeft.has(image.digest) ? image.tags : tagsLeft.get(image.digest)!).slice().sort(),
       ]),
   );
-  return { after, perRule };
+  return { after, perRule, ruleOf };
 }
 
 /** Applies image IDs in order with ECR Public's semantics, nothing refused: what a list of deletions does. */
@@ -391,6 +405,8 @@ interface EventRun {
   readonly keptUnknown: number;
   /** Per rule priority, the images it expired (the RuleCounts attribute), zeros left out. */
   readonly perRule: Map<number, number>;
+  /** Each manifest the first round deletes or takes tags from, with the rule that expires its image (the log line's). */
+  readonly ruleOf: Map<string, number>;
 }
 
 /** Runs a selection through executePlan on a fresh copy of the repository. */
@@ -446,7 +462,8 @@ async function runEvent(
   const after = emulator.snapshot(repositoryName);
   emulator.store.repositories.delete(repositoryName);
   const perRule = new Map((outcome.selection?.rules ?? []).filter((rule) => rule.expired > 0).map((rule) => [rule.priority, rule.expired]));
-  return { after, deleted: outcome.deleted as WireImageId[], reads, keptUnknown: outcome.selection?.keptUnknown ?? 0, perRule };
+  const ruleOf = new Map((outcome.selection?.expired ?? []).map((image) => [image.imageDigest, image.rule]));
+  return { after, deleted: outcome.deleted as WireImageId[], reads, keptUnknown: outcome.selection?.keptUnknown ?? 0, perRule, ruleOf };
 }
 
 /** Every manifest that a remaining index references, and every referrer of a remaining image, that existed before, still exists. */
@@ -475,13 +492,16 @@ describe('multi-architecture images under random selections and repository shape
         behaviourArb,
         fc.constantFrom<'push' | 'digest'>('push', 'digest'),
         async (images, selection, behaviour, listingOrder) => {
-          const { after, reads, perRule } = await runEvent(images, selection, behaviour, { listingOrder });
+          const { after, reads, perRule, ruleOf } = await runEvent(images, selection, behaviour, { listingOrder });
           expect(brokenReferences(images, after)).toEqual([]);
           const model = modelOf(images, selection);
           expect(after).toEqual(model.after);
           // Each image is expired by one rule at most, the one the reference evaluator names (priorities respected),
           // and each rule's count is the model's.
           expect(perRule).toEqual(model.perRule);
+          // Each manifest that goes, by the rule of its image (a refused one goes in a later round, not in the first's report).
+          for (const [digest, rule] of ruleOf) expect([digest, rule]).toEqual([digest, model.ruleOf.get(digest)]);
+          if (behaviour === 'allow') expect(ruleOf).toEqual(model.ruleOf);
           // Each index manifest is read at most once per event.
           expect(new Set(reads).size).toBe(reads.length);
         },

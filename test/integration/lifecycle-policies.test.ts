@@ -21,7 +21,7 @@
 import * as fc from 'fast-check';
 import type { LifecyclePolicyDocument } from '../../lib/contract';
 import { lifecyclePolicyProblems } from '../../lib/validation';
-import { SeedImage, buildxIndex, singleImage } from '../../local/ecr-public';
+import { SeedImage, buildxIndex, cosignSignature, singleImage } from '../../local/ecr-public';
 import { logLineOf } from '../../example/log-line-of';
 import { selectionProperties } from '../support/cfn-events';
 import { InvocationResult, LocalCustomResource } from '../support/local-cloudformation';
@@ -199,6 +199,123 @@ describe('lifecycle policies through the shipped handler on the local ECR Public
   });
 
   describe('multi-architecture images: an index and what it references count as one image', () => {
+    // Random repositories of buildx pushes (some with a per-architecture tag), plain images and cosign signatures
+    // (OCI 1.1 referrers), under random policies, through the shipped bundle: what the engine's property tests
+    // (test/unit/multiarch-selection.test.ts) check in process, checked once more on what ships.
+    const TAGS = ['v1', 'v2', 'v3', 'pr-1', 'pr-2', 'latest', 'main'];
+    const countArb = fc.oneof(
+      fc.integer({ min: 1, max: 3 }).map((countNumber) => ({ countType: 'imageCountMoreThan', countNumber })),
+      fc.integer({ min: 1, max: 8 }).map((countNumber) => ({ countType: 'sinceImagePushed', countUnit: 'days', countNumber })),
+    );
+    const policyArb = fc
+      .record({
+        tagged: fc.option(fc.tuple(fc.constantFrom(['v*'], ['pr-*'], ['*-arm64'], ['*']), countArb), { nil: undefined }),
+        untagged: fc.option(countArb, { nil: undefined }),
+        any: fc.option(countArb, { nil: undefined }),
+      })
+      .map(({ tagged, untagged, any }) => ({
+        rules: [
+          ...(tagged
+            ? [{ rulePriority: 1, selection: { tagStatus: 'tagged', tagPatternList: tagged[0], ...tagged[1] }, action: { type: 'expire' } }]
+            : []),
+          ...(untagged ? [{ rulePriority: 2, selection: { tagStatus: 'untagged', ...untagged }, action: { type: 'expire' } }] : []),
+          ...(any ? [{ rulePriority: 3, selection: { tagStatus: 'any', ...any }, action: { type: 'expire' } }] : []),
+        ],
+      }))
+      .filter((policy) => policy.rules.length > 0 && lifecyclePolicyProblems(policy as unknown as LifecyclePolicyDocument).length === 0);
+    const unitsArb = fc.array(
+      fc.record({
+        kind: fc.constantFrom<'buildx' | 'plain'>('buildx', 'buildx', 'plain'),
+        tags: fc.uniqueArray(fc.constantFrom(...TAGS), { maxLength: 2 }),
+        armTag: fc.boolean(),
+        signed: fc.boolean(),
+        days: fc.integer({ min: 0, max: 10 }),
+        offset: fc.constantFrom(-3, 3, 5),
+      }),
+      { minLength: 1, maxLength: 6 },
+    );
+
+    test('random repositories and policies: the dry run lists what the real run deletes, and no kept index or signature loses what it needs', async () => {
+      let runs = 0;
+      let expiring = 0;
+      await fc.assert(
+        fc.asyncProperty(unitsArb, policyArb, async (units, policy) => {
+          runs++;
+          const now = Date.now();
+          const taken = new Set<string>();
+          // Each push: an index with its platform images and attestations, or a plain image; a signature apart.
+          const pushes: Array<readonly SeedImage[]> = [];
+          const signatures: SeedImage[] = [];
+          units.forEach((unit, i) => {
+            const tags = unit.tags.filter((tag) => !taken.has(tag));
+            tags.forEach((tag) => taken.add(tag));
+            const seed = `mixed-${count}-${i}`;
+            const pushedAt = now - unit.days * DAY - unit.offset * 3_600_000;
+            const armTag = unit.armTag ? `${seed}-arm64` : undefined;
+            const push =
+              unit.kind === 'buildx'
+                ? buildxIndex(seed, { tags, pushedAt, platformTags: (p) => (armTag && p.startsWith('linux/arm64') ? [armTag] : []) }).images
+                : [singleImage(seed, { tags, pushedAt })];
+            pushes.push(push);
+            if (unit.signed) signatures.push(cosignSignature(push[push.length - 1], { pushedAt: pushedAt + 1000 }));
+          });
+          const images = [...pushes.flat(), ...signatures];
+          const name = repository(images);
+          const before = rig().emulator.images(name);
+          const ids = (result: InvocationResult) =>
+            [...new Set((logLineOf(result.stdout)?.line.deletedImageIds ?? []).map((id) => `${id.imageDigest} by rule ${id.rule}`))].sort();
+
+          const dry = await run(name, policy, { DryRun: 'true' });
+          expect(dry.response?.body.Status).toBe('SUCCESS');
+          expect(rig().emulator.images(name)).toHaveLength(before.length);
+          const real = await run(name, policy);
+          expect(real.response?.body).toMatchObject({ Status: 'SUCCESS', Data: { FailureCount: '0', KeptUnknownCount: '0' } });
+          // Dry run = real run: the same manifests, each by the same rule, and the same count per rule. (The real run logs
+          // the IDs ECR Public answers, one per tag of a manifest deleted by digest; the dry run those it would send.)
+          expect(ids(dry)).toEqual(ids(real));
+          expect(dry.response?.body.Data?.RuleCounts).toBe(real.response?.body.Data?.RuleCounts);
+          // What goes is what the reference evaluator expires on the images as users see them (each push: its last
+          // manifest's digest and push time, the tags of all its manifests), each manifest of a push by its image's rule,
+          // and a signature with its image when a rule may select untagged images (the handler reads them then).
+          const expected = referenceExpirations(
+            policy as unknown as LifecyclePolicyDocument,
+            pushes.map((push) => ({
+              digest: push[push.length - 1].digest,
+              tags: push.flatMap((image) => image.tags),
+              pushedAt: push[push.length - 1].pushedAt!,
+            })),
+            Date.now(),
+          );
+          const readsReferrers = policy.rules.some((rule) => rule.selection.tagStatus !== 'tagged');
+          const expectedRules = new Map<string, number>();
+          for (const push of pushes) {
+            const rule = expected.get(push[push.length - 1].digest);
+            if (rule === undefined) continue;
+            for (const image of push) expectedRules.set(image.digest, rule);
+            for (const signature of signatures)
+              if (readsReferrers && JSON.parse(signature.manifest).subject?.digest === push[push.length - 1].digest)
+                expectedRules.set(signature.digest, rule);
+          }
+          expect(rulesLogged(real)).toEqual(expectedRules);
+          if (expectedRules.size > 0) expiring++;
+
+          // Zero kept references broken: every remaining index has all it listed, every remaining image its signatures.
+          const after = rig().emulator.images(name);
+          const left = new Set(after.map((image) => image.digest));
+          for (const index of after) for (const child of index.references) expect([index.digest, left.has(child)]).toEqual([index.digest, true]);
+          for (const signature of before.filter((image) => image.subject !== undefined && left.has(image.subject))) {
+            expect([signature.digest, left.has(signature.digest)]).toEqual([signature.digest, true]);
+          }
+          // An image goes or stays whole: each push is all there or all gone (a policy expires images, never tags alone).
+          for (const push of pushes) expect(new Set(push.map((image) => left.has(image.digest))).size).toBe(1);
+        }),
+        { numRuns: 12 },
+      );
+      expect(runs).toBe(12);
+      // Not vacuous: some runs expire something.
+      expect(expiring).toBeGreaterThan(2);
+    });
+
     test('keep the 2 newest releases, expire untagged images after a day: each buildx push goes or stays whole', async () => {
       const now = Date.now();
       const releases = [1, 2, 3].map((n) => buildxIndex(`lc-release-${count}-${n}`, { tags: [`v${n}`], pushedAt: now - (10 - n) * DAY }));

@@ -23,6 +23,32 @@ const CASES = [
   ['untaggedImages(), 10,000 buildx images, 1 index in 5 tagged', () => buildxRepositoryImages(10_000, { taggedEvery: 5 }), { Match: 'untagged' }],
   ['allImages().keepNewest(10), 10,000 buildx images', () => buildxRepositoryImages(10_000, { taggedEvery: 1 }), { Match: 'all', KeepNewest: '10' }],
   ['allImages() (emptying), 10,000 buildx images', () => buildxRepositoryImages(10_000, { taggedEvery: 1 }), { Match: 'all' }],
+  [
+    'untaggedImages().olderThan(7 days), 1,000 plain images pushed now, half untagged (nothing can go)',
+    () => Array.from({ length: 1000 }, (_, i) => singleImage(`n${i}`, { tags: i % 2 ? [] : [`t${i}`], pushedAt: Date.now() })),
+    { Match: 'untagged', OlderThanSeconds: String(7 * 86_400) },
+  ],
+  [
+    'lifecycle policy (build-* keep 100, untagged after 7 days), 10,000 buildx images, 1 index in 5 tagged',
+    () => buildxRepositoryImages(10_000, { taggedEvery: 5 }),
+    {
+      Match: 'lifecycle',
+      LifecyclePolicyText: JSON.stringify({
+        rules: [
+          {
+            rulePriority: 1,
+            selection: { tagStatus: 'tagged', tagPatternList: ['build-*'], countType: 'imageCountMoreThan', countNumber: 100 },
+            action: { type: 'expire' },
+          },
+          {
+            rulePriority: 2,
+            selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 7 },
+            action: { type: 'expire' },
+          },
+        ],
+      }),
+    },
+  ],
 ];
 
 async function selectionReads() {

@@ -38,6 +38,7 @@ import {
   invokeHandler,
 } from '../test/support/local-cloudformation';
 import { LogLine, logLineOf } from './log-line-of';
+import { lifecycleAct } from './lifecycle-demo';
 import { multiarchAct } from './multiarch-demo';
 
 const STACK = 'EcrPublicImageDeletionExample';
@@ -478,6 +479,7 @@ async function main(): Promise<void> {
     await show(backend, preview, updated);
 
     await multiarchAct(server);
+    await lifecycleAct(server);
   } finally {
     await stackState.close();
     await server.close();

@@ -12,8 +12,21 @@ export interface LogLine {
   /** 'delete' when the deletion ran; 'skip' when the event was not in its deleteOn (or nothing was to be done). */
   readonly action: string;
   readonly dryRun: boolean;
-  readonly deletedImageIds: WireImageId[];
-  readonly keptImages?: Array<{ imageDigest: string; imageTags: string[]; reason: string; referencedBy?: string; subject?: string }>;
+  /** Under a lifecycle policy, each with the priority of the rule that expires its image. */
+  readonly deletedImageIds: Array<WireImageId & { readonly rule?: number }>;
+  readonly keptImages?: Array<{
+    imageDigest: string;
+    imageTags: string[];
+    reason: string;
+    referencedBy?: string;
+    subject?: string;
+    /** Under a lifecycle policy, with reason protected or newest: the rule that kept it. */
+    rule?: number;
+    /** With reason protected or newest: the image (index) this manifest is part of. */
+    partOf?: string;
+  }>;
+  /** The selection's counts; `rules` per rule, by priority. */
+  readonly selection?: { readonly rules?: Array<{ priority: number; description?: string; expired: number }> };
 }
 
 /** The handler's log line in an invocation's output, if it wrote one. */

@@ -48,8 +48,7 @@ function reasonsLogged(images: ImageSummary[], stdout: string, keepNewest: strin
   const byDigest = new Map(images.map((image) => [image.digest, image]));
   const why = new Map<string, string>();
   for (const kept of logLineOf(stdout)?.line.keptImages ?? []) {
-    why.set(
-      kept.imageDigest,
+    const reason =
       kept.reason === 'newest'
         ? `one of the newest ${keepNewest}`
         : kept.reason === 'protected'
@@ -58,8 +57,9 @@ function reasonsLogged(images: ImageSummary[], stdout: string, keepNewest: strin
             ? `child of ${nameOf(byDigest.get(kept.referencedBy ?? ''))}`
             : kept.reason === 'referrer'
               ? `signature or SBOM of ${nameOf(byDigest.get(kept.subject ?? ''))}`
-              : 'references unknown: kept',
-    );
+              : 'references unknown: kept';
+    // A platform image or attestation is kept with the image (index) it is part of: one image as users see it.
+    why.set(kept.imageDigest, kept.partOf ? `part of ${nameOf(byDigest.get(kept.partOf))}, ${reason}` : reason);
   }
   return why;
 }
@@ -108,8 +108,10 @@ async function play(behaviour: ReferencedImageDeletion, server: ResponseServer, 
     console.log(`   dry run would delete: ${listIds(dry.response?.body.Data?.ImageIds, before)}`);
     const real = await new LocalCustomResource(server, { env }).create(props());
     const data = real.response?.body.Data ?? {};
+    const keptWithTheirImage = (logLineOf(real.stdout)?.line.keptImages ?? []).filter((kept) => kept.partOf !== undefined).length;
     console.log(
-      `   real run ${real.response?.body.Status}: deleted ${listIds(data.ImageIds, before)}; kept as referenced ${data.KeptReferencedCount}`,
+      `   real run ${real.response?.body.Status}: deleted ${listIds(data.ImageIds, before)}; ` +
+        `kept with the image they are part of ${keptWithTheirImage}; kept as referenced ${data.KeptReferencedCount}`,
     );
     console.log('   after, with the reason of each image:');
     const why = reasonsLogged(before, real.stdout, selection.KeepNewest ?? '');

@@ -16,7 +16,7 @@ import { listingAfter } from './listing-after';
 import { currentDigests } from './tag-check';
 import type { DeletePlan } from './plan';
 import { ManifestReader, REGISTRY_ENDPOINT_ENV, openRegistry, registryLocation, repositoryUriOf } from './registry';
-import { KeptReason, ManifestRead, SelectionResult, isIndex, selectImages } from './select';
+import { KeptReason, ManifestRead, RuleReport, SelectionResult, isIndex, selectImages } from './select';
 
 /** What a whole plan did: declared IDs, then the selection's passes. */
 export interface PlanOutcome extends DeletionOutcome {
@@ -58,7 +58,19 @@ export interface PlanOutcome extends DeletionOutcome {
     readonly unknownCauses: string[];
     /** Each image the selection covered but kept, and why (the counts above, image by image). */
     readonly kept: KeptImage[];
+    /** Per rule, by priority: the images it selected, expired and kept (an ImageSelection is one rule, priority 1). */
+    readonly rules: RuleReport[];
+    /** Each image the selection deletes or takes tags from (in a dry run: would), with the rule that expires it. */
+    readonly expired: ExpiredImage[];
   };
+}
+
+/** An image a selection deletes or takes tags from, as the log line names it. */
+export interface ExpiredImage {
+  readonly imageDigest: string;
+  readonly imageTags: string[];
+  /** The priority of the rule that expires it (or the image it is part of). */
+  readonly rule: number;
 }
 
 /** An image a selection covered but kept, as the log line names it. */
@@ -70,6 +82,10 @@ export interface KeptImage {
   readonly referencedBy?: string;
   /** With reason 'referrer': the image that stays, whose signature, SBOM or attestation it is. */
   readonly subject?: string;
+  /** With reason 'protected' or 'newest': the priority of the rule that kept it. */
+  readonly rule?: number;
+  /** With reason 'protected' or 'newest', for a platform image, attestation or referrer: the top-level image (index) it is part of. */
+  readonly partOf?: string;
 }
 
 /** Opens the registry reader of a repository. */
@@ -302,14 +318,22 @@ function selectionStats(
         const reason = selected.kept.get(image.digest) as KeptReason;
         const by = reason === 'referenced' ? selected.referencedBy.get(image.digest) : undefined;
         const subject = reason === 'referrer' ? selected.referrerOf.get(image.digest) : undefined;
+        const rule = selected.keptBy.get(image.digest);
+        const partOf = selected.partOf.get(image.digest);
         return {
           imageDigest: image.digest,
           imageTags: [...image.tags],
           reason,
           ...(by !== undefined ? { referencedBy: by } : {}),
           ...(subject !== undefined ? { subject } : {}),
+          ...(rule !== undefined ? { rule } : {}),
+          ...(partOf !== undefined ? { partOf } : {}),
         };
       }),
+    rules: [...selected.rules],
+    expired: listing.images
+      .filter((image) => selected.expiredBy.has(image.digest))
+      .map((image) => ({ imageDigest: image.digest, imageTags: [...image.tags], rule: selected.expiredBy.get(image.digest) as number })),
   };
 }
 

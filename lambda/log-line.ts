@@ -4,6 +4,7 @@
  * only report of what went.
  */
 import type { ImageIdentifier } from '@aws-sdk/client-ecr-public';
+import type { ExpiredImage } from './execute-plan';
 import type { EventResult } from './index';
 import { fit } from './response';
 import { formatImageId } from './verdict';
@@ -24,6 +25,19 @@ export function imageIdsForLog(ids: readonly ImageIdentifier[]): { readonly imag
   return { imageIds: ids.slice(0, count), cut: count < ids.length };
 }
 
+/**
+ * The deleted image IDs, each with the priority of the rule that expired its
+ * image (`rule`), by digest (a lifecycle policy deletes images by digest).
+ * An ID no rule expired (a declared one) is left as it is.
+ */
+export function withRules(ids: readonly ImageIdentifier[], expired: readonly ExpiredImage[]): Array<ImageIdentifier & { rule?: number }> {
+  const ruleOf = new Map(expired.map((image) => [image.imageDigest, image.rule]));
+  return ids.map((id) => {
+    const rule = id.imageDigest === undefined ? undefined : ruleOf.get(id.imageDigest);
+    return rule === undefined ? id : { ...id, rule };
+  });
+}
+
 /** Who asked for the event's work (a lifecycle event or a scheduled tick), as the log line names it. */
 export interface Trigger {
   readonly requestType: unknown;
@@ -41,8 +55,11 @@ export function logEventLine(
   stackStatus?: string,
 ): void {
   const deletion = plan?.action === 'delete' ? plan : undefined;
-  const listed = imageIdsForLog(outcome?.deleted ?? []);
-  const { kept = [], ...selection } = outcome?.selection ?? {};
+  const { kept: keptAll = [], expired = [], ...selection } = outcome?.selection ?? {};
+  // A lifecycle policy's preview: each image with the rule that expires (or keeps) it. An ImageSelection is one rule.
+  const byRule = deletion?.selection?.Match === 'lifecycle';
+  const listed = imageIdsForLog(byRule ? withRules(outcome?.deleted ?? [], expired) : (outcome?.deleted ?? []));
+  const kept = byRule ? keptAll : keptAll.map(({ rule: _rule, ...image }) => image);
   const keptCount = fit(kept, MAX_LOGGED_KEPT_BYTES).count;
   const notFound = imageIdsForLog(outcome?.notFound ?? []);
   const moved = imageIdsForLog(outcome?.moved ?? []);
@@ -69,7 +86,8 @@ export function logEventLine(
       reason: verdict.reason,
       teardown: teardown ? { empties: teardown.empties, declaredIdsGo: teardown.declaredIdsGo, why: teardown.why } : undefined,
       stackStatus,
-      // What went (in a dry run: what would have), as much as a log line holds.
+      // What went (in a dry run: what would have), as much as a log line holds; under a lifecycle policy, each with
+      // the priority of the rule that expires its image (`rule`).
       deletedImageIds: listed.imageIds,
       deletedImageIdsCut: listed.cut,
       // Declared images that ECR Public did not find: already gone, or a typo.

@@ -55,6 +55,7 @@ function attributes(
     keptReferrers: number;
     keptMoved: number;
     notFound: number;
+    ruleCounts: string;
   },
 ): ResponseData {
   return {
@@ -70,7 +71,13 @@ function attributes(
     [ATTRIBUTES.KEPT_REFERRER_COUNT]: String(deletion.keptReferrers),
     [ATTRIBUTES.KEPT_MOVED_COUNT]: String(deletion.keptMoved),
     [ATTRIBUTES.NOT_FOUND_COUNT]: String(deletion.notFound),
+    [ATTRIBUTES.RULE_COUNTS]: deletion.ruleCounts,
   };
+}
+
+/** The `RuleCounts` attribute: priority -> images the rule expired, as JSON text (keys in ascending priority). */
+export function ruleCountsOf(rules: ReadonlyArray<{ readonly priority: number; readonly expired: number }>): string {
+  return JSON.stringify(Object.fromEntries(rules.map((rule) => [String(rule.priority), rule.expired])));
 }
 
 function bytesOf(body: ResponseBody): number {
@@ -128,6 +135,7 @@ export function buildResponse(
     keptMoved: outcome?.moved?.length ?? 0,
     // Declared image IDs only: execute-plan.ts keeps them apart from a selection's.
     notFound: outcome?.notFound?.length ?? 0,
+    ruleCounts: ruleCountsOf(outcome?.selection?.rules ?? []),
   };
   const limit = MAX_RESPONSE_BYTES - 1;
   const withReason = (room: number): ResponseBody => ({ ...base, Status: verdict.status, Reason: cutReason(verdict.reason, room) });

@@ -186,41 +186,20 @@ export function newestFirst(a: TopLevelImage, b: TopLevelImage): number {
   return a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0;
 }
 
-/** What one rule marks, seeing the whole repository. */
-interface RuleView {
-  readonly rule: Rule;
-  readonly protects: (image: TopLevelImage) => boolean;
-  readonly oldEnough: (image: TopLevelImage) => boolean;
-  /** Digests of the images the rule selects by their tags. */
-  readonly selected: ReadonlySet<string>;
-  /** Digests the rule would expire if nothing earlier claimed them. */
-  readonly marked: ReadonlySet<string>;
-}
-
-function viewOf(rule: Rule, ranked: readonly TopLevelImage[], nowMs: number): RuleView {
-  const selects = tagSelector(rule.tags);
-  const protectedTag = rule.protect && rule.protect.length > 0 ? tagMatcher(rule.protect) : undefined;
-  const protects = protectedTag ? (image: TopLevelImage) => image.tags.some(protectedTag) : () => false;
-  const pushedBefore = rule.olderThanMs === undefined ? undefined : nowMs - rule.olderThanMs;
-  const oldEnough = pushedBefore === undefined ? () => true : (image: TopLevelImage) => image.pushedAt < pushedBefore;
-  const selected = new Set<string>();
-  const marked = new Set<string>();
-  let kept = 0;
-  for (const image of ranked) {
-    if (!selects(image)) continue;
-    selected.add(image.digest);
-    if (protects(image) || !oldEnough(image)) continue;
-    if (kept < (rule.keepNewest ?? 0)) {
-      kept++;
-      continue;
-    }
-    marked.add(image.digest);
-  }
-  return { rule, protects, oldEnough, selected, marked };
-}
+/** Why the first rule that selects an image decides what it decides (the codes of `evaluateRules`'s typed arrays). */
+const EXPIRE = 0;
+const PROTECTED = 1;
+const TOO_RECENT = 2;
+const AMONG_NEWEST = 3;
+const NO_RULE = -1;
 
 /**
  * Decides, for each image, which rule expires it or why it stays.
+ *
+ * Each rule, by priority, ranks every image it selects by its tags, newest
+ * first, whatever earlier rules decided (it "identifies" them); the first rule
+ * to select an image decides it. Plain loops over typed arrays: a repository
+ * holds up to 100,000 images, and the handler's heap is small.
  * @throws when two rules share a priority (validation refuses such a policy before)
  */
 export function evaluateRules(images: readonly TopLevelImage[], rules: readonly Rule[], nowMs: number): Evaluation {
@@ -230,43 +209,109 @@ export function evaluateRules(images: readonly TopLevelImage[], rules: readonly 
       throw new Error(`two rules have priority ${rule.priority}: a rule's priority is unique`);
     }
   });
-  const ranked = [...images].sort(newestFirst);
-  const views = ordered.map((rule) => viewOf(rule, ranked, nowMs));
-
-  const decisions = images.map((image): ImageDecision => {
-    const view = views.find((candidate) => candidate.selected.has(image.digest));
-    if (view === undefined) return { digest: image.digest, outcome: 'keep', reason: 'noRule' };
-    const priority = view.rule.priority;
-    if (view.protects(image)) return { digest: image.digest, outcome: 'keep', reason: 'protected', priority };
-    if (!view.oldEnough(image)) return { digest: image.digest, outcome: 'keep', reason: 'tooRecent', priority };
-    if (!view.marked.has(image.digest)) return { digest: image.digest, outcome: 'keep', reason: 'amongNewest', priority };
-    return { digest: image.digest, outcome: 'expire', priority, ...removal(view.rule, image) };
+  const ranked = Array.from(images.keys()).sort((a, b) => newestFirst(images[a], images[b]));
+  /** For each image: the index (in `ordered`) of the first rule that selects it, and what that rule decides. */
+  const owner = new Int32Array(images.length).fill(NO_RULE);
+  const outcome = new Uint8Array(images.length);
+  const selected = ordered.map(() => 0);
+  ordered.forEach((rule, r) => {
+    const selects = tagSelector(rule.tags);
+    const protectedTag = rule.protect && rule.protect.length > 0 ? tagMatcher(rule.protect) : undefined;
+    const pushedBefore = rule.olderThanMs === undefined ? undefined : nowMs - rule.olderThanMs;
+    const keepNewest = rule.keepNewest ?? 0;
+    let kept = 0;
+    for (const i of ranked) {
+      const image = images[i];
+      if (!selects(image)) continue;
+      selected[r]++;
+      let why = EXPIRE;
+      if (protectedTag !== undefined && image.tags.some(protectedTag)) why = PROTECTED;
+      else if (pushedBefore !== undefined && !(image.pushedAt < pushedBefore)) why = TOO_RECENT;
+      else if (kept < keepNewest) {
+        kept++;
+        why = AMONG_NEWEST;
+      }
+      if (owner[i] === NO_RULE) {
+        owner[i] = r;
+        outcome[i] = why;
+      }
+    }
   });
 
-  const counts = new Map(views.map((view) => [view.rule.priority, { expire: 0, amongNewest: 0, tooRecent: 0, protected: 0 }]));
-  for (const decision of decisions) {
-    if (decision.outcome === 'expire') counts.get(decision.priority)!.expire++;
-    else if (decision.reason !== 'noRule') counts.get(decision.priority)![decision.reason]++;
-  }
-  const summaries = views.map((view): RuleSummary => {
-    const count = counts.get(view.rule.priority)!;
-    return {
-      priority: view.rule.priority,
-      ...(view.rule.description !== undefined ? { description: view.rule.description } : {}),
-      selected: view.selected.size,
-      expired: count.expire,
-      keptNewest: count.amongNewest,
-      keptTooRecent: count.tooRecent,
-      keptProtected: count.protected,
-    };
+  const counts = ordered.map(() => ({ expired: 0, keptNewest: 0, keptTooRecent: 0, keptProtected: 0 }));
+  const removes = ordered.map(removedTags);
+  const decisions = images.map((image, i): ImageDecision => {
+    const r = owner[i];
+    if (r === NO_RULE) return { digest: image.digest, outcome: 'keep', reason: 'noRule' };
+    const rule = ordered[r];
+    const priority = rule.priority;
+    switch (outcome[i]) {
+      case PROTECTED:
+        counts[r].keptProtected++;
+        return { digest: image.digest, outcome: 'keep', reason: 'protected', priority };
+      case TOO_RECENT:
+        counts[r].keptTooRecent++;
+        return { digest: image.digest, outcome: 'keep', reason: 'tooRecent', priority };
+      case AMONG_NEWEST:
+        counts[r].keptNewest++;
+        return { digest: image.digest, outcome: 'keep', reason: 'amongNewest', priority };
+      default:
+        counts[r].expired++;
+        return { digest: image.digest, outcome: 'expire', priority, ...removal(removes[r], image) };
+    }
   });
+  const summaries = ordered.map((rule, r): RuleSummary => ({
+    priority: rule.priority,
+    ...(rule.description !== undefined ? { description: rule.description } : {}),
+    selected: selected[r],
+    ...counts[r],
+  }));
   return { images: decisions, rules: summaries };
 }
 
-/** What an expired image loses under its rule. */
-function removal(rule: Rule, image: TopLevelImage): { readonly tags?: readonly string[]; readonly removesImage: boolean } {
-  if (rule.removes === 'image' || rule.tags.status !== 'tagged') return { removesImage: true };
-  const matches = tagMatcher('every' in rule.tags ? rule.tags.every : rule.tags.some);
+/**
+ * Whether the rules may expire an image of a repository made of these
+ * manifests, however they group into images (an image's digest and push time
+ * being one manifest's, its tags those of some manifests): false only when no
+ * grouping can give an image that a rule expires. An image a rule expires has
+ * a manifest of its own that is old enough (untagged, when the rule selects
+ * untagged images), ranks past the rule's keepNewest among such images, and
+ * has tags its tag selection matches. The caller reads nothing to group the
+ * manifests when this is false: every grouping then expires nothing.
+ */
+export function mayExpireAny(rules: readonly Rule[], manifests: readonly TopLevelImage[], nowMs: number): boolean {
+  return rules.some((rule) => {
+    const pushedBefore = rule.olderThanMs === undefined ? undefined : nowMs - rule.olderThanMs;
+    let ownManifests = 0;
+    for (const manifest of manifests) {
+      if (pushedBefore !== undefined && !(manifest.pushedAt < pushedBefore)) continue;
+      if (rule.tags.status === 'untagged' && manifest.tags.length > 0) continue;
+      ownManifests++;
+    }
+    if (ownManifests <= (rule.keepNewest ?? 0)) return false;
+    if (rule.tags.status !== 'tagged') return true;
+    const tags = manifests.flatMap((manifest) => manifest.tags);
+    if ('every' in rule.tags) return rule.tags.every.every((test) => tags.some(tagMatcher([test])));
+    return tags.some(tagMatcher(rule.tags.some));
+  });
+}
+
+/**
+ * What an expired image loses under a rule: the whole image, or, when the
+ * rule removes matching tags only, the tags `matches` takes (and the image
+ * with them when they were all it had).
+ */
+function removal(
+  matches: ((tag: string) => boolean) | undefined,
+  image: TopLevelImage,
+): { readonly tags?: readonly string[]; readonly removesImage: boolean } {
+  if (matches === undefined) return { removesImage: true };
   const tags = image.tags.filter(matches);
   return { tags, removesImage: tags.length === image.tags.length };
+}
+
+/** The tags a rule removes from an image it expires, when it removes matching tags only. */
+function removedTags(rule: Rule): ((tag: string) => boolean) | undefined {
+  if (rule.removes === 'image' || rule.tags.status !== 'tagged') return undefined;
+  return tagMatcher('every' in rule.tags ? rule.tags.every : rule.tags.some);
 }

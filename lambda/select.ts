@@ -1,42 +1,63 @@
 /**
  * Select: which images of a listing a selection deletes, without any I/O.
  *
- * - `all` and `untagged` delete whole images, by digest.
- * - `tagged` removes the tags that match its patterns: an image keeps its
- *   other tags, and goes only when every tag it had matched. When the image
- *   goes, each tag is sent as `{ imageTag, imageDigest }` with the digest the
- *   listing gave, so that a tag that moved to another image since the listing
- *   is not removed from it (ECR Public answers ImageTagDoesNotMatchDigest, and
- *   the image just pushed keeps its tag). When the image keeps other tags, a
- *   tag is sent by name alone: ECR Public does not document what a pair does
- *   to an image that has other tags (were it to delete the image, the pair
- *   would delete tags nobody selected), so the caller checks, just before the
- *   call, that the tag still names the image listed (tag-check.ts).
- * - `OlderThanSeconds` keeps images pushed more recently than that.
- * - `KeepNewest` keeps the newest N top-level images of those that match: an
- *   image index with everything it references, or an image that no index
- *   references and that is not a referrer of another image (ties on the push
- *   time broken by digest, so that the choice is the same on every run).
- * - An image without a push time counts as the newest (list.ts, UNKNOWN_PUSH_TIME).
- * - An image with a tag that matches `ProtectTags` is never touched.
- * - An image whose deletion failed earlier in the event (`survivors`) stays.
+ * Every selection is a list of rules (selection-rules.ts: an ImageSelection
+ * is one rule, a lifecycle policy one rule per policy rule), and one engine
+ * decides them all (rules.ts). This file builds the engine's input and turns
+ * its decisions into image IDs:
  *
- * What stays keeps what it needs, whatever made it stay, by construction and
- * whatever ECR Public would do:
- * - every image that an index that stays references, directly or through
- *   nested indexes, stays (no delete by digest, no removal of its last tags);
- * - every untagged manifest whose `subject` (OCI 1.1 referrers: cosign and
- *   notation signatures, SBOMs, attestations) names an image that stays,
- *   stays. A referrer of an image this event deletes goes with it when the
- *   selection covers it, as private ECR's lifecycle policies remove referrers
- *   with their subject.
+ * 1. The images as users see them (image-groups.ts): an image index with
+ *    everything it references and the referrers (signatures, SBOMs) of those
+ *    counts as one image, with the index's digest and push time and the tags
+ *    of all its manifests; a referrer is not an image of its own.
+ * 2. The engine decides, image by image, which rule expires it (and the tags
+ *    it loses, for tagsMatching) or why it stays.
+ * 3. A manifest loses something only when every image it belongs to expires:
+ *    - an expired image that loses everything (a policy's expire, allImages,
+ *      untaggedImages, or tagsMatching once every tag it has matched) goes
+ *      whole: each manifest by digest, or, for tagsMatching, each tag with the
+ *      digest listed, so that a tag that moved to another image since the
+ *      listing is not removed from it (ECR Public answers
+ *      ImageTagDoesNotMatchDigest, and the image just pushed keeps its tag);
+ *    - under tagsMatching, an image that keeps other tags loses the matching
+ *      ones: a manifest that loses its last tag goes (tag and digest, as
+ *      above), and so does an untagged manifest of that image all of whose
+ *      holders (the indexes listing it, the subject it refers to) go: the
+ *      platform images and attestations of an index whose last tag goes go
+ *      with it (and its signatures, when a rule may select untagged images:
+ *      see what is read, below). A tag whose manifest keeps other tags is
+ *      sent by name alone: ECR Public does not document what a pair does to
+ *      an image that has other tags (were it to delete the image, the pair
+ *      would delete tags nobody selected), so the caller checks, just before
+ *      the call, that the tag still names the image listed (tag-check.ts).
+ * 4. What stays keeps what it needs, by construction and whatever ECR Public
+ *    would do:
+ *    - every image that an index that stays references, directly or through
+ *      nested indexes, stays (no delete by digest, no removal of its last tags);
+ *    - every untagged manifest whose `subject` names an image that stays,
+ *      stays. A referrer of an image this event deletes goes with it (when a
+ *      rule may select untagged images, see below), as private ECR's
+ *      lifecycle policies remove referrers with their subject.
+ *    - An image whose deletion failed earlier in the event (`survivors`)
+ *      stays, and loses nothing.
+ *
  * The references and subjects come from the manifests, which the caller reads
  * from the registry: the result's `needs` lists the ones it has not given yet,
- * and the caller calls again with them. Until every needed manifest is known
- * the decision deletes nothing; an index whose manifest could not be read
- * keeps every image the event would delete, a plain manifest that could not be
- * read keeps itself (with keepNewest, either keeps everything: which images
- * are top-level is then unknown).
+ * and the caller calls again with them. Read: every manifest that may be an
+ * index (to know what makes one image), the untagged image manifests that no
+ * index lists (are they referrers?) when a rule may select untagged images,
+ * and every untagged manifest that goes (does it sign an image that stays?).
+ * Rules that select tagged images only leave the referrers that no index
+ * lists to an untagged rule: they are not read, and stay as untagged images
+ * of their own when their subject goes. A selection that deletes everything
+ * (allImages() without a narrowing) reads nothing unless something stays,
+ * and one that can expire nothing however the manifests group (rules.ts,
+ * mayExpireAny) reads nothing; either counts each manifest as an image.
+ * Until every needed manifest is known the decision deletes nothing. When
+ * what makes one image is unknown (an index that could not be read; or, when
+ * a rule keeps the newest N of images that may be untagged, an untagged image
+ * that could not be read), nothing loses anything; an untagged image manifest
+ * that could not be read otherwise keeps itself.
  *
  * Deletions come in passes: image indexes first (an index that another index
  * being deleted is known to reference after it), then the other images, so
@@ -46,7 +67,10 @@
  * selects again) still protects its children.
  */
 import type { WireImageId, WireSelection } from '../lib/contract';
+import { ImageGroups, groupImages } from './image-groups';
 import type { ListedImage } from './list';
+import { ImageDecision, Rule, RuleSummary, evaluateRules, mayExpireAny, newestFirst } from './rules';
+import { rulesOf } from './selection-rules';
 
 /** Manifest media types that reference other manifests. */
 export const INDEX_MEDIA_TYPES: readonly string[] = [
@@ -73,26 +97,37 @@ export interface SelectOptions {
 
 /**
  * Why the selection kept an image it covered: a protected tag, one of the
- * newest `keepNewest`, referenced by an index that stays (`referencedBy` names
- * it), a referrer of an image that stays (`referrerOf` names it), or a
- * manifest that could not be read.
+ * newest a rule keeps (both for the top-level image the rule decided),
+ * referenced by an index that stays (`referencedBy` names it), a referrer of
+ * an image that stays (`referrerOf` names it), or a manifest that could not
+ * be read.
  */
 export type KeptReason = 'protected' | 'newest' | 'referenced' | 'referrer' | 'unknown';
+
+/** What one rule did in this event. */
+export interface RuleReport extends RuleSummary {
+  /**
+   * Top-level images the rule expires in this event: those the engine
+   * expired of which something goes (or loses a tag) once what stays has kept
+   * what it needs.
+   */
+  readonly expired: number;
+}
 
 export interface SelectionResult {
   /** Image IDs to delete, pass by pass: indexes first (outer before inner), then other images. */
   readonly passes: WireImageId[][];
-  /** Images that met every condition before keepNewest. */
+  /** Top-level images that some rule selected, old enough and not protected (before keepNewest). */
   readonly matched: number;
-  /** Top-level images kept by keepNewest (an index counts once, with what it references). */
+  /** Top-level images kept as one of the newest a rule keeps (an index counts once, with what it references). */
   readonly keptNewest: number;
-  /** Images kept because a tag of theirs is protected. */
+  /** Top-level images kept because a tag of theirs is protected. */
   readonly keptProtected: number;
-  /** Images the selection covered but kept, because an index that stays references them. */
+  /** Images that would have gone, kept because an index that stays references them. */
   readonly keptReferenced: number;
-  /** Images the selection covered but kept, because they are referrers (signatures, SBOMs…) of an image that stays. */
+  /** Images that would have gone, kept because they are referrers (signatures, SBOMs…) of an image that stays. */
   readonly keptReferrers: number;
-  /** Images the selection covered but kept, because a manifest could not be read. */
+  /** Images that would have gone, kept because a manifest could not be read. */
   readonly keptUnknown: number;
   /** Digests whose manifests the decision needs and `manifests` lacks; read them and select again. */
   readonly needs: string[];
@@ -102,20 +137,20 @@ export interface SelectionResult {
   readonly referencedBy: ReadonlyMap<string, string>;
   /** For each referrer kept because its subject stays: the subject. */
   readonly referrerOf: ReadonlyMap<string, string>;
-  /** Each image the selection covered but kept, by digest, with why: the counts above, image by image. */
+  /**
+   * Each image the selection covered but kept, by digest, with why: the
+   * counts above, image by image, and the manifests of a kept image with
+   * their image's reason (`partOf` names the image).
+   */
   readonly kept: ReadonlyMap<string, KeptReason>;
-}
-
-/** Compiles glob patterns (`*` any run of characters, `?` one character) into one test. */
-export function globMatcher(patterns: readonly string[]): (tag: string) => boolean {
-  const sources = patterns.map((pattern) =>
-    pattern
-      .split('')
-      .map((char) => (char === '*' ? '.*' : char === '?' ? '.' : char.replace(/[.+^${}()|[\]\\/-]/g, '\\$&')))
-      .join(''),
-  );
-  const regex = new RegExp(`^(?:${sources.join('|')})$`);
-  return (tag) => regex.test(tag);
+  /** For each manifest kept as protected or newest that is not its image's top-level manifest: that manifest (the index). */
+  readonly partOf: ReadonlyMap<string, string>;
+  /** For each manifest kept as protected or newest: the priority of the rule that kept its image. */
+  readonly keptBy: ReadonlyMap<string, number>;
+  /** For each manifest that `passes` deletes or takes tags from: the priority of the rule that expires its image. */
+  readonly expiredBy: ReadonlyMap<string, number>;
+  /** Per rule, by priority: what it selected, expired and kept (the preview of get-lifecycle-policy-preview). */
+  readonly rules: readonly RuleReport[];
 }
 
 /** Whether the listing says an image is an image index or manifest list (it references other images). */
@@ -128,10 +163,36 @@ export const isIndex = (image: Pick<ListedImage, 'mediaType'>): boolean =>
  */
 export const mayReference = (image: Pick<ListedImage, 'mediaType'>): boolean => image.mediaType === undefined || isIndex(image);
 
-const newestFirst = (a: ListedImage, b: ListedImage): number => b.pushedAt - a.pushedAt || (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0);
+/**
+ * Whether the rules expire every image whatever makes one: the first rule
+ * selects every image, with no age, count or protected tag, and deletes it.
+ * Then nothing is read to group the manifests (emptying a repository reads
+ * nothing unless something stays).
+ */
+function expiresEverything(rules: readonly Rule[]): boolean {
+  const first = [...rules].sort((a, b) => a.priority - b.priority)[0];
+  return (
+    first !== undefined &&
+    first.tags.status === 'any' &&
+    first.removes === 'image' &&
+    first.olderThanMs === undefined &&
+    first.keepNewest === undefined &&
+    (first.protect ?? []).length === 0
+  );
+}
+
+/** Whether a rule may select an untagged image: then which untagged images are referrers matters to it. */
+const selectsUntagged = (rule: Rule): boolean => rule.tags.status !== 'tagged';
 
 /** Why a covered image that would go stays instead. */
 type Kept = 'referenced' | 'referrer' | 'unknown';
+
+/** What a manifest loses: its IDs, whether the manifest goes, and the rule that expires its image. */
+interface Removal {
+  readonly ids: WireImageId[];
+  readonly removesImage: boolean;
+  readonly priority: number;
+}
 
 /**
  * Decides what the selection deletes from the listing, given the manifests
@@ -146,13 +207,14 @@ export function selectImages(
   manifests: Manifests = new Map(),
   options: SelectOptions = {},
 ): SelectionResult {
+  const rules = rulesOf(selection);
   const survivors = options.survivors ?? new Set<string>();
   const byDigest = new Map(listing.map((image) => [image.digest, image]));
 
   const needs = new Set<string>();
-  /** Unknown manifests that make the whole decision fail closed: indexes (what they protect is unknown), and under keepNewest anything. */
+  /** Unknown manifests that make the whole decision fail closed: those that say what makes one image. */
   const unknownEverywhere = new Map<string, string>();
-  /** Unknown plain manifests, each keeping only itself; and indexes that go, whose order is then unknown (reported only). */
+  /** Unknown untagged image manifests, each keeping only itself; and indexes that go, whose order is then unknown (reported only). */
   const unknownHere = new Map<string, string>();
   /** What the manifest of `digest` says; undefined when not read yet (then it is needed) or unreadable (then recorded in `into`). */
   const read = (digest: string, into: Map<string, string>): { references: readonly string[]; mediaType?: string; subject?: string } | undefined => {
@@ -168,6 +230,11 @@ export function selectImages(
     }
     return found;
   };
+  /** What a manifest says, if it was read; nothing recorded otherwise. */
+  const known = (digest: string) => {
+    const found = manifests.get(digest);
+    return found === undefined || 'unknown' in found ? undefined : found;
+  };
   /** What an image that may reference others references; undefined when unknown (fails the decision closed). */
   const referencesOf = (digest: string): readonly string[] | undefined => read(digest, unknownEverywhere)?.references;
   /** Whether an image is an index: as the listing says, or, when it does not say, as its manifest does. */
@@ -178,38 +245,62 @@ export function selectImages(
     return (found.mediaType !== undefined && INDEX_MEDIA_TYPES.includes(found.mediaType)) || found.references.length > 0;
   };
 
-  // keepNewest counts top-level images: an index with what it references, or
-  // an image that no index references and that refers to no other image (a
-  // signature counts with what it signs). Which images an index references is
-  // known only from its manifest, so every index of the repository is read;
-  // and every untagged image manifest that matches, for its subject.
-  let isTopLevel: ((image: ListedImage) => boolean) | undefined;
-  if (selection.KeepNewest !== undefined) {
-    const referenced = new Set<string>();
-    for (const image of listing) {
-      if (mayReference(image)) referencesOf(image.digest)?.forEach((child) => referenced.add(child));
+  // 1. What makes one image: every manifest that may be an index, then the untagged image manifests no index lists
+  // (referrers?) when a rule may select untagged images. A selection that deletes everything needs neither, nor does
+  // one that can expire nothing however the manifests group (then each counts as an image of its own).
+  const grouped = !expiresEverything(rules) && mayExpireAny(rules, listing, nowMs);
+  if (grouped) {
+    for (const image of listing) if (mayReference(image)) read(image.digest, unknownEverywhere);
+    if (needs.size === 0 && unknownEverywhere.size === 0) {
+      const listed = new Set<string>();
+      for (const image of listing) if (mayReference(image)) for (const child of known(image.digest)?.references ?? []) listed.add(child);
+      const candidates = listing.filter((image) => image.tags.length === 0 && !isIndexImage(image) && !listed.has(image.digest));
+      // Only when a rule may select untagged images: rules that select tagged images only (tagsMatching, a policy of
+      // tagged rules) leave the referrers no index lists to an untagged rule, as an untagged image of its own once its
+      // subject is gone; finding them would take a read of every untagged image of the repository.
+      if (rules.some(selectsUntagged)) {
+        // Unknown: which untagged images are top-level is unknown; that matters to the whole decision when a rule ranks them.
+        const ranks = rules.some((rule) => selectsUntagged(rule) && rule.keepNewest !== undefined);
+        for (const image of candidates) read(image.digest, ranks ? unknownEverywhere : unknownHere);
+      }
     }
-    // Read only once the indexes are known: a child of one is not top-level whatever it is.
-    const indexesKnown = needs.size === 0 && unknownEverywhere.size === 0;
-    const isReferrer = (image: ListedImage): boolean => {
-      if (!indexesKnown || image.tags.length > 0 || (image.mediaType !== undefined && isIndex(image))) return false;
-      return read(image.digest, unknownEverywhere)?.subject !== undefined;
-    };
-    isTopLevel = (image) => !referenced.has(image.digest) && !isReferrer(image);
   }
-  const { matched, protectedImages, newest, chosen, removal } = expirations(listing, selection, nowMs, isTopLevel, survivors);
-  const kept = new Map<string, KeptReason>([
-    ...protectedImages.map((digest): [string, KeptReason] => [digest, 'protected']),
-    ...[...newest].map((digest): [string, KeptReason] => [digest, 'newest']),
-  ]);
+  const groups = groupImages(listing, {
+    referencesOf: (digest) => (grouped ? (known(digest)?.references ?? []) : []),
+    subjectOf: (digest) => {
+      const subject = grouped ? known(digest)?.subject : undefined;
+      return subject !== undefined && byDigest.has(subject) && !isIndexImage(byDigest.get(digest) as ListedImage) ? subject : undefined;
+    },
+  });
 
-  // What stays keeps what it needs: the children of an index that stays, and
+  // 2. The engine's decisions, image by image; 3. what each manifest loses.
+  const evaluation = evaluateRules(groups.images, rules, nowMs);
+  const removal = removals(listing, groups, evaluation.images, survivors);
+  // The images a rule selected and kept (protected, or one of the newest), each manifest of them with the reason.
+  const kept = new Map<string, KeptReason>();
+  const keptBy = new Map<string, number>();
+  const partOf = new Map<string, string>();
+  for (const decision of evaluation.images) {
+    if (decision.outcome !== 'keep' || (decision.reason !== 'protected' && decision.reason !== 'amongNewest')) continue;
+    for (const digest of groups.membersOf(decision.digest)) {
+      if (kept.has(digest) || removal.has(digest)) continue;
+      kept.set(digest, decision.reason === 'protected' ? 'protected' : 'newest');
+      keptBy.set(digest, decision.priority);
+      if (digest !== decision.digest) partOf.set(digest, decision.digest);
+    }
+  }
+  const chosen = listing.filter((image) => removal.has(image.digest)).sort(newestFirst);
+
+  // 4. What stays keeps what it needs: the children of an index that stays, and
   // the referrers of an image that stays, to a fixpoint. Nothing to protect
-  // when no image would go, or when none would stay: then no manifest is read.
+  // when no image would go, or when none would stay: then nothing more is read.
   const keptWhy = new Map<string, Kept>();
   const referencedBy = new Map<string, string>();
   const referrerOf = new Map<string, string>();
   const goes = (digest: string) => removal.get(digest)?.removesImage === true && !keptWhy.has(digest);
+  // An untagged image that could not be read keeps itself (and, below, what it needs).
+  for (const image of chosen)
+    if (goes(image.digest) && unknownHere.has(image.digest) && !needs.has(image.digest)) keptWhy.set(image.digest, 'unknown');
   const anImageGoes = [...removal.values()].some((r) => r.removesImage);
   const stays = anImageGoes ? listing.filter((image) => !goes(image.digest)).map((image) => image.digest) : [];
   if (stays.length > 0) {
@@ -223,7 +314,7 @@ export function selectImages(
         stack.push(digest);
       }
     };
-    // 1. Everything an index that stays references, through nested indexes.
+    // 4a. Everything an index that stays references, through nested indexes.
     const indexes = [...stays];
     while (indexes.length > 0) {
       const digest = indexes.pop() as string;
@@ -235,7 +326,7 @@ export function selectImages(
         keep(child, 'referenced', indexes);
       }
     }
-    // 2. The subjects of the untagged image manifests that still go, once what
+    // 4b. The subjects of the untagged image manifests that still go, once what
     // the indexes protect is known (no read for a child that stays anyway).
     if (needs.size === 0 && unknownEverywhere.size === 0) {
       const referrersOf = new Map<string, string[]>();
@@ -246,7 +337,7 @@ export function selectImages(
         if (found === undefined) keep(image.digest, 'unknown', []);
         else if (found.subject !== undefined) referrersOf.set(found.subject, [...(referrersOf.get(found.subject) ?? []), image.digest]);
       }
-      // 3. The referrers of every image that stays, and theirs in turn.
+      // 4c. The referrers of every image that stays, and theirs in turn.
       const subjects = [...visited];
       while (subjects.length > 0) {
         const digest = subjects.pop() as string;
@@ -255,41 +346,69 @@ export function selectImages(
           keep(referrer, 'referrer', subjects);
         }
       }
-      // 4. The indexes that go, for the order of the passes (an outer index before the inner one it lists), so that
+      // 4d. The indexes that go, for the order of the passes (an outer index before the inner one it lists), so that
       // an outer index whose deletion fails still has its inner one. Unreadable: no order known, nothing kept for it.
       for (const image of chosen) if (goes(image.digest) && isIndexImage(image)) read(image.digest, unknownHere);
     }
   }
 
-  // Fail closed: with any needed index manifest unknown, no deletion removes an
-  // image (an index too: a nested index may be what the unknown manifest
-  // references); with keepNewest, which images are top-level is then unknown, so
-  // no tag goes either. Until every needed manifest is read, nothing goes.
+  // Fail closed: until every needed manifest is read, and whenever one that
+  // says what makes one image (or what a kept index references) is unknown,
+  // nothing loses anything, not even a tag: which image a tag belongs to, and
+  // so what the rules decide for it, is unknown.
   const failClosed = unknownEverywhere.size > 0 || needs.size > 0;
   let keptReferenced = 0;
   let keptReferrers = 0;
   let keptUnknown = 0;
   const deleted: ListedImage[] = [];
   for (const image of chosen) {
-    const { removesImage } = removal.get(image.digest) as { removesImage: boolean };
+    const { removesImage } = removal.get(image.digest) as Removal;
     const why = removesImage ? keptWhy.get(image.digest) : undefined;
     if (why === 'referenced') keptReferenced++;
     else if (why === 'referrer') keptReferrers++;
-    else if (why === 'unknown') keptUnknown++;
-    // keepNewest with an unknown manifest does not know which images are top-level: it removes nothing.
-    else if (failClosed && (removesImage || selection.KeepNewest !== undefined)) keptUnknown++;
+    else if (why === 'unknown' || failClosed) keptUnknown++;
     else {
       deleted.push(image);
       continue;
     }
     kept.set(image.digest, why ?? 'unknown');
   }
+  // When a manifest the decision depends on could not be read, what makes one image is unknown: what the rules kept
+  // as protected or newest was decided on a guess too, and the unreadable manifests themselves are kept for that
+  // reason, whatever the rules decided for them: every image the rules covered is kept because a manifest is unknown.
+  if (failClosed && needs.size === 0) {
+    for (const [digest, why] of kept) {
+      if (why !== 'protected' && why !== 'newest') continue;
+      kept.set(digest, 'unknown');
+      keptUnknown++;
+    }
+    keptBy.clear();
+    partOf.clear();
+    for (const digest of unknownEverywhere.keys()) {
+      if (kept.has(digest) || survivors.has(digest) || !byDigest.has(digest)) continue;
+      kept.set(digest, 'unknown');
+      keptUnknown++;
+    }
+  }
+  /** Top-level images kept for a reason of the rules (not a manifest kept with its image). */
+  const keptImages = (reason: KeptReason) => [...kept].filter(([digest, why]) => why === reason && !partOf.has(digest)).length;
+
+  // The preview: which rule expires each manifest that goes, and how many images each rule expires.
+  const expiredBy = new Map(deleted.map((image) => [image.digest, (removal.get(image.digest) as Removal).priority]));
+  const expiredImages = new Map<number, number>();
+  for (const decision of evaluation.images) {
+    if (decision.outcome !== 'expire') continue;
+    if (groups.membersOf(decision.digest).some((digest) => expiredBy.has(digest))) {
+      expiredImages.set(decision.priority, (expiredImages.get(decision.priority) ?? 0) + 1);
+    }
+  }
+  const sum = (count: (rule: RuleSummary) => number) => evaluation.rules.reduce((total, rule) => total + count(rule), 0);
   const unknown = [...unknownEverywhere, ...unknownHere].filter(([digest]) => !needs.has(digest)).map(([digest, cause]) => ({ digest, cause }));
   return {
     passes: passesOf(deleted, removal, isIndexImage, manifests),
-    matched: matched.length,
-    keptNewest: newest.size,
-    keptProtected: protectedImages.length,
+    matched: sum((rule) => rule.expired + rule.keptNewest),
+    keptNewest: keptImages('newest'),
+    keptProtected: keptImages('protected'),
     keptReferenced,
     keptReferrers,
     keptUnknown,
@@ -298,79 +417,62 @@ export function selectImages(
     referencedBy,
     referrerOf,
     kept,
+    partOf,
+    keptBy,
+    expiredBy,
+    rules: evaluation.rules.map((rule) => ({ ...rule, expired: expiredImages.get(rule.priority) ?? 0 })),
   };
 }
 
-/** What a selection alone takes from a listing, before anything that stays protects what it needs. */
-interface Expirations {
-  /** Images that met every condition before keepNewest. */
-  readonly matched: readonly ListedImage[];
-  /** Images the selection covers, kept for a protected tag. */
-  readonly protectedImages: readonly string[];
-  /** Top-level images kept by keepNewest. */
-  readonly newest: ReadonlySet<string>;
-  /** The images that lose something, newest first (ties by digest): the order of the deletions is the same on every run. */
-  readonly chosen: readonly ListedImage[];
-  /** What each chosen image loses, and whether the image goes with it. */
-  readonly removal: ReadonlyMap<string, { readonly ids: WireImageId[]; readonly removesImage: boolean }>;
-}
-
 /**
- * The selection's own verdict on each image (its kind, olderThan,
- * protectTags, keepNewest over the top-level images `isTopLevel` names),
- * whatever the references between images: by digest, the whole image; by
- * tag, the matching tags (each with the digest listed), and the image with
- * them when they were all it had. An image in `survivors` loses nothing.
+ * What each manifest loses, from the engine's decisions on the images it
+ * belongs to (the file's comment, step 3). A manifest that belongs to an image
+ * that stays, or to none, or whose deletion failed (`survivors`), loses nothing.
  */
-function expirations(
+function removals(
   listing: readonly ListedImage[],
-  selection: WireSelection,
-  nowMs: number,
-  isTopLevel: ((image: ListedImage) => boolean) | undefined,
+  groups: ImageGroups,
+  decisions: readonly ImageDecision[],
   survivors: ReadonlySet<string>,
-): Expirations {
-  const isProtected = selection.ProtectTags ? globMatcher(selection.ProtectTags) : () => false;
-  const matchesPattern = selection.Match === 'tagged' ? globMatcher(selection.TagPatterns ?? []) : () => false;
-  const pushedBefore = selection.OlderThanSeconds !== undefined ? nowMs - Number(selection.OlderThanSeconds) * 1000 : Infinity;
-  const protectedImages: string[] = [];
-  const matched: ListedImage[] = [];
+): Map<string, Removal> {
+  const decisionOf = new Map(decisions.map((decision) => [decision.digest, decision]));
+  const removal = new Map<string, Removal>();
+  /** Untagged manifests of expired images that keep some tags: they go once everything that holds them goes. */
+  const followers: Array<{ readonly digest: string; readonly priority: number }> = [];
   for (const image of listing) {
-    const kindMatches =
-      selection.Match === 'all' ||
-      (selection.Match === 'untagged' && image.tags.length === 0) ||
-      (selection.Match === 'tagged' && image.tags.some(matchesPattern));
-    // Without olderThan, age does not matter (an image of unknown age included).
-    const oldEnough = selection.OlderThanSeconds === undefined || image.pushedAt < pushedBefore;
-    if (!kindMatches || !oldEnough) continue;
-    if (image.tags.some(isProtected)) {
-      protectedImages.push(image.digest);
-      continue;
+    if (survivors.has(image.digest)) continue;
+    const of = groups.groupsOf(image.digest);
+    const expired: Array<Extract<ImageDecision, { outcome: 'expire' }>> = [];
+    for (const group of of) {
+      const decision = decisionOf.get(group);
+      if (decision?.outcome === 'expire') expired.push(decision);
     }
-    matched.push(image);
-  }
-  let newest = new Set<string>();
-  if (selection.KeepNewest !== undefined && isTopLevel) {
-    const topLevel = matched.filter(isTopLevel).sort(newestFirst);
-    newest = new Set(topLevel.slice(0, Number(selection.KeepNewest)).map((image) => image.digest));
-  }
-  const chosen = matched.filter((image) => !newest.has(image.digest) && !survivors.has(image.digest)).sort(newestFirst);
-  const removal = new Map<string, { readonly ids: WireImageId[]; readonly removesImage: boolean }>();
-  for (const image of chosen) {
-    if (selection.Match === 'tagged') {
-      const tags = image.tags.filter(matchesPattern);
-      const removesImage = tags.length === image.tags.length;
-      // With the digest when the image goes anyway (a moved tag then gets ImageTagDoesNotMatchDigest); by name alone
-      // when the image keeps other tags, because what a pair does to such an image is not documented (execute-plan.ts
-      // checks these tags just before the call instead: tag-check.ts).
-      removal.set(image.digest, {
-        ids: tags.map((imageTag) => (removesImage ? { imageTag, imageDigest: image.digest } : { imageTag })),
-        removesImage,
-      });
-    } else {
-      removal.set(image.digest, { ids: [{ imageDigest: image.digest }], removesImage: true });
+    if (expired.length === 0 || expired.length < of.length) continue;
+    const priority = Math.min(...expired.map((decision) => decision.priority));
+    const tagsOnly = expired[0].tags !== undefined;
+    const lost = tagsOnly ? image.tags.filter((tag) => expired.some((decision) => decision.tags?.includes(tag))) : image.tags;
+    const whole = expired.some((decision) => decision.removesImage);
+    if (whole || (image.tags.length > 0 && lost.length === image.tags.length)) {
+      // The manifest goes: by digest, or each tag with the digest listed (a tag that moved is then not removed).
+      const ids =
+        tagsOnly && image.tags.length > 0 ? image.tags.map((imageTag) => ({ imageTag, imageDigest: image.digest })) : [{ imageDigest: image.digest }];
+      removal.set(image.digest, { ids, removesImage: true, priority });
+    } else if (lost.length > 0) {
+      // The manifest keeps other tags: by name alone (tag-check.ts checks them just before the call).
+      removal.set(image.digest, { ids: lost.map((imageTag) => ({ imageTag })), removesImage: false, priority });
+    } else if (image.tags.length === 0 && groups.holders.has(image.digest)) {
+      followers.push({ digest: image.digest, priority });
     }
   }
-  return { matched, protectedImages, newest, chosen, removal };
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const { digest, priority } of followers) {
+      if (removal.has(digest) || !(groups.holders.get(digest) as string[]).every((holder) => removal.get(holder)?.removesImage === true)) continue;
+      removal.set(digest, { ids: [{ imageDigest: digest }], removesImage: true, priority });
+      changed = true;
+    }
+  }
+  return removal;
 }
 
 /**

@@ -71,7 +71,19 @@ export function judge(
           .map(([count, what]) => `${count} ${what}`),
       ]
     : [];
-  const selected = outcome.selection ? ` (selection: ${counters.join(', ')})` : '';
+  // A lifecycle policy's preview: how many images each rule expires, the rules that expire some (RuleCounts has
+  // every rule). An ImageSelection is one rule: the counts above say it.
+  const perRule =
+    outcome.selection && plan.selection?.Match === 'lifecycle'
+      ? [
+          `images ${outcome.dryRun ? 'that would expire' : 'expired'} per rule: ` +
+            (outcome.selection.rules
+              .filter((rule) => rule.expired > 0)
+              .map((rule) => `rule ${rule.priority}: ${rule.expired}`)
+              .join(', ') || 'none'),
+        ]
+      : [];
+  const selected = outcome.selection ? ` (selection: ${[...counters, ...perRule].join(', ')})` : '';
   // Failing closed is reported first, where a cut reason still shows it.
   const unknown = outcome.selection?.keptUnknown
     ? `kept ${outcome.selection.keptUnknown} images whose references are unknown: ${outcome.selection.unknownCount} manifests ` +

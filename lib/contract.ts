@@ -243,6 +243,12 @@ export const ATTRIBUTES = {
   KEPT_MOVED_COUNT: 'KeptMovedCount',
   /** Exact number of declared image IDs that ECR Public did not find (`ImageNotFound`): already gone, or never there. A selection's are not counted. */
   NOT_FOUND_COUNT: 'NotFoundCount',
+  /**
+   * JSON text: for each rule of the selection, by priority, the number of images (as users see them: an image index
+   * with what it references counts once) it expired in the event, or would have in a dry run, e.g. `{"1":2,"3":0}`.
+   * An ImageSelection is one rule, priority 1. `{}` without a selection. Exact, never cut (at most 50 rules).
+   */
+  RULE_COUNTS: 'RuleCounts',
 } as const;
 
 /** The `Data` map of a successful response. Every value is a string. */

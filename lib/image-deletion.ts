@@ -339,6 +339,17 @@ export class EcrPublicImageDeletion extends Construct {
    */
   readonly notFoundCount: number;
 
+  /**
+   * JSON text: for each rule of the selection, by priority, how many images it
+   * expired during the last event (in a dry run: would have), as
+   * `get-lifecycle-policy-preview` counts them per rule, e.g. `{"1":2,"2":0,"3":1}`.
+   * An image as users see it counts once: an image index with its platform
+   * images, attestations and signatures. Every rule of a lifecycle policy is
+   * listed; an `ImageSelection` is one rule, priority 1. `{}` without a
+   * selection. The function log names each image with its rule.
+   */
+  readonly ruleCountsJson: string;
+
   /** The underlying CloudFormation custom resource, for dependencies. */
   readonly resource: CustomResource;
 
@@ -432,6 +443,7 @@ export class EcrPublicImageDeletion extends Construct {
     this.keptMovedCount = Token.asNumber(this.resource.getAtt(ATTRIBUTES.KEPT_MOVED_COUNT));
     this.dryRun = this.resource.getAttString(ATTRIBUTES.DRY_RUN);
     this.notFoundCount = Token.asNumber(this.resource.getAtt(ATTRIBUTES.NOT_FOUND_COUNT));
+    this.ruleCountsJson = this.resource.getAttString(ATTRIBUTES.RULE_COUNTS);
 
     for (const warning of unmatchableTagWarnings(properties, (value) => Token.isUnresolved(value))) {
       Annotations.of(this).addWarningV2('cdk-ecr-public-image-deletion:tagCanNeverExist', warning);

@@ -10,13 +10,17 @@ import { renderLifecycleRules } from './lifecycle-rules';
  * must hold. The handler lists the repository (DescribeImages) when the event
  * runs and evaluates the selection on that listing.
  *
- * Multi-architecture images are kept whole, whatever ECR Public does: before
- * deleting, the handler reads the manifests of the image indexes the event
- * keeps from the public registry, and deletes nothing they reference,
- * directly or through nested indexes. When a manifest cannot be read, the
- * images it might reference are kept and the event reports how many
- * (`keptUnknownCount`). Image indexes that go are deleted before the images
- * they reference, which then go too if the selection covers them.
+ * A selection decides on images as users see them: the handler reads the
+ * manifests of the repository's image indexes from the public registry, and a
+ * multi-architecture image (an index with what it references, and their
+ * signatures) counts as one image, with the index's push time and the tags
+ * of all its manifests. It goes or stays whole, whatever ECR Public does:
+ * nothing a kept index references is deleted, directly or through nested
+ * indexes, and an index that goes is deleted before what it references. When
+ * a manifest cannot be read, nothing is deleted and the event reports how
+ * many images it kept (`keptUnknownCount`). Every selection, lifecycle
+ * policies included, is decided by the same rule engine; `ruleCountsJson`
+ * says how many images each rule expired.
  *
  * @example
  * import { Duration } from 'aws-cdk-lib';
@@ -35,9 +39,11 @@ export class ImageSelection {
 
   /**
    * Images without any tag, deleted by digest. With modern `docker buildx`,
-   * most untagged images are the platform images and attestations of a tagged
-   * multi-architecture index: those stay as long as their index does (the
-   * handler reads the index's manifest to know them).
+   * most untagged manifests are the platform images and attestations of a
+   * tagged multi-architecture index: they are part of a tagged image, and
+   * stay as long as it does (the handler reads the index's manifest to know
+   * them). A multi-architecture image none of whose manifests is tagged goes
+   * whole, its index first.
    */
   public static untaggedImages(): ImageSelection {
     return new ImageSelection({ Match: 'untagged' });
@@ -46,7 +52,9 @@ export class ImageSelection {
   /**
    * The tags that match any of the glob patterns (`*` any run of characters,
    * `?` one character), removed by tag: an image keeps its other tags, and is
-   * deleted only when every tag it had matched.
+   * deleted only when every tag it had matched. A multi-architecture image
+   * whose last tag goes is deleted whole: its index, with the untagged
+   * platform images and attestations the index lists.
    *
    * @param patterns one or more tag patterns, e.g. `pr-*`
    */
@@ -60,7 +68,11 @@ export class ImageSelection {
    * they have on private ECR: each image expires by at most one rule, the
    * first (lowest priority number) that selects it by its tags decides, and
    * every rule ranks and ages the whole repository. A multi-architecture
-   * image (an image index with what only it references) counts as one image.
+   * image (an image index with what it references) counts as one image, and
+   * goes or stays whole (private ECR ranks each manifest apart, and refuses
+   * to expire one that a manifest list references). Each run says which rule
+   * expired each image (the function log) and how many each rule expired
+   * (`ruleCountsJson`), like `get-lifecycle-policy-preview`.
    *
    * Defaults and priorities are aws-cdk-lib's: a rule with `tagPrefixList`
    * or `tagPatternList` is `TagStatus.TAGGED`, one without is

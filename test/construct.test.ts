@@ -184,6 +184,7 @@ describe('EcrPublicImageDeletion', () => {
     expect(stack.resolve(deletion.deletionRan)).toEqual({ 'Fn::GetAtt': [id, 'DeletionRan'] });
     expect(stack.resolve(deletion.dryRun)).toEqual({ 'Fn::GetAtt': [id, 'DryRun'] });
     expect(stack.resolve(deletion.notFoundCount)).toEqual({ 'Fn::GetAtt': [id, 'NotFoundCount'] });
+    expect(stack.resolve(deletion.ruleCountsJson)).toEqual({ 'Fn::GetAtt': [id, 'RuleCounts'] });
   });
 
   test('has a getter for every attribute the handler returns', () => {

@@ -27,9 +27,12 @@ function expectMultiArchitectureAct(output: string): void {
       acts.indexOf(`server behaviour "${behaviour}"`),
       behaviour === 'refuse' ? acts.indexOf('server behaviour "allow"') : undefined,
     );
-    // The labels are the handler's, and agree with its counts: as many "child of" as kept as referenced,
-    // as many "references unknown" as the registry-down run kept for that reason.
+    // The labels are the handler's, and agree with its counts: as many "part of" as it kept with their image, as many
+    // "child of" as kept as referenced, as many "references unknown" as the registry-down run kept for that reason.
     const after = act.slice(act.indexOf('after, with the reason'), act.indexOf('registry down'));
+    const withTheirImage = Number(/kept with the image they are part of (\d+);/.exec(act)![1]);
+    expect(after.split('\n').filter((line) => line.includes('<- part of ')).length).toBe(withTheirImage);
+    expect(withTheirImage).toBe(6);
     const referenced = Number(/kept as referenced (\d+)\n/.exec(act)![1]);
     expect(after.split('\n').filter((line) => line.includes('<- child of ')).length).toBe(referenced);
     const down = act.slice(act.indexOf('registry down'));
@@ -37,14 +40,40 @@ function expectMultiArchitectureAct(output: string): void {
     expect(labelled(down, 'references unknown: kept')).toBe(unknown);
     expect(labelled(down, 'not selected')).toBe(0);
     const dry = /dry run would delete: (.*)\n/.exec(act)![1].split(', ').sort();
-    const real = /real run SUCCESS: deleted (.*); kept as referenced 6\n/.exec(act)![1].split(', ').sort();
+    const real = /real run SUCCESS: deleted (.*); kept with the image/.exec(act)![1].split(', ').sort();
     expect(dry).toEqual(real);
     expect(dry).toHaveLength(10);
-    expect(act).toMatch(/index v2\.0\.0, latest +<- one of the newest 2\n( +\w+ image \(untagged\) +<- child of v2\.0\.0\n){4}/);
-    expect(act).toMatch(/index v1\.0\.0 +<- protected\n +\w+ image v1\.0\.0-amd64 +<- child of v1\.0\.0/);
-    expect(act).toContain('registry down, after pushing an untagged index: SUCCESS, deleted 0, kept because references unknown 11');
+    expect(act).toMatch(/index v2\.0\.0, latest +<- one of the newest 2\n( +\w+ image \(untagged\) +<- part of v2\.0\.0, one of the newest 2\n){4}/);
+    expect(act).toMatch(/index v1\.0\.0 +<- protected\n +\w+ image v1\.0\.0-amd64 +<- part of v1\.0\.0, protected/);
+    // With the registry down, what makes one image is unknown: every image the selection covers is kept for that.
+    expect(act).toContain('registry down, after pushing an untagged index: SUCCESS, deleted 0, kept because references unknown 14');
   }
   expect(acts).not.toContain('MISSING');
+}
+
+/**
+ * The lifecycle-policy act: three rules of a private repository's policy; the dry run expires what the real run does,
+ * each image is labelled with the rule that expired it, from the handler's log line, and the counts agree.
+ */
+function expectLifecyclePolicyAct(output: string): void {
+  const act = step(output, 8);
+  expect(act).toContain('rule 1: Keep the 3 newest releases\n     rule 2: Pull-request images go after 14 days\n');
+  expect(act).toContain('Dry run (like get-lifecycle-policy-preview): SUCCESS, RuleCounts {"1":2,"2":1,"3":2}; would expire:');
+  expect(act).toContain('by rule 1 (Keep the 3 newest releases): v1.1.0, v1.0.0\n');
+  expect(act).toContain('by rule 2 (Pull-request images go after 14 days): pr-7\n');
+  expect(act).toContain('Real run: SUCCESS, RuleCounts {"1":2,"2":1,"3":2}, 18 of 35 manifests left');
+  expect(act).toContain('images expired per rule: rule 1: 2, rule 2: 1, rule 3: 2');
+  const lines = act.slice(act.indexOf('Each image, with the rule')).split('\n');
+  const labelOf = (name: string) => lines.find((line) => line.includes(` ${name} `) || line.includes(` ${name},`))?.split('<- ')[1];
+  expect(labelOf('v1.0.0')).toBe('expired by rule 1 (Keep the 3 newest releases)');
+  expect(labelOf('v1.1.0')).toBe('expired by rule 1 (Keep the 3 newest releases)');
+  expect(labelOf('pr-7')).toBe('expired by rule 2 (Pull-request images go after 14 days)');
+  expect(labelOf('v1.4.0')).toBe('kept by rule 1 (Keep the 3 newest releases): one of its newest');
+  expect(labelOf('pr-8')).toBe('no rule expires it');
+  // An index and its platform images, attestations and signature are one image: labelled alike by the handler.
+  expect(act).toMatch(/index v1\.4\.0 \(with 5 platform images, attestations and signatures\)/);
+  expect(lines.filter((line) => line.includes('<- expired by rule 3'))).toHaveLength(2);
+  expect(act).not.toMatch(/GONE, BUT NO RULE EXPIRED IT|EXPIRED, BUT STILL THERE/);
 }
 
 /** The lines of a numbered step of the demo's output. */
@@ -204,6 +233,10 @@ describe('npm run demo', () => {
 
   test('ends with multi-architecture images kept whole in both server behaviours, the dry run listing what the real run deletes', () => {
     expectMultiArchitectureAct(output);
+  });
+
+  test('plays a lifecycle policy of three rules: each image labelled with the rule that expired it, from the log line', () => {
+    expectLifecyclePolicyAct(output);
   });
 
   test('needs nothing but Node: node example/demo.js runs with a PATH that holds only node (no python3, npm or sh)', () => {

@@ -6,12 +6,16 @@
  */
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
 import { EcrPublicImageDeletion, ImageSelection } from '../../lib';
 import type { ScheduledEvent } from '../../lib/contract';
 import { invokeHandler } from '../support/local-cloudformation';
+import { singleImage } from '../../local/ecr-public';
 import { createRepository, listImages, seedImage } from '../support/local-ecr-public';
 import { useLocalRig } from '../support/local-rig';
+
+const DAY = 86_400_000;
 
 /** The input of the deletion's rule, exactly as the template gives it to EventBridge. */
 function ruleInput(repositoryName: string, select: ImageSelection): ScheduledEvent {
@@ -50,6 +54,32 @@ describe('a scheduled run through the shipped handler against a local ECR Public
       status: 'SUCCESS',
       deleted: 2,
     });
+  });
+
+  test("a lifecycle policy on a schedule: the rule's input carries it, and each tick expires what its rules expire then", async () => {
+    const repo = 'schedule/policy';
+    rig().emulator.createRepository(repo);
+    const now = Date.now();
+    const releases = [1, 2, 3, 4].map((n) => singleImage(`${repo}-v${n}`, { tags: [`v${n}`], pushedAt: now - (10 - n) * DAY }));
+    const untagged = singleImage(`${repo}-loose`, { pushedAt: now - 8 * DAY });
+    rig().emulator.seed(repo, [...releases, untagged]);
+    const select = ImageSelection.fromLifecycleRules([
+      { rulePriority: 1, tagPatternList: ['v*'], maxImageCount: 2 },
+      { rulePriority: 2, tagStatus: ecr.TagStatus.UNTAGGED, maxImageAge: Duration.days(7) },
+    ]);
+    const result = await invokeHandler(rig().server, ruleInput(repo, select), { env: rig().env });
+    expect(result.exitCode).toBe(0);
+    expect(rig().server.attempts).toBe(0);
+    expect([...(await listImages(rig().client, repo)).keys()].sort()).toEqual([releases[2].digest, releases[3].digest].sort());
+    const line = JSON.parse(result.stdout.trim().split('\n').pop()!);
+    expect(line).toMatchObject({ requestType: 'Scheduled', status: 'SUCCESS' });
+    expect(line.selection.rules.map(({ priority, expired }: { priority: number; expired: number }) => [priority, expired])).toEqual([
+      [1, 2],
+      [2, 1],
+    ]);
+    // The next tick finds nothing more to expire.
+    const again = await invokeHandler(rig().server, ruleInput(repo, select), { env: rig().env });
+    expect(JSON.parse(again.stdout.trim().split('\n').pop()!)).toMatchObject({ status: 'SUCCESS', deleted: 0 });
   });
 
   test('a run that fails makes the invocation fail, with the reason', async () => {

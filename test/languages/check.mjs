@@ -573,10 +573,11 @@ function main() {
     const resources = Object.values(reference.template.Resources);
     const deletions = resources.filter((r) => r.Type === 'Custom::EcrPublicImageDeletion').length;
     const rules = resources.filter((r) => r.Type === 'AWS::Events::Rule').length;
-    // The reference app must show what it claims to: three deletions, one schedule.
+    // The reference app must show what it claims to: four deletions (image IDs, a selection, a lifecycle policy,
+    // emptyOnDelete), two schedules.
     record(
-      'typescript: the reference template has 3 deletions and 1 schedule rule',
-      deletions === 3 && rules === 1,
+      'typescript: the reference template has 4 deletions and 2 schedule rules',
+      deletions === 4 && rules === 2,
       `${deletions} deletions, ${rules} rules`,
     );
   } catch (error) {

@@ -1,25 +1,31 @@
 /**
- * Multi-architecture images under every selection, on random repository
- * shapes (buildx pushes with attestations, Docker manifest lists with
- * per-architecture tags, nested indexes, children shared between indexes,
- * orphaned indexes, images and indexes signed with OCI 1.1 referrers), in
- * both server behaviours: ECR Public refusing to delete what an index
- * references, or allowing it (the field report).
+ * Multi-architecture images under every selection, ImageSelections and
+ * lifecycle policies alike, on random repository shapes (buildx pushes with
+ * attestations, Docker manifest lists with per-architecture tags, nested
+ * indexes, children shared between indexes, orphaned indexes, images and
+ * indexes signed with OCI 1.1 referrers), in both server behaviours: ECR
+ * Public refusing to delete what an index references, or allowing it (the
+ * field report).
  *
- * Checked against a reference model written apart from lambda/select.ts:
- * after the event, every manifest that a remaining index references still
- * exists, and so does every referrer of a remaining image; what the selection
- * covers and nothing that stays needs is gone; a dry run lists exactly what
- * the real run deletes, declared image IDs included; when a manifest cannot
- * be read, no image is deleted; when deletions fail, what stays keeps what it
- * needs; and the listing's order changes nothing.
+ * Checked against a reference model written apart from lambda/select.ts and
+ * lambda/image-groups.ts (images as users see them, decided by the reference
+ * evaluator of test/support/lifecycle-reference.ts for a policy): after the
+ * event, every manifest that a remaining index references still exists, and
+ * so does every referrer of a remaining image (zero kept references broken);
+ * what the rules expire and nothing that stays needs is gone, each image
+ * expired by the one rule the reference names (the per-rule counts); a dry
+ * run lists exactly what the real run deletes, declared image IDs included;
+ * when a manifest cannot be read, no image is deleted; when deletions fail,
+ * what stays keeps what it needs; and the listing's order changes nothing.
  */
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import * as fc from 'fast-check';
-import type { WireImageId, WireSelection } from '../../lib/contract';
+import type { LifecyclePolicyDocument, WireImageId, WireSelection } from '../../lib/contract';
+import { lifecyclePolicyProblems } from '../../lib/validation';
 import { OpenReader, executePlan } from '../../lambda/execute-plan';
 import type { DeletePlan } from '../../lambda/plan';
 import type { ManifestRead } from '../../lambda/select';
+import { referenceExpirations } from '../support/lifecycle-reference';
 import {
   EcrPublicEmulator,
   MEDIA_TYPES,
@@ -147,7 +153,7 @@ function repositoryOf(units: readonly Unit[]): FixtureImage[] {
   return images;
 }
 
-const selectionArb: fc.Arbitrary<WireSelection> = fc.record(
+const imageSelectionArb: fc.Arbitrary<WireSelection> = fc.record(
   {
     Match: fc.constantFrom<WireSelection['Match']>('all', 'untagged', 'tagged'),
     TagPatterns: fc.constantFrom(['pr-*'], ['pr-*', 'rel-*'], ['arch-*'], ['*']),
@@ -156,6 +162,47 @@ const selectionArb: fc.Arbitrary<WireSelection> = fc.record(
     OlderThanSeconds: fc.constantFrom(String(DAY / 1000), String((10 * DAY) / 1000)),
   },
   { requiredKeys: ['Match'] },
+);
+
+/** A lifecycle policy private ECR accepts, over the units' tags: up to three tagged rules, an untagged rule, an any rule last. */
+const policyArb: fc.Arbitrary<LifecyclePolicyDocument> = fc
+  .record({
+    tagged: fc.array(
+      fc.tuple(
+        fc.oneof(
+          fc.constantFrom(['pr-*'], ['rel-*'], ['arch-*'], ['keep-*'], ['pr-*', 'keep-*'], ['*-amd64']).map((tagPatternList) => ({ tagPatternList })),
+          fc.constantFrom(['pr'], ['rel'], ['rel', 'keep'], ['arch']).map((tagPrefixList) => ({ tagPrefixList })),
+        ),
+        fc.boolean(),
+      ),
+      { maxLength: 3 },
+    ),
+    untagged: fc.option(fc.boolean(), { nil: undefined }),
+    any: fc.option(fc.boolean(), { nil: undefined }),
+    counts: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 5, maxLength: 5 }),
+    days: fc.array(fc.constantFrom(1, 5, 10), { minLength: 5, maxLength: 5 }),
+    priorities: fc.uniqueArray(fc.integer({ min: 1, max: 20 }), { minLength: 5, maxLength: 5 }),
+  })
+  .map(({ tagged, untagged, any, counts, days, priorities }) => {
+    const sorted = [...priorities].sort((a, b) => a - b);
+    const count = (byCount: boolean, i: number) =>
+      byCount
+        ? { countType: 'imageCountMoreThan', countNumber: counts[i] }
+        : { countType: 'sinceImagePushed', countUnit: 'days', countNumber: days[i] };
+    const selections = [
+      ...tagged.map(([list, byCount], i) => ({ tagStatus: 'tagged', ...list, ...count(byCount, i) })),
+      ...(untagged === undefined ? [] : [{ tagStatus: 'untagged', ...count(untagged, 3) }]),
+    ];
+    const rules = selections.map((selection, i) => ({ rulePriority: sorted[i], selection, action: { type: 'expire' } }));
+    if (any !== undefined) rules.push({ rulePriority: sorted[4], selection: { tagStatus: 'any', ...count(any, 4) }, action: { type: 'expire' } });
+    return { rules } as unknown as LifecyclePolicyDocument;
+  })
+  .filter((policy) => policy.rules.length > 0 && lifecyclePolicyProblems(policy).length === 0);
+
+/** An ImageSelection, or a lifecycle policy (its compact text, as the construct sends it). */
+const selectionArb: fc.Arbitrary<WireSelection> = fc.oneof(
+  imageSelectionArb,
+  policyArb.map((policy): WireSelection => ({ Match: 'lifecycle', LifecyclePolicyText: JSON.stringify(policy) })),
 );
 
 // ---------------------------------------------------------------- reference model
@@ -175,32 +222,109 @@ const globToRegex = (patterns: readonly string[]) =>
       .join('|')})$`,
   );
 
-/** What the repository holds after the event, by the issue's rules, as digest -> sorted tags. */
-function expectedAfter(images: readonly FixtureImage[], selection: WireSelection): Map<string, string[]> {
+/**
+ * Images as users see them, by the issue's rules, quadratic and apart from lambda/image-groups.ts: a top-level image is
+ * a manifest no index lists that is not a referrer (an untagged image manifest that no index lists, whose subject is
+ * in the repository); its image is everything it reaches through what indexes list and through referrers.
+ */
+function imagesAsUsersSeeThem(images: readonly FixtureImage[], referrersKnown: boolean) {
+  const digests = new Set(images.map((image) => image.digest));
+  const listed = new Set(images.flatMap((image) => image.references ?? []).filter((digest) => digests.has(digest)));
+  const isReferrer = (image: FixtureImage) =>
+    referrersKnown && image.tags.length === 0 && !isIndexType(image.mediaType) && !listed.has(image.digest) && digests.has(subjectOf(image) ?? '');
+  const tops = images.filter((image) => !listed.has(image.digest) && !isReferrer(image));
+  const reach = (top: FixtureImage): FixtureImage[] => {
+    const found = [top];
+    for (let i = 0; i < found.length; i++) {
+      const next = images.filter(
+        (other) => (found[i].references ?? []).includes(other.digest) || (isReferrer(other) && subjectOf(other) === found[i].digest),
+      );
+      for (const image of next) if (!found.includes(image)) found.push(image);
+    }
+    return found;
+  };
+  return tops.map((top) => {
+    const members = reach(top);
+    return { top, members, tags: [...new Set(members.flatMap((image) => image.tags))] };
+  });
+}
+
+/** Digest of each top-level image the selection expires -> the priority of the rule that expires it. */
+function expiredImages(groups: ReturnType<typeof imagesAsUsersSeeThem>, selection: WireSelection): Map<string, number> {
+  if (selection.Match === 'lifecycle') {
+    const policy = JSON.parse(selection.LifecyclePolicyText!) as LifecyclePolicyDocument;
+    return referenceExpirations(
+      policy,
+      groups.map(({ top, tags }) => ({ digest: top.digest, tags, pushedAt: top.pushedAt })),
+      NOW,
+    );
+  }
   const protect = selection.ProtectTags ? globToRegex(selection.ProtectTags) : undefined;
   const pattern = globToRegex(selection.TagPatterns ?? []);
   const olderThanMs = selection.OlderThanSeconds ? Number(selection.OlderThanSeconds) * 1000 : undefined;
-  const covered = images.filter(
-    (image) =>
-      (selection.Match === 'all' ||
-        (selection.Match === 'untagged' && image.tags.length === 0) ||
-        (selection.Match === 'tagged' && image.tags.some((t) => pattern.test(t)))) &&
-      (olderThanMs === undefined || image.pushedAt < NOW - olderThanMs) &&
-      !image.tags.some((t) => protect?.test(t)),
-  );
-  let chosen = covered;
-  if (selection.KeepNewest) {
-    const referencedAnywhere = new Set(images.flatMap((image) => image.references ?? []));
-    const topLevel = covered
-      .filter((image) => !referencedAnywhere.has(image.digest) && !(image.tags.length === 0 && subjectOf(image) !== undefined))
-      .sort((a, b) => b.pushedAt - a.pushedAt || a.digest.localeCompare(b.digest));
-    const kept = new Set(topLevel.slice(0, Number(selection.KeepNewest)).map((image) => image.digest));
-    chosen = covered.filter((image) => !kept.has(image.digest));
+  const candidates = groups
+    .filter(
+      ({ top, tags }) =>
+        (selection.Match === 'all' ||
+          (selection.Match === 'untagged' && tags.length === 0) ||
+          (selection.Match === 'tagged' && tags.some((t) => pattern.test(t)))) &&
+        (olderThanMs === undefined || top.pushedAt < NOW - olderThanMs) &&
+        !tags.some((t) => protect?.test(t)),
+    )
+    .sort((a, b) => b.top.pushedAt - a.top.pushedAt || (a.top.digest < b.top.digest ? -1 : 1));
+  return new Map(candidates.slice(Number(selection.KeepNewest ?? 0)).map(({ top }) => [top.digest, 1]));
+}
+
+/**
+ * What the repository holds after the event, by the issue's rules, as digest -> sorted tags; and, per rule priority,
+ * how many images the event expired (of which something went or lost a tag).
+ */
+function expectedAfter(images: readonly FixtureImage[], selection: WireSelection): Map<string, string[]> {
+  return modelOf(images, selection).after;
+}
+
+function modelOf(
+  images: readonly FixtureImage[],
+  selection: WireSelection,
+): { after: Map<string, string[]>; perRule: Map<number, number>; ruleOf: Map<string, number> } {
+  // Rules that select tagged images only do not look for referrers (untagged images no index lists): they stay.
+  const policy = selection.Match === 'lifecycle' ? (JSON.parse(selection.LifecyclePolicyText!) as LifecyclePolicyDocument) : undefined;
+  const referrersKnown = policy ? policy.rules.some((rule) => rule.selection.tagStatus !== 'tagged') : selection.Match !== 'tagged';
+  const groups = imagesAsUsersSeeThem(images, referrersKnown);
+  const expired = expiredImages(groups, selection);
+  const pattern = globToRegex(selection.TagPatterns ?? []);
+  const tagsOnly = selection.Match === 'tagged';
+  // A manifest changes only when every image it is part of expires.
+  const imagesOf = (image: FixtureImage) => groups.filter((group) => group.members.includes(image));
+  const allExpire = (image: FixtureImage) => imagesOf(image).length > 0 && imagesOf(image).every((group) => expired.has(group.top.digest));
+  const whole = (group: (typeof groups)[number]) => !tagsOnly || group.tags.every((t) => pattern.test(t));
+  const tagsLeft = new Map<string, string[]>();
+  for (const image of images) {
+    if (!allExpire(image)) continue;
+    if (imagesOf(image).some(whole)) tagsLeft.set(image.digest, []);
+    else if (image.tags.some((t) => pattern.test(t)))
+      tagsLeft.set(
+        image.digest,
+        image.tags.filter((t) => !pattern.test(t)),
+      );
   }
-  const tagsLeft = new Map(
-    chosen.map((image) => [image.digest, selection.Match === 'tagged' ? image.tags.filter((t) => !pattern.test(t)) : ([] as string[])]),
-  );
-  const goes = (image: FixtureImage) => tagsLeft.has(image.digest) && tagsLeft.get(image.digest)!.length === 0;
+  // An untagged manifest of such an image goes once all that holds it (the indexes listing it, its subject) goes.
+  const goes = (image: FixtureImage) => tagsLeft.get(image.digest)?.length === 0;
+  const holders = (image: FixtureImage) => {
+    const indexes = images.filter((other) => (other.references ?? []).includes(image.digest));
+    if (indexes.length > 0 || !referrersKnown) return indexes;
+    return images.filter((other) => other.digest === subjectOf(image) && image.tags.length === 0 && !isIndexType(image.mediaType));
+  };
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const image of images) {
+      if (tagsLeft.has(image.digest) || image.tags.length > 0 || !allExpire(image) || holders(image).length === 0) continue;
+      if (holders(image).every(goes)) {
+        tagsLeft.set(image.digest, []);
+        changed = true;
+      }
+    }
+  }
   // What stays: whatever the selection does not remove, then all that a staying index references, and every
   // untagged referrer of a staying image, to a fixpoint.
   const stays = new Set(images.filter((image) => !goes(image)).map((image) => image.digest));
@@ -224,7 +348,25 @@ function expectedAfter(images: readonly FixtureImage[], selection: WireSelection
       }
     }
   }
-  return new Map(
+  const changedManifests = new Set([...tagsLeft.keys()].filter((digest) => !rescued.has(digest)));
+  const perRule = new Map<number, number>();
+  // allImages() without a narrowing reads nothing (it deletes everything, whatever makes one image): it counts manifests.
+  const emptying = selection.Match === 'all' && !selection.KeepNewest && !selection.OlderThanSeconds && !selection.ProtectTags;
+  // Each manifest that goes or loses a tag, with the rule that expires its image (the first by priority, when two images
+  // share it: a platform image two indexes list).
+  const ruleOf = new Map(
+    [...changedManifests].map((digest) => [
+      digest,
+      Math.min(...groups.filter((group) => group.members.some((image) => image.digest === digest)).map((group) => expired.get(group.top.digest)!)),
+    ]),
+  );
+  if (emptying) return { after: new Map(), perRule: changedManifests.size > 0 ? new Map([[1, changedManifests.size]]) : perRule, ruleOf };
+  for (const group of groups) {
+    const priority = expired.get(group.top.digest);
+    if (priority !== undefined && group.members.some((image) => changedManifests.has(image.digest)))
+      perRule.set(priority, (perRule.get(priority) ?? 0) + 1);
+  }
+  const after = new Map(
     images
       .filter((image) => stays.has(image.digest))
       .map((image) => [
@@ -232,6 +374,7 @@ function expectedAfter(images: readonly FixtureImage[], selection: WireSelection
         (rescued.has(image.digest) || !tagsLeft.has(image.digest) ? image.tags : tagsLeft.get(image.digest)!).slice().sort(),
       ]),
   );
+  return { after, perRule, ruleOf };
 }
 
 /** Applies image IDs in order with ECR Public's semantics, nothing refused: what a list of deletions does. */
@@ -260,6 +403,10 @@ interface EventRun {
   readonly deleted: WireImageId[];
   readonly reads: string[];
   readonly keptUnknown: number;
+  /** Per rule priority, the images it expired (the RuleCounts attribute), zeros left out. */
+  readonly perRule: Map<number, number>;
+  /** Each manifest the first round deletes or takes tags from, with the rule that expires its image (the log line's). */
+  readonly ruleOf: Map<string, number>;
 }
 
 /** Runs a selection through executePlan on a fresh copy of the repository. */
@@ -314,7 +461,9 @@ async function runEvent(
   const outcome = await executePlan(client, plan, { openReader, now: () => NOW });
   const after = emulator.snapshot(repositoryName);
   emulator.store.repositories.delete(repositoryName);
-  return { after, deleted: outcome.deleted as WireImageId[], reads, keptUnknown: outcome.selection?.keptUnknown ?? 0 };
+  const perRule = new Map((outcome.selection?.rules ?? []).filter((rule) => rule.expired > 0).map((rule) => [rule.priority, rule.expired]));
+  const ruleOf = new Map((outcome.selection?.expired ?? []).map((image) => [image.imageDigest, image.rule]));
+  return { after, deleted: outcome.deleted as WireImageId[], reads, keptUnknown: outcome.selection?.keptUnknown ?? 0, perRule, ruleOf };
 }
 
 /** Every manifest that a remaining index references, and every referrer of a remaining image, that existed before, still exists. */
@@ -343,14 +492,21 @@ describe('multi-architecture images under random selections and repository shape
         behaviourArb,
         fc.constantFrom<'push' | 'digest'>('push', 'digest'),
         async (images, selection, behaviour, listingOrder) => {
-          const { after, reads } = await runEvent(images, selection, behaviour, { listingOrder });
+          const { after, reads, perRule, ruleOf } = await runEvent(images, selection, behaviour, { listingOrder });
           expect(brokenReferences(images, after)).toEqual([]);
-          expect(after).toEqual(expectedAfter(images, selection));
+          const model = modelOf(images, selection);
+          expect(after).toEqual(model.after);
+          // Each image is expired by one rule at most, the one the reference evaluator names (priorities respected),
+          // and each rule's count is the model's.
+          expect(perRule).toEqual(model.perRule);
+          // Each manifest that goes, by the rule of its image (a refused one goes in a later round, not in the first's report).
+          for (const [digest, rule] of ruleOf) expect([digest, rule]).toEqual([digest, model.ruleOf.get(digest)]);
+          if (behaviour === 'allow') expect(ruleOf).toEqual(model.ruleOf);
           // Each index manifest is read at most once per event.
           expect(new Set(reads).size).toBe(reads.length);
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 300 },
     );
   });
 
@@ -374,7 +530,7 @@ describe('multi-architecture images under random selections and repository shape
           expect(applied(images, dry.deleted)).toEqual(real.after);
         },
       ),
-      { numRuns: 100 },
+      { numRuns: 150 },
     );
   });
 
@@ -403,7 +559,7 @@ describe('multi-architecture images under random selections and repository shape
           expect(failing.filter((digest) => !after.has(digest))).toEqual([]);
         },
       ),
-      { numRuns: 100 },
+      { numRuns: 150 },
     );
   });
 
@@ -423,7 +579,7 @@ describe('multi-architecture images under random selections and repository shape
           if (expectedAfter(images, selection).size < images.length) expect(keptUnknown).toBeGreaterThan(0);
         }
       }),
-      { numRuns: 100 },
+      { numRuns: 150 },
     );
   });
 });

@@ -10,6 +10,7 @@ import * as vm from 'node:vm';
 import type { ImageFailure, ImageIdentifier } from '@aws-sdk/client-ecr-public';
 import * as fc from 'fast-check';
 import { CUT_MARKER, MAX_REASON_BYTES, MAX_RESPONSE_BYTES, ResponseBody, buildResponse, cutReason, jsonTextBytes } from '../../lambda/response';
+import type { PlanOutcome } from '../../lambda/execute-plan';
 import type { Verdict } from '../../lambda/verdict';
 import { printFiguresOnFailure } from '../support/figures';
 
@@ -84,7 +85,47 @@ describe('cutReason', () => {
   });
 });
 
+const rulesCountArb = fc.record({ priority: fc.integer({ min: 1, max: 9999 }), expired: fc.integer({ min: 0, max: 100_000 }) });
+/** A selection's view with these rule counts (the rest empty). */
+const selectionWith = (rules: Array<{ priority: number; expired: number }>): NonNullable<PlanOutcome['selection']> => ({
+  listed: 0,
+  pages: 0,
+  matched: 0,
+  keptNewest: 0,
+  keptProtected: 0,
+  keptReferenced: 0,
+  keptReferrers: 0,
+  keptUnknown: 0,
+  keptMoved: 0,
+  manifestsRead: 0,
+  unknownCount: 0,
+  unknownCauses: [],
+  kept: [],
+  rules: rules.map((rule) => ({ ...rule, selected: rule.expired, keptNewest: 0, keptTooRecent: 0, keptProtected: 0 })),
+  expired: [],
+});
+
 describe('buildResponse', () => {
+  test('RuleCounts of a policy of 50 rules, each with 100,000 images, fits with room left for the lists', () => {
+    const rules = Array.from({ length: 50 }, (_, i) => ({ priority: 9950 + i, expired: 100_000 }));
+    const deleted = Array.from({ length: 100 }, (_, i): ImageIdentifier => ({ imageDigest: `sha256:${i.toString(16).padStart(64, '0')}` }));
+    const body = buildResponse(
+      { ...base, Status: 'SUCCESS' },
+      { status: 'SUCCESS', reason: 'x'.repeat(400) },
+      { deleted, failures: [], selection: selectionWith(rules) },
+    );
+    expect(bytesOf(body)).toBeLessThan(MAX_RESPONSE_BYTES);
+    expect(Object.keys(JSON.parse(body.Data!.RuleCounts))).toHaveLength(50);
+    // What the attribute takes in the body, escapes included: under 1 KB, so the lists keep most of the room.
+    expect(Buffer.byteLength(JSON.stringify(body.Data!.RuleCounts))).toBeLessThan(1024);
+    expect(JSON.parse(body.Data!.ImageIds).length).toBeGreaterThan(20);
+  });
+
+  test('RuleCounts is {} without a selection', () => {
+    const body = buildResponse({ ...base, Status: 'SUCCESS' }, { status: 'SUCCESS', reason: 'deleted' }, { deleted: [], failures: [] });
+    expect(body.Data!.RuleCounts).toBe('{}');
+  });
+
   test('a FAILED reason of 2,000 control characters (12,000 bytes once escaped) fits, and the builder ends', () => {
     const body = within(2000, () => buildResponse({ ...base, Status: 'FAILED' }, { status: 'FAILED', reason: '\u0000'.repeat(2000) }, undefined));
     expect(bytesOf(body)).toBeLessThan(MAX_RESPONSE_BYTES);
@@ -120,11 +161,18 @@ describe('buildResponse', () => {
       fc.property(
         verdictArb,
         fc.option(
-          fc.record({ deleted: fc.array(imageIdArb, { maxLength: 300 }), failures: fc.array(failureArb, { maxLength: 300 }), dryRun: fc.boolean() }),
+          fc.record({
+            deleted: fc.array(imageIdArb, { maxLength: 300 }),
+            failures: fc.array(failureArb, { maxLength: 300 }),
+            dryRun: fc.boolean(),
+            // A lifecycle policy's 50 rules at most (priorities up to 4 digits), each with a count of up to 100,000 images.
+            rules: fc.option(fc.uniqueArray(rulesCountArb, { maxLength: 50, selector: (rule) => rule.priority }), { nil: undefined }),
+          }),
           { nil: undefined },
         ),
-        (verdict, outcome) => {
+        (verdict, generated) => {
           figures.runs++;
+          const outcome = generated && { ...generated, selection: generated.rules ? selectionWith(generated.rules) : undefined };
           const body = within(5000, () => buildResponse({ ...base, Status: verdict.status }, verdict, outcome));
           expect(bytesOf(body)).toBeLessThan(MAX_RESPONSE_BYTES);
           expect(jsonTextBytes(body.Reason)).toBeLessThanOrEqual(MAX_REASON_BYTES);
@@ -134,6 +182,9 @@ describe('buildResponse', () => {
             expect(body.Data?.FailureCount).toBe(String(outcome?.failures.length ?? 0));
             const kept = JSON.parse(body.Data!.ImageIds) as ImageIdentifier[];
             expect(kept).toEqual((outcome?.deleted ?? []).slice(0, kept.length).map((id) => JSON.parse(JSON.stringify(id))));
+            // The count per rule is whole, never cut.
+            const counts = Object.fromEntries((generated?.rules ?? []).map((rule) => [String(rule.priority), rule.expired]));
+            expect(JSON.parse(body.Data!.RuleCounts)).toEqual(counts);
           } else {
             expect(body.Data).toBeUndefined();
           }

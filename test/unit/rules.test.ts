@@ -4,13 +4,15 @@
  * repositories and policies: the engine agrees with the reference evaluator
  * (test/support/lifecycle-reference.ts), respects priorities, does not care
  * in which order the rules are written, and decides a one-rule policy as its
- * ImageSelection twin, which it decides as select.ts does today.
+ * ImageSelection twin; and select.ts, which decides every selection through
+ * it, deletes what the reference evaluator expires on single-platform
+ * repositories.
  */
 import * as fc from 'fast-check';
 import type { LifecyclePolicyDocument, WireImageId, WireSelection } from '../../lib/contract';
 import { lifecyclePolicyProblems, selectionProblems } from '../../lib/validation';
 import type { ListedImage } from '../../lambda/list';
-import { Evaluation, ImageDecision, Rule, TopLevelImage, evaluateRules } from '../../lambda/rules';
+import { Evaluation, ImageDecision, Rule, TopLevelImage, evaluateRules, mayExpireAny } from '../../lambda/rules';
 import { ManifestRead, selectImages } from '../../lambda/select';
 import { ruleOfSelection, rulesOf, rulesOfPolicy } from '../../lambda/selection-rules';
 import { referenceExpirations } from '../support/lifecycle-reference';
@@ -308,7 +310,7 @@ describe('properties over random repositories and policies', () => {
 
 // ---------------------------------------------------------------------------
 // One engine: a one-rule policy and its ImageSelection twin decide the same,
-// and the engine decides an ImageSelection as select.ts does today.
+// and select.ts turns the engine's decisions into the IDs it sends.
 
 /** A one-rule policy and the ImageSelection that says the same thing. */
 const twinArb = fc
@@ -395,7 +397,7 @@ describe('one engine for every selection', () => {
     .map((selection) => Object.fromEntries(Object.entries(selection).filter(([, v]) => v !== undefined)) as unknown as WireSelection)
     .filter((selection) => selectionProblems(selection).length === 0);
 
-  test('an ImageSelection deletes through the engine what select.ts deletes today (single-platform images)', () => {
+  test('select.ts sends for an ImageSelection the IDs of the decisions of the engine (single-platform images)', () => {
     fc.assert(
       fc.property(repositoryArb, selectionArb, (images, selection) => {
         const listing: ListedImage[] = images.map((image) => ({ ...image, mediaType: 'application/vnd.oci.image.manifest.v1+json' }));
@@ -408,18 +410,93 @@ describe('one engine for every selection', () => {
   });
 });
 
-describe('until select.ts evaluates lifecycle policies through this engine', () => {
-  // Phase 1 of issue 19 adds the policy to the wire; phase 2 routes select.ts
-  // through the engine. Until then, a policy that reaches the handler's
-  // select.ts must delete nothing (it matches no image), never everything.
-  test('select.ts deletes nothing for a lifecycle policy', () => {
-    const listing: ListedImage[] = [{ digest: d(1), tags: [], pushedAt: NOW - 90 * DAY, mediaType: 'application/vnd.oci.image.manifest.v1+json' }];
-    const text = JSON.stringify({ rules: [policyRule(1, { tagStatus: 'any', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 1 })] });
-    expect(selectImages(listing, { Match: 'lifecycle', LifecyclePolicyText: text }, NOW).passes).toEqual([]);
-    // The engine, given the same policy, expires the image.
-    expect(evaluateRules(listing, rulesOf({ Match: 'lifecycle', LifecyclePolicyText: text }), NOW).images[0]).toMatchObject({
-      outcome: 'expire',
-      priority: 1,
+describe('mayExpireAny: when nothing can expire, nothing is read', () => {
+  test('property: whenever some grouping of the manifests into images gives an image a rule expires, mayExpireAny says so', () => {
+    const rulesArb = fc.oneof(
+      policyArb.map((policy) => rulesOfPolicy(policy)),
+      fc
+        .record({
+          Match: fc.constantFrom<WireSelection['Match']>('all', 'untagged', 'tagged'),
+          TagPatterns: fc.uniqueArray(fc.constantFrom(...PATTERNS), { minLength: 1, maxLength: 2 }),
+          OlderThanSeconds: fc.option(fc.integer({ min: 1, max: 12 * 86_400 }).map(String), { nil: undefined }),
+          KeepNewest: fc.option(fc.integer({ min: 1, max: 6 }).map(String), { nil: undefined }),
+        })
+        .map(({ Match, TagPatterns, OlderThanSeconds, KeepNewest }) => [
+          ruleOfSelection({
+            Match,
+            ...(Match === 'tagged' ? { TagPatterns } : {}),
+            ...(OlderThanSeconds ? { OlderThanSeconds } : {}),
+            ...(KeepNewest ? { KeepNewest } : {}),
+          }),
+        ]),
+    );
+    let expiring = 0;
+    fc.assert(
+      fc.property(repositoryArb, rulesArb, fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 14, maxLength: 14 }), (manifests, rules, owners) => {
+        // Each manifest is a head, or joins the image of an earlier head (its tags go to that image).
+        const heads = new Map<string, TopLevelImage>();
+        manifests.forEach((manifest, i) => {
+          const owner = owners[i];
+          const headList = [...heads.values()];
+          if (owner <= 1 || headList.length === 0) heads.set(manifest.digest, { ...manifest });
+          else {
+            const head = headList[owner % headList.length];
+            heads.set(head.digest, { ...head, tags: [...new Set([...head.tags, ...manifest.tags])] });
+          }
+        });
+        const expires = evaluateRules([...heads.values()], rules, NOW).images.some((decision) => decision.outcome === 'expire');
+        if (expires) expiring++;
+        if (expires) expect(mayExpireAny(rules, manifests, NOW)).toBe(true);
+        // Standalone manifests are one grouping: when mayExpireAny is false, they expire nothing either.
+        if (!mayExpireAny(rules, manifests, NOW)) expect(expiredBy(evaluateRules(manifests, rules, NOW)).size).toBe(0);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(expiring).toBeGreaterThan(100);
+  });
+});
+
+describe('select.ts decides every selection through this engine', () => {
+  test('a lifecycle policy deletes what the engine expires, each image by digest, with the rule that expires it', () => {
+    const listing: ListedImage[] = [
+      { digest: d(1), tags: [], pushedAt: NOW - 90 * DAY, mediaType: 'application/vnd.oci.image.manifest.v1+json' },
+      { digest: d(2), tags: ['v1'], pushedAt: NOW - 90 * DAY, mediaType: 'application/vnd.oci.image.manifest.v1+json' },
+    ];
+    const text = JSON.stringify({
+      rules: [
+        policyRule(1, { tagStatus: 'tagged', tagPatternList: ['v*'], countType: 'imageCountMoreThan', countNumber: 1 }),
+        policyRule(2, { tagStatus: 'any', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 1 }),
+      ],
     });
+    const manifests = new Map<string, ManifestRead>([[d(1), { references: [] }]]);
+    const result = selectImages(listing, { Match: 'lifecycle', LifecyclePolicyText: text }, NOW, manifests);
+    // v1 is the newest v* image: rule 1 keeps it, and rule 2 may not expire what rule 1 selected.
+    expect(result.passes.flat()).toEqual([{ imageDigest: d(1) }]);
+    expect(result.expiredBy).toEqual(new Map([[d(1), 2]]));
+    expect(result.rules.map(({ priority, expired, keptNewest }) => ({ priority, expired, keptNewest }))).toEqual([
+      { priority: 1, expired: 0, keptNewest: 1 },
+      { priority: 2, expired: 1, keptNewest: 0 },
+    ]);
+  });
+
+  test('on single-platform repositories, select.ts deletes what the reference evaluator expires, by the same rule', () => {
+    fc.assert(
+      fc.property(repositoryArb, policyArb, (images, policy) => {
+        const listing: ListedImage[] = images.map((image) => ({ ...image, mediaType: 'application/vnd.oci.image.manifest.v1+json' }));
+        const selection: WireSelection = { Match: 'lifecycle', LifecyclePolicyText: JSON.stringify(policy) };
+        const manifests = new Map<string, ManifestRead>();
+        let result = selectImages(listing, selection, NOW, manifests);
+        while (result.needs.length > 0) {
+          for (const digest of result.needs) manifests.set(digest, { references: [] });
+          result = selectImages(listing, selection, NOW, manifests);
+        }
+        const expected = referenceExpirations(policy, images, NOW);
+        expect(result.expiredBy).toEqual(expected);
+        expect(sortedIds(result.passes.flat())).toEqual(sortedIds([...expected.keys()].map((imageDigest) => ({ imageDigest }))));
+        // The per-rule counts are the reference's, rule by rule.
+        for (const rule of result.rules) expect(rule.expired).toBe([...expected.values()].filter((p) => p === rule.priority).length);
+      }),
+      { numRuns: 1500 },
+    );
   });
 });

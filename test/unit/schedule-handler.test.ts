@@ -109,6 +109,50 @@ describe('a scheduled run against the local ECR Public', () => {
     expect(line.selection).not.toHaveProperty('kept');
   });
 
+  test('runs a lifecycle policy: each image its rules expire goes, and the log line names the rule of each, and the count per rule', async () => {
+    const releases = [1, 2, 3].map((n) => plain(`r${n}`, [`v${n}`], now - (10 - n) * DAY));
+    const [loose, fresh] = [plain('loose', [], now - 3 * DAY), plain('fresh', [], now - 3_600_000)];
+    seed(...releases, loose, fresh, plain('main', ['main'], now - 30 * DAY));
+    const policy = {
+      rules: [
+        {
+          rulePriority: 1,
+          description: 'Keep the 2 newest releases',
+          selection: { tagStatus: 'tagged', tagPatternList: ['v*'], countType: 'imageCountMoreThan', countNumber: 2 },
+          action: { type: 'expire' },
+        },
+        {
+          rulePriority: 2,
+          description: 'Untagged images go after a day',
+          selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 1 },
+          action: { type: 'expire' },
+        },
+      ],
+    };
+    await expect(handle(tick({ Select: { Match: 'lifecycle', LifecyclePolicyText: JSON.stringify(policy) } }))).resolves.toBeUndefined();
+    expect(
+      local.emulator
+        .images('app')
+        .map((image) => image.tags.join(',') || image.digest)
+        .sort(),
+    ).toEqual(['main', 'v2', 'v3', fresh.digest].sort());
+    const line = logLine();
+    expect(line.deletedImageIds).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ imageDigest: releases[0].digest, rule: 1 }),
+        expect.objectContaining({ imageDigest: loose.digest, rule: 2 }),
+      ]),
+    );
+    expect(line.selection.rules).toEqual([
+      { priority: 1, description: 'Keep the 2 newest releases', selected: 3, expired: 1, keptNewest: 2, keptTooRecent: 0, keptProtected: 0 },
+      { priority: 2, description: 'Untagged images go after a day', selected: 2, expired: 1, keptNewest: 0, keptTooRecent: 1, keptProtected: 0 },
+    ]);
+    expect(line.keptImages).toEqual(
+      expect.arrayContaining([expect.objectContaining({ imageDigest: releases[1].digest, reason: 'newest', rule: 1 })]),
+    );
+    expect(line.reason).toContain('images expired per rule: rule 1: 1, rule 2: 1');
+  });
+
   test('leaves declared image IDs to deployments', async () => {
     seed(plain('a', ['pr-1'], now), plain('c', ['main'], now));
     await handle(tick({ ImageIds: [{ imageTag: 'main' }] }));

@@ -1,5 +1,6 @@
 import { ListedImage } from '../../lambda/list';
-import { ManifestRead, SelectOptions, globMatcher, selectImages } from '../../lambda/select';
+import { ManifestRead, SelectOptions, selectImages } from '../../lambda/select';
+import { tagMatcher } from '../../lambda/rules';
 import type { WireSelection } from '../../lib/contract';
 
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
@@ -40,7 +41,7 @@ describe('glob patterns', () => {
     ['latest', 'latest-2', false],
     ['a+b', 'a+b', true],
   ])('%s matches %s: %s', (pattern, tag, expected) => {
-    expect(globMatcher([pattern])(tag)).toBe(expected);
+    expect(tagMatcher([{ glob: pattern, questionMark: true }])(tag)).toBe(expected);
   });
 });
 
@@ -118,7 +119,8 @@ describe('images that kept indexes reference', () => {
     expect(first.passes).toEqual([]);
     const decided = decide(listing, { Match: 'untagged' }, new Map([[d(1), { references: [d(2)] }]]));
     expect(decided.passes.flat()).toEqual([{ imageDigest: d(3) }]);
-    expect(decided).toMatchObject({ keptReferenced: 1, keptUnknown: 0, needs: [] });
+    // 2 is part of the tagged image v1 (one image as users see it): not an untagged image, so not selected at all.
+    expect(decided).toMatchObject({ keptReferenced: 0, keptUnknown: 0, needs: [] });
   });
 
   test('a nested index kept by a kept index is read too, and its children kept', () => {
@@ -135,11 +137,45 @@ describe('images that kept indexes reference', () => {
     const listing = [image(1, ['v1'], 1, OCI_INDEX), image(2, [], 1), image(3, ['pr-1', 'main'], 1)];
     const result = selectImages(listing, { Match: 'all', ProtectTags: ['v1'] }, NOW, new Map([[d(1), { unknown: 'HTTP 503' }]]));
     expect(result.passes).toEqual([]);
-    expect(result).toMatchObject({ keptUnknown: 2, unknown: [{ digest: d(1), cause: 'HTTP 503' }] });
-    // A tag removal that leaves its image in place still happens.
+    // 2 and 3 would go; the index is kept for its unknown references too, whatever its protected tag would have done.
+    expect(result).toMatchObject({ keptUnknown: 3, unknown: [{ digest: d(1), cause: 'HTTP 503' }] });
+    // No tag goes either, not even one whose image keeps other tags: whether 3 is a platform image of the protected
+    // index v1 (then protected with it) is unknown.
     const tagged = selectImages(listing, { Match: 'tagged', TagPatterns: ['pr-*', 'x'] }, NOW, new Map([[d(1), { unknown: 'HTTP 503' }]]));
-    expect(tagged.passes.flat()).toEqual([{ imageTag: 'pr-1' }]);
+    expect(tagged.passes.flat()).toEqual([]);
+    // 3's removal, and the unreadable index itself (what it would have made of the decision is unknown).
+    expect(tagged.keptUnknown).toBe(2);
+    const protectedIfListed = decide(
+      listing,
+      { Match: 'tagged', TagPatterns: ['pr-*'], ProtectTags: ['v1'] },
+      new Map([[d(1), { references: [d(3)] }]]),
+    );
+    expect(protectedIfListed.passes).toEqual([]);
   });
+});
+
+test('an unreadable index counts as kept for unknown references, even where the rules without its references keep it anyway', () => {
+  // The counterexample multiarch-selection.test.ts found (seed 1890397627): untagged images beyond the newest 3 go, then
+  // anything older than a day. Read, the index would make one tagged image older than a day with its children; unread,
+  // it stands alone among the newest 3 untagged images, and nothing would have said that anything was kept for it.
+  const listing = [image(1, [], 1.01, 'application/vnd.oci.image.index.v1+json'), image(2, [], 1.02), image(3, [], 1.02), image(4, ['pr-0'], 0)];
+  const policy = JSON.stringify({
+    rules: [
+      { rulePriority: 1, selection: { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 3 }, action: { type: 'expire' } },
+      {
+        rulePriority: 7,
+        selection: { tagStatus: 'any', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 1 },
+        action: { type: 'expire' },
+      },
+    ],
+  });
+  const readable = decide(listing, { Match: 'lifecycle', LifecyclePolicyText: policy }, new Map([[d(1), { references: [d(2), d(3), d(4)] }]]));
+  expect(readable.passes.flat()).toHaveLength(4);
+  const unread = decide(listing, { Match: 'lifecycle', LifecyclePolicyText: policy }, new Map([[d(1), { unknown: 'HTTP 503' }]]));
+  expect(unread.passes).toEqual([]);
+  expect(unread.kept.get(d(1))).toBe('unknown');
+  // The index, and the two untagged images the rules would keep among the newest 3 on a guess of what makes one image.
+  expect(unread.keptUnknown).toBe(3);
 });
 
 describe('a tag that moves during the event', () => {
@@ -209,9 +245,21 @@ describe('OCI 1.1 referrers: signatures, SBOMs and attestations that name a subj
         [3, 2],
       ]),
     );
-    // 3 is a signature of the SBOM 2, which refers to the kept v1: kept too.
+    // 3 is a signature of the SBOM 2, which refers to the kept v1: both are part of the image v1, which is tagged.
     expect(result.passes.flat()).toEqual([{ imageDigest: d(4) }]);
-    expect(result).toMatchObject({
+    expect(result).toMatchObject({ keptReferrers: 0, keptUnknown: 0 });
+    // Were v1 to go and its deletion to fail, its referrers would stay with it.
+    const failed = decide(
+      listing,
+      { Match: 'all' },
+      registryOf([
+        [2, 1],
+        [3, 2],
+      ]),
+      { survivors: new Set([d(1)]) },
+    );
+    expect(failed.passes.flat()).toEqual([{ imageDigest: d(4) }]);
+    expect(failed).toMatchObject({
       keptReferrers: 2,
       referrerOf: new Map([
         [d(2), d(1)],
@@ -220,7 +268,7 @@ describe('OCI 1.1 referrers: signatures, SBOMs and attestations that name a subj
     });
   });
 
-  test('a referrer of an image deleted in the same event goes with it, when the selection covers it', () => {
+  test('a referrer of an image deleted in the same event goes with it, when the selection may select untagged images', () => {
     const listing = [image(1, ['v1'], 10), image(2, [], 9), image(5, ['pr-5'], 10), image(6, [], 9)];
     const registry = registryOf([
       [2, 1],
@@ -228,8 +276,21 @@ describe('OCI 1.1 referrers: signatures, SBOMs and attestations that name a subj
     ]);
     const result = decide(listing, { Match: 'all', ProtectTags: ['v*'] }, registry);
     expect(new Set(result.passes.flat())).toEqual(new Set([{ imageDigest: d(5) }, { imageDigest: d(6) }]));
-    // tagsMatching covers no untagged image: the referrer of the deleted pr-5 is left to an untagged selection, as orphans are.
-    expect(decide(listing, { Match: 'tagged', TagPatterns: ['pr-*'] }, registry).passes.flat()).toEqual([{ imageTag: 'pr-5', imageDigest: d(5) }]);
+    // tagsMatching selects tagged images only: it does not read the untagged ones to find referrers (a read of every
+    // untagged image), and leaves the referrer of pr-5 to an untagged selection, as an untagged image of its own.
+    const reads: string[] = [];
+    const spy = new Map([...registry].map(([digest, read]) => [digest, read]));
+    const tagged = decide(
+      listing,
+      { Match: 'tagged', TagPatterns: ['pr-*'] },
+      new Proxy(spy, {
+        get: (target, key) => (key === 'get' ? (digest: string) => (reads.push(digest), target.get(digest)) : Reflect.get(target, key)),
+      }),
+    );
+    expect(tagged.passes.flat()).toEqual([{ imageTag: 'pr-5', imageDigest: d(5) }]);
+    expect(reads).toEqual([]);
+    // Once its subject is gone, untaggedImages() deletes it: an untagged image of its own.
+    expect(decide([listing[0], listing[1], listing[3]], { Match: 'untagged' }, registry).passes.flat()).toEqual([{ imageDigest: d(6) }]);
   });
 
   test('an untagged image that cannot be read is kept, alone; the rest of the decision stands', () => {
@@ -263,7 +324,14 @@ describe('OCI 1.1 referrers: signatures, SBOMs and attestations that name a subj
     const result = decide(listing, { Match: 'all', KeepNewest: '2' }, registry);
     // The signature goes after its subject: should the subject's deletion fail, its signature is still there.
     expect(result.passes).toEqual([[{ imageDigest: d(1) }], [{ imageDigest: d(11) }]]);
-    expect(result).toMatchObject({ keptNewest: 2, keptReferrers: 2 });
+    // The two newest signed images are kept whole: their signatures are part of them, not kept apart.
+    expect(result).toMatchObject({ keptNewest: 2, keptReferrers: 0 });
+    expect(result.partOf).toEqual(
+      new Map([
+        [d(12), d(2)],
+        [d(13), d(3)],
+      ]),
+    );
   });
 
   test('keepNewest with an untagged image that cannot be read: which images are top-level is unknown, nothing goes', () => {
@@ -300,6 +368,12 @@ describe('mutants that the tests of issue 17 kill', () => {
     const listing = [image(1, ['pr-1', 'main'], 5), image(2, ['pr-2', 'main-2'], 4), image(3, ['x'], 1, OCI_INDEX)];
     const result = decide(listing, { Match: 'tagged', TagPatterns: ['pr-*'], KeepNewest: '1' }, new Map([[d(3), { unknown: 'HTTP 503' }]]));
     expect(result.passes).toEqual([]);
-    expect(result.keptUnknown).toBe(1);
+    expect(result.kept).toEqual(
+      new Map([
+        [d(1), 'unknown'],
+        [d(2), 'unknown'],
+        [d(3), 'unknown'],
+      ]),
+    );
   });
 });

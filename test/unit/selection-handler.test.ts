@@ -68,14 +68,15 @@ describe('a selection', () => {
   });
 
   test.each<ReferencedImageDeletion>(['refuse', 'allow'])(
-    'untaggedImages keeps the children of kept multi-architecture images without asking ECR Public to delete them (server: %s)',
+    'untaggedImages never selects the untagged platform images of a tagged multi-architecture image: they are part of it (server: %s)',
     async (behaviour) => {
       local.emulator.referencedImageDeletion = behaviour;
       seed(...buildx('v1', ['v1'], now - 30 * DAY), ...buildx('v2', ['v2', 'latest'], now - DAY), plain('stray', [], now - 9 * DAY));
       const body = await handle('Update', { Select: { Match: 'untagged' } });
       expect(body.Status).toBe('SUCCESS');
-      expect(body.Reason).toContain('8 kept as referenced by a kept image index');
-      expect(body.Data).toMatchObject({ KeptReferencedCount: '8', KeptUnknownCount: '0', FailureCount: '0' });
+      // Not covered, so not "kept": nothing was about to go that a kept index had to save.
+      expect(body.Reason).not.toContain('kept as referenced');
+      expect(body.Data).toMatchObject({ KeptReferencedCount: '0', KeptUnknownCount: '0', FailureCount: '0', RuleCounts: '{"1":1}' });
       // Only the stray untagged image went; both indexes and their 8 children remain.
       expect(images()).toHaveLength(10);
       expect(deleteCalls()).toEqual([[{ imageDigest: singleImage('stray').digest }]]);
@@ -97,7 +98,10 @@ describe('a selection', () => {
       try {
         const body = await handle('Update', { Select: { Match: 'untagged' } });
         expect(body.Status).toBe('SUCCESS');
-        expect(body.Data).toMatchObject({ KeptUnknownCount: '5', DeletedCount: '0' });
+        // What v1's index references is unknown, so which untagged images are images of their own is too: the index
+        // itself, its four platform images and attestations (untagged images of their own, if it listed none of them)
+        // and the stray image are kept for that.
+        expect(body.Data).toMatchObject({ KeptUnknownCount: '6', DeletedCount: '0' });
         expect(body.Reason).toContain('could not be read (HTTP 503');
         expect(deleteCalls()).toHaveLength(0);
         expect(images()).toHaveLength(6);
@@ -151,20 +155,23 @@ describe('a selection', () => {
     seed(...buildx('v1', ['v1'], now - 30 * DAY), ...buildx('v2', ['v2', 'latest'], now - DAY));
     const body = await handle('Delete', { Select: { Match: 'all', ProtectTags: ['latest'] } });
     expect(body.Status).toBe('SUCCESS');
-    expect(body.Data).toMatchObject({ KeptReferencedCount: '4', FailureCount: '0' });
+    // The platform images and attestations are part of the protected image: kept with it, not saved from a deletion.
+    expect(body.Data).toMatchObject({ KeptReferencedCount: '0', FailureCount: '0', RuleCounts: '{"1":1}' });
     const kept = images();
     expect(kept).toHaveLength(5);
     expect(kept.find((i) => i.mediaType === MEDIA_TYPES.ociIndex)?.tags).toEqual(['v2', 'latest']);
   });
 
-  test('tagsMatching deletes an index with its last tag, and leaves its now-orphaned children to a selection that covers them', async () => {
+  test('tagsMatching removes an index with its last tag, and its untagged platform images and attestations with it: one image', async () => {
     seed(...buildx('a1', ['pr-1'], now - DAY), ...buildx('a2', ['main'], now));
     const tagged = await handle('Create', { Select: { Match: 'tagged', TagPatterns: ['pr-*'] } });
-    expect(tagged).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '1' } });
-    expect(images()).toHaveLength(9);
+    expect(tagged).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '5', RuleCounts: '{"1":1}' } });
+    // The index first (its tag with its digest), then what only it listed: no orphan is left for another selection.
+    expect(deleteCalls()[0]).toEqual([{ imageTag: 'pr-1', imageDigest: buildxIndex('a1').index.digest }]);
+    expect(images()).toHaveLength(5);
     const untagged = await handle('Update', { Select: { Match: 'untagged' } });
-    expect(untagged.Status).toBe('SUCCESS');
-    // The orphans went; the children of the kept `main` index stayed.
+    expect(untagged).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '0' } });
+    // The children of the kept `main` index stayed.
     expect(images()).toHaveLength(5);
   });
 

@@ -44,6 +44,22 @@ func main() {
 		DryRun:   jsii.Bool(true),
 	})
 
+	// A private repository's lifecycle policy, unchanged, every day: the 10 newest releases stay,
+	// untagged images go after a week, and the repository keeps 100 images at most.
+	lifecycleRules := &[]*awsecr.LifecycleRule{
+		{RulePriority: jsii.Number(1), Description: jsii.String("Keep the 10 newest releases"), TagPatternList: jsii.Strings("v*"), MaxImageCount: jsii.Number(10)},
+		{RulePriority: jsii.Number(2), Description: jsii.String("Untagged images go after a week"), TagStatus: awsecr.TagStatus_UNTAGGED, MaxImageAge: awscdk.Duration_Days(jsii.Number(7))},
+		{Description: jsii.String("At most 100 images"), MaxImageCount: jsii.Number(100)},
+	}
+	lifecycle := deletion.NewEcrPublicImageDeletion(stack, jsii.String("LifecyclePolicy"), &deletion.EcrPublicImageDeletionProps{
+		RepositoryName: repo.Ref(),
+		Select:         deletion.ImageSelection_FromLifecycleRules(lifecycleRules),
+		Schedule:       awsevents.Schedule_Rate(awscdk.Duration_Days(jsii.Number(1))),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("LifecycleRuleCounts"), &awscdk.CfnOutputProps{
+		Value: lifecycle.RuleCountsJson(),
+	})
+
 	// Every image goes when the stack is deleted, so CloudFormation can delete the repository.
 	deletion.EcrPublicImageDeletion_EmptyOnDelete(stack, jsii.String("EmptyOnDelete"), repo)
 

@@ -24,6 +24,20 @@ EcrPublicImageDeletion(stack, "OldReleases",
     dry_run=True,
 )
 
+# A private repository's lifecycle policy, unchanged, every day: the 10 newest releases stay,
+# untagged images go after a week, and the repository keeps 100 images at most.
+lifecycle_rules = [
+    ecr.LifecycleRule(rule_priority=1, description="Keep the 10 newest releases", tag_pattern_list=["v*"], max_image_count=10),
+    ecr.LifecycleRule(rule_priority=2, description="Untagged images go after a week", tag_status=ecr.TagStatus.UNTAGGED, max_image_age=Duration.days(7)),
+    ecr.LifecycleRule(description="At most 100 images", max_image_count=100),
+]
+lifecycle = EcrPublicImageDeletion(stack, "LifecyclePolicy",
+    repository_name=repo.ref,
+    select=ImageSelection.from_lifecycle_rules(lifecycle_rules),
+    schedule=events.Schedule.rate(Duration.days(1)),
+)
+CfnOutput(stack, "LifecycleRuleCounts", value=lifecycle.rule_counts_json)
+
 # Every image goes when the stack is deleted, so CloudFormation can delete the repository.
 EcrPublicImageDeletion.empty_on_delete(stack, "EmptyOnDelete", repo)
 

@@ -24,6 +24,20 @@ new EcrPublicImageDeletion(stack, 'OldReleases', {
   dryRun: true,
 });
 
+// A private repository's lifecycle policy, unchanged, every day: the 10 newest releases stay,
+// untagged images go after a week, and the repository keeps 100 images at most.
+const lifecycleRules: ecr.LifecycleRule[] = [
+  { rulePriority: 1, description: 'Keep the 10 newest releases', tagPatternList: ['v*'], maxImageCount: 10 },
+  { rulePriority: 2, description: 'Untagged images go after a week', tagStatus: ecr.TagStatus.UNTAGGED, maxImageAge: Duration.days(7) },
+  { description: 'At most 100 images', maxImageCount: 100 },
+];
+const lifecycle = new EcrPublicImageDeletion(stack, 'LifecyclePolicy', {
+  repositoryName: repo.ref,
+  select: ImageSelection.fromLifecycleRules(lifecycleRules),
+  schedule: events.Schedule.rate(Duration.days(1)),
+});
+new CfnOutput(stack, 'LifecycleRuleCounts', { value: lifecycle.ruleCountsJson });
+
 // Every image goes when the stack is deleted, so CloudFormation can delete the repository.
 EcrPublicImageDeletion.emptyOnDelete(stack, 'EmptyOnDelete', repo);
 

@@ -13,6 +13,8 @@ import software.amazon.awscdk.Environment;
 import software.amazon.awscdk.Stack;
 import software.amazon.awscdk.StackProps;
 import software.amazon.awscdk.services.ecr.CfnPublicRepository;
+import software.amazon.awscdk.services.ecr.LifecycleRule;
+import software.amazon.awscdk.services.ecr.TagStatus;
 import software.amazon.awscdk.services.events.CronOptions;
 import software.amazon.awscdk.services.events.Schedule;
 
@@ -44,6 +46,21 @@ public class RegistryHygieneApp {
                 .schedule(Schedule.cron(CronOptions.builder().minute("0").hour("3").build()))
                 .dryRun(true)
                 .build();
+
+        // A private repository's lifecycle policy, unchanged, every day: the 10 newest releases stay,
+        // untagged images go after a week, and the repository keeps 100 images at most.
+        List<LifecycleRule> lifecycleRules = List.of(
+                LifecycleRule.builder().rulePriority(1).description("Keep the 10 newest releases")
+                        .tagPatternList(List.of("v*")).maxImageCount(10).build(),
+                LifecycleRule.builder().rulePriority(2).description("Untagged images go after a week")
+                        .tagStatus(TagStatus.UNTAGGED).maxImageAge(Duration.days(7)).build(),
+                LifecycleRule.builder().description("At most 100 images").maxImageCount(100).build());
+        EcrPublicImageDeletion lifecycle = EcrPublicImageDeletion.Builder.create(stack, "LifecyclePolicy")
+                .repositoryName(repo.getRef())
+                .select(ImageSelection.fromLifecycleRules(lifecycleRules))
+                .schedule(Schedule.rate(Duration.days(1)))
+                .build();
+        CfnOutput.Builder.create(stack, "LifecycleRuleCounts").value(lifecycle.getRuleCountsJson()).build();
 
         // Every image goes when the stack is deleted, so CloudFormation can delete the repository.
         EcrPublicImageDeletion.emptyOnDelete(stack, "EmptyOnDelete", repo);

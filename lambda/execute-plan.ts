@@ -11,12 +11,19 @@ import { IMAGE_NOT_FOUND, IMAGE_TAG_DOES_NOT_MATCH_DIGEST, WireImageId } from '.
 import { imageIdKey } from '../lib/validation';
 import { DeletionOutcome, ExecuteOptions, deleteImages } from './execute';
 import { isReferencedRefusal } from './failure-tolerance';
+import { clientFor } from './client';
 import { ListedImage, RepositoryListing, listRepository } from './list';
 import { listingAfter } from './listing-after';
-import { currentDigests } from './tag-check';
+import { ManifestReads, ManifestReadsReport } from './manifest-reads';
+import { selectWithWhatIsKnown } from './partial-selection';
 import type { DeletePlan } from './plan';
+import { readOrder } from './read-order';
+import type { ReferenceCache } from './reference-cache';
+import { openStackReferenceCache } from './reference-cache-loader';
+import { AUTHORIZATION_TOKEN_REGION, fetchRegistryCredentials } from './registry-auth';
 import { ManifestReader, REGISTRY_ENDPOINT_ENV, openRegistry, registryLocation, repositoryUriOf } from './registry';
-import { KeptReason, ManifestRead, SelectionResult, isIndex, selectImages } from './select';
+import { KeptReason, SelectionResult, isIndex } from './select';
+import { currentDigests } from './tag-check';
 
 /** What a whole plan did: declared IDs, then the selection's passes. */
 export interface PlanOutcome extends DeletionOutcome {
@@ -50,8 +57,17 @@ export interface PlanOutcome extends DeletionOutcome {
     readonly keptUnknown: number;
     /** Images kept because the tag the selection named moved to another image during the event. */
     readonly keptMoved: number;
-    /** Manifests read from the registry (indexes, and untagged images for their subject). */
-    readonly manifestsRead: number;
+    /**
+     * The manifests the selection needed (indexes, and untagged images for their subject): from the reference
+     * cache, from the registry, left for the next event; how the registry was read (access, pace, 429s).
+     */
+    readonly reads: ManifestReadsReport;
+    /**
+     * When manifests the decision needed were not read (the read budget ran out, or the registry would not
+     * say): the decision was proved on the images pushed after this time (ISO 8601), `images` of them, and the
+     * others kept (partial-selection.ts).
+     */
+    readonly provenAfter?: { readonly pushedAfter: string; readonly images: number };
     /** Manifests that could not be read. */
     readonly unknownCount: number;
     /** Why manifests could not be read (the first few, each with its digest). */
@@ -79,23 +95,37 @@ export interface PlanOptions extends ExecuteOptions {
   readonly now?: () => number;
   /** How the selection reads manifests; default: the repository's URI from DescribeRepositories, then its public registry. */
   readonly openReader?: OpenReader;
+  /** The reference cache; default: the stack's (REFERENCE_CACHE_TABLE), loaded on first use. */
+  readonly openCache?: () => ReferenceCache;
   /** Epoch milliseconds past which no manifest read starts: what is unread by then is unknown, and kept. */
   readonly readDeadline?: number;
+  /** Epoch milliseconds past which the reference cache is not called. @default none */
+  readonly workDeadline?: number;
 }
 
 /** Causes of unreadable manifests the log line lists at most. */
 const MAX_CAUSES_LOGGED = 5;
 
-/** The default reader: DescribeRepositories for the URI, ECR_PUBLIC_REGISTRY_ENDPOINT for local registries. */
-function defaultOpenReader(client: ECRPUBLICClient, options: PlanOptions): OpenReader {
+/**
+ * The default reader: DescribeRepositories for the URI (ECR_PUBLIC_REGISTRY_ENDPOINT for local registries),
+ * authenticated with GetAuthorizationToken (served in us-east-1 only, whatever the API region), paced at the
+ * deletion's registryReadsPerSecond.
+ */
+function defaultOpenReader(client: ECRPUBLICClient, plan: DeletePlan, options: PlanOptions): OpenReader {
+  const configured = plan.properties.RegistryReadsPerSecond;
   return async ({ repositoryName, registryId }) => {
     const uri = await repositoryUriOf(client, repositoryName, registryId, options.signal);
     return openRegistry(registryLocation(uri, process.env[REGISTRY_ENDPOINT_ENV] || undefined), {
       deadline: options.readDeadline ?? Number.POSITIVE_INFINITY,
       signal: options.signal,
+      readsPerSecond: configured === undefined ? undefined : Number(configured),
+      credentials: () => fetchRegistryCredentials(clientFor(AUTHORIZATION_TOKEN_REGION), options.signal),
     });
   };
 }
+
+/** A decision, and where it was proved when some manifests it needed are unknown. */
+type Selected = ReturnType<typeof selectWithWhatIsKnown>;
 
 /** Most list-select-delete rounds one event runs (see executePlan). */
 export const MAX_SELECTION_ROUNDS = 3;
@@ -163,9 +193,13 @@ export async function executePlan(client: ECRPUBLICClient, plan: DeletePlan, opt
   // and the round deleted something, perhaps that other index: an index of
   // indexes empties in a few rounds.
   const tolerated: ImageFailure[] = [];
-  let stats: PlanOutcome['selection'];
-  const openReader = options.openReader ?? defaultOpenReader(client, options);
-  const manifests = new ManifestReads(() => openReader({ repositoryName, registryId }));
+  let stats: Omit<NonNullable<PlanOutcome['selection']>, 'reads' | 'keptMoved'> | undefined;
+  const openReader = options.openReader ?? defaultOpenReader(client, plan, options);
+  const manifests = new ManifestReads(
+    () => openReader({ repositoryName, registryId }),
+    options.openCache ?? (() => openStackReferenceCache({ deadline: options.workDeadline, signal: options.signal })),
+  );
+  const selection = async () => stats && { ...stats, keptMoved: moved.length, reads: await manifests.report() };
   /** Images whose deletion failed (not refused) in this event: they stay, in every pass and round that follows. */
   const failed = new Set<string>();
   for (let round = 1; round <= MAX_SELECTION_ROUNDS; round++) {
@@ -175,7 +209,7 @@ export async function executePlan(client: ECRPUBLICClient, plan: DeletePlan, opt
     } catch (error) {
       if (error instanceof RepositoryNotFoundException) {
         outcome = { ...outcome, repositoryMissing: true };
-        return done(stats, tolerated);
+        return done(await selection(), tolerated);
       }
       throw error;
     }
@@ -187,11 +221,13 @@ export async function executePlan(client: ECRPUBLICClient, plan: DeletePlan, opt
      */
     const movedTags = new Set(moved.map((id) => id.imageTag));
     const survivors = new Set([...failed, ...images.filter((image) => image.tags.some((tag) => movedTags.has(tag))).map((image) => image.digest)]);
-    const select = async (): Promise<SelectionResult> => {
-      let selected = selectImages(images, plan.selection!, nowMs, manifests.known, { survivors });
+    // The manifests the decision needs, newest first (read-order.ts): what the read budget leaves unread is
+    // unknown, and the decision is proved where that cannot matter (partial-selection.ts).
+    const select = async (): Promise<Selected> => {
+      let selected = selectWithWhatIsKnown(images, plan.selection!, nowMs, manifests.known, { survivors });
       while (selected.needs.length > 0) {
-        await manifests.read(selected.needs);
-        selected = selectImages(images, plan.selection!, nowMs, manifests.known, { survivors });
+        await manifests.read(readOrder(images, selected.needs));
+        selected = selectWithWhatIsKnown(images, plan.selection!, nowMs, manifests.known, { survivors });
       }
       return selected;
     };
@@ -226,10 +262,10 @@ export async function executePlan(client: ECRPUBLICClient, plan: DeletePlan, opt
         selected = await select();
       }
     }
-    if (round === 1) stats = selectionStats(listing, selected, manifests.manifestsRead, moved.length);
+    if (round === 1) stats = selectionStats(listing, selected);
     if (plan.dryRun || outcome.repositoryMissing || indexesRefused === 0 || deleted === 0) break;
   }
-  return done(stats && { ...stats, keptMoved: moved.length, manifestsRead: manifests.manifestsRead }, tolerated);
+  return done(await selection(), tolerated);
 }
 
 /** The IDs of the first pass with some not sent yet, without those sent: passes are decided again after each. */
@@ -247,42 +283,8 @@ function digestOf(id: ImageIdentifier | undefined, listing: readonly ListedImage
   return id?.imageTag === undefined ? undefined : listing.find((image) => image.tags.includes(id.imageTag as string))?.digest;
 }
 
-/**
- * The manifests read so far, each read once per event whatever the rounds.
- * The registry reader is opened on the first read; a reader that cannot be
- * opened (DescribeRepositories refused, a URI without a path) makes every
- * manifest asked for unknown, with the cause.
- */
-class ManifestReads {
-  readonly known = new Map<string, ManifestRead>();
-  manifestsRead = 0;
-  private reader: Promise<ManifestReader> | undefined;
-
-  constructor(private readonly openReader: () => Promise<ManifestReader>) {}
-
-  /** Reads these manifests; an unreadable one is "unknown", with its cause. */
-  async read(digests: string[]): Promise<void> {
-    this.reader ??= this.openReader();
-    let reads: Map<string, ManifestRead>;
-    try {
-      reads = await (await this.reader).read(digests);
-    } catch (error) {
-      const cause = `registry not reachable: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
-      reads = new Map(digests.map((digest) => [digest, { unknown: cause }]));
-    }
-    this.manifestsRead += digests.length;
-    // Every digest gets an answer, so that the select-read loop ends.
-    for (const digest of digests) this.known.set(digest, reads.get(digest) ?? { unknown: 'the reader gave no answer' });
-  }
-}
-
 /** The selection's view of the repository, from the first round. */
-function selectionStats(
-  listing: RepositoryListing,
-  selected: SelectionResult,
-  manifestsRead: number,
-  keptMoved: number,
-): NonNullable<PlanOutcome['selection']> {
+function selectionStats(listing: RepositoryListing, selected: Selected): Omit<NonNullable<PlanOutcome['selection']>, 'reads' | 'keptMoved'> {
   return {
     listed: listing.images.length,
     pages: listing.pages,
@@ -292,8 +294,7 @@ function selectionStats(
     keptReferenced: selected.keptReferenced,
     keptReferrers: selected.keptReferrers,
     keptUnknown: selected.keptUnknown,
-    keptMoved,
-    manifestsRead,
+    ...(selected.slice ? { provenAfter: { pushedAfter: new Date(selected.slice.after).toISOString(), images: selected.slice.images } } : {}),
     unknownCount: selected.unknown.length,
     unknownCauses: selected.unknown.slice(0, MAX_CAUSES_LOGGED).map(({ digest, cause }) => `${digest}: ${cause}`),
     kept: listing.images

@@ -263,6 +263,11 @@ export function openRegistry(location: RegistryLocation, options: RegistryOption
   let pacer: { readonly access: RegistryAccess['kind']; readonly pacer: RequestPacer } | undefined;
   /** After a 429 that sent Retry-After, no request starts before this time. */
   let pausedUntil = 0;
+  /**
+   * Why the registry's last answer was no answer (a network error, a timeout, a 5xx), until an answer comes: a
+   * read the deadline then cuts short is unknown for that reason, not "not read in this event" (the budget).
+   */
+  let failing: string | undefined;
 
   /** The pacer of manifest requests: at the rate of the access the token gives (anonymous until one is known). */
   function pacerNow(): RequestPacer {
@@ -293,10 +298,9 @@ export function openRegistry(location: RegistryLocation, options: RegistryOption
       const slot = paced ? pacerNow().reserve() : undefined;
       const startAt = Math.max(now(), pausedUntil, slot?.startAt ?? 0);
       if (startAt >= options.deadline) {
-        const attempted = failures + throttles > 0;
-        return attempted
-          ? { cause: `${lastCause}; the deadline for registry reads came before another attempt` }
-          : { cause: `${NOT_READ}: the deadline for registry reads came first`, budget: true };
+        if (failures + throttles > 0) return { cause: `${lastCause}; the deadline for registry reads came before another attempt` };
+        if (failing !== undefined) return { cause: `${failing}; the deadline for registry reads came before this read` };
+        return { cause: `${NOT_READ}: the deadline for registry reads came first`, budget: true };
       }
       const wait = startAt - now();
       if (wait > 0) {
@@ -320,11 +324,13 @@ export function openRegistry(location: RegistryLocation, options: RegistryOption
         const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
         const detail = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : undefined;
         lastCause = `GET ${url}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}${detail ? ` (${detail})` : ''}`;
+        failing = lastCause;
         failures++;
         await backoff(failures);
         continue;
       }
       const asked = retryAfterMs(response.headers.get('retry-after'), now());
+      failing = response.status >= 500 ? `GET ${url}: HTTP ${response.status}` : undefined;
       if (response.status === 429) {
         lastCause = `GET ${url}: HTTP 429`;
         stats.throttled++;

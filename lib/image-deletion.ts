@@ -1,4 +1,4 @@
-import { Annotations, CfnResource, CustomResource, Lazy, Reference, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import { Annotations, CfnResource, CustomResource, Duration, Lazy, Reference, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -199,6 +199,21 @@ export interface EcrPublicImageDeletionProps {
    * @default 5 - half of the authenticated quota
    */
   readonly registryReadsPerSecond?: number;
+
+  /**
+   * The timeout of the stack's handler function, from 1 to 15 minutes. A
+   * scheduled tick reads the registry until a minute before it ends (what it
+   * cannot read in one tick, the next one reads, from the reference cache): a
+   * repository with thousands of image indexes to read gets through its first
+   * pass in fewer ticks with a longer timeout (docs/registry-quotas-and-cache.md
+   * says how to size it). A deployment reads in the first half of the time
+   * and deletes in the second. One function serves every deletion of the
+   * stack: deletions that give different values are an error; a deletion that
+   * gives none takes the value another one gives.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly functionTimeout?: Duration;
 }
 
 /**
@@ -389,6 +404,10 @@ export class EcrPublicImageDeletion extends Construct {
     if (props.logRetention !== undefined) {
       const retention = provider.useLogRetention(this.node.path, props.logRetention);
       if (retention !== undefined) problems.push(retention);
+    }
+    if (props.functionTimeout !== undefined) {
+      const timeout = provider.useTimeout(this.node.path, props.functionTimeout);
+      if (timeout !== undefined) problems.push(timeout);
     }
     if (problems.length > 0) {
       throw new Error(`EcrPublicImageDeletion '${this.node.path}' has invalid properties:\n` + problems.map((p) => `  - ${p}`).join('\n'));

@@ -66,6 +66,8 @@ export interface EcrPublicEmulator {
   readonly faults: { readonly api: FaultInjector; readonly registry: FaultInjector };
   /** Refuse (ImageReferencedByManifestList) or allow deleting an image that a remaining index lists. */
   referencedImageDeletion: ReferencedImageDeletion;
+  /** Every credential and bearer token the emulator issued (GetAuthorizationToken, the token realm): none may be printed. */
+  issuedSecrets(): string[];
   /** The pull quotas: `configure` sets them (undefined: none), `current` reads them. */
   readonly pullQuota: PullQuota;
   /** Pulls (manifest GETs and HEADs) let through and refused with 429, per class, since the start or the last resetStats. */
@@ -330,6 +332,7 @@ export async function startEcrPublicEmulator(options: EmulatorOptions = {}): Pro
     },
     pullQuota,
     pulls: () => pullQuota.pulls(),
+    issuedSecrets: () => credentials.secrets(),
     listing: store.listing,
     registryBehaviour: registry.behaviour,
     deletionFailures: store.deletionFailures,

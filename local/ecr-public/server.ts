@@ -152,6 +152,11 @@ function deniedByIam(emulator: EcrPublicEmulator, store: EcrPublicStore, operati
     typeof input.repositoryName === 'string' ? [input.repositoryName] : Array.isArray(input.repositoryNames) ? input.repositoryNames : ['*'];
   const registry = typeof input.registryId === 'string' ? input.registryId : store.registryId;
   const action = `ecr-public:${operation}`;
+  if (operation === 'GetAuthorizationToken') {
+    // No resource type (Service Authorization Reference): judged on "*". The service gets an STS service bearer
+    // token on the caller's behalf, which takes sts:GetServiceBearerToken too (the operation's documentation).
+    return emulator.authorize(action, '*') ?? emulator.authorize('sts:GetServiceBearerToken', '*');
+  }
   for (const name of names) {
     const resource = `arn:aws:ecr-public::${registry}:repository/${String(name)}`;
     const reason = emulator.authorize(action, resource);

@@ -7,8 +7,9 @@
  * are execute.ts's; every decision is select.ts's.
  */
 import { ECRPUBLICClient, ImageFailure, ImageIdentifier, RepositoryNotFoundException } from '@aws-sdk/client-ecr-public';
-import { IMAGE_NOT_FOUND, IMAGE_TAG_DOES_NOT_MATCH_DIGEST, WireImageId } from '../lib/contract';
+import { IMAGE_NOT_FOUND, IMAGE_TAG_DOES_NOT_MATCH_DIGEST, WireImageId, WireSelection } from '../lib/contract';
 import { imageIdKey } from '../lib/validation';
+import { DeleteWindow } from './delete-window';
 import { DeletionOutcome, ExecuteOptions, deleteImages } from './execute';
 import { isReferencedRefusal } from './failure-tolerance';
 import { clientFor } from './client';
@@ -150,13 +151,15 @@ function merge(a: DeletionOutcome, b: DeletionOutcome): DeletionOutcome {
  */
 export async function executePlan(client: ECRPUBLICClient, plan: DeletePlan, options: PlanOptions = {}): Promise<PlanOutcome> {
   const { RepositoryName: repositoryName, RegistryId: registryId } = plan.properties;
+  // One window of calls in flight for every deletion of the event (delete-window.ts), unless the caller fixes it.
+  const deleting: ExecuteOptions = { ...options, window: options.window ?? (options.concurrency === undefined ? new DeleteWindow() : undefined) };
   // A dry run reports what it would delete, and calls nothing.
   const deleteOrPretend = (imageIds: WireImageId[]): Promise<DeletionOutcome> =>
     imageIds.length === 0
       ? Promise.resolve(NOTHING)
       : plan.dryRun
         ? Promise.resolve({ ...NOTHING, deleted: imageIds })
-        : deleteImages(client, { repositoryName, registryId, imageIds }, options);
+        : deleteImages(client, { repositoryName, registryId, imageIds }, deleting);
 
   /**
    * A pass without the tags it would remove by name alone that no longer name the image the listing gave (moved
@@ -203,10 +206,43 @@ export async function executePlan(client: ECRPUBLICClient, plan: DeletePlan, opt
   /** Images whose deletion failed (not refused) in this event: they stay, in every pass and round that follows. */
   const failed = new Set<string>();
   for (let round = 1; round <= MAX_SELECTION_ROUNDS; round++) {
+    let indexesRefused = 0;
+    let deleted = 0;
+    /** What a deletion's answer means for the rest of the round: refusals, moved tags, failures (which then stay). */
+    const settle = (passOutcome: DeletionOutcome, images: readonly ListedImage[], indexIds: ReadonlySet<string>): string[] => {
+      const refusals = passOutcome.failures.filter(isReferencedRefusal);
+      const movedHere = passOutcome.failures.filter((f) => f.failureCode === IMAGE_TAG_DOES_NOT_MATCH_DIGEST);
+      tolerated.push(...refusals);
+      moved.push(...movedHere.map((f) => f.imageId ?? {}));
+      indexesRefused += refusals.filter((f) => indexIds.has(f.imageId?.imageDigest ?? '') || indexIds.has(f.imageId?.imageTag ?? '')).length;
+      deleted += passOutcome.deleted.length;
+      outcome = merge(outcome, { ...passOutcome, failures: passOutcome.failures.filter((f) => !movedHere.includes(f)) });
+      for (const failure of passOutcome.failures) {
+        const digest = digestOf(failure.imageId, images);
+        if (digest !== undefined && !isReferencedRefusal(failure)) failed.add(digest);
+      }
+      return passOutcome.failures.map((f) => digestOf(f.imageId, images)).filter((digest): digest is string => digest !== undefined);
+    };
+    // Emptying (every image goes, whatever the listing says): the tagged indexes of each page, the first pass as
+    // select.ts orders it, are deleted while the next page is listed; everything else waits for the listing.
+    const sent = new Set<string>();
+    const early: Array<Promise<DeletionOutcome>> = [];
+    const onPage =
+      round === 1 && !plan.dryRun && everyImageGoes(plan.selection)
+        ? (page: readonly ListedImage[]) => {
+            const ids = page.filter((image) => isIndex(image) && image.tags.length > 0).map((image) => ({ imageDigest: image.digest }));
+            if (ids.length === 0) return;
+            ids.forEach((id) => sent.add(imageIdKey(id)));
+            const deletion = deleteOrPretend(ids);
+            deletion.catch(() => undefined);
+            early.push(deletion);
+          }
+        : undefined;
     let listing: RepositoryListing;
     try {
-      listing = await listRepository(client, { repositoryName, registryId }, options.signal);
+      listing = await listRepository(client, { repositoryName, registryId }, options.signal, onPage);
     } catch (error) {
+      await Promise.allSettled(early);
       if (error instanceof RepositoryNotFoundException) {
         outcome = { ...outcome, repositoryMissing: true };
         return done(await selection(), tolerated);
@@ -214,6 +250,11 @@ export async function executePlan(client: ECRPUBLICClient, plan: DeletePlan, opt
       throw error;
     }
     const images = plan.dryRun ? listingAfter(listing.images, plan.imageIds) : listing.images;
+    // Only a refused index can be freed by this round's deletions (an index of
+    // indexes); a refused platform image belongs to a kept index and stays refused.
+    const indexIds = new Set(images.filter(isIndex).flatMap((image) => [image.digest, ...image.tags]));
+    for (const deletion of await Promise.all(early)) settle(deletion, images, indexIds);
+    if (outcome.repositoryMissing) return done(await selection(), tolerated);
     const nowMs = (options.now ?? Date.now)();
     /**
      * Images that stay this round: those whose deletion failed, those refused (a refused index is retried in the
@@ -232,31 +273,13 @@ export async function executePlan(client: ECRPUBLICClient, plan: DeletePlan, opt
       return selected;
     };
     let selected = await select();
-    // Only a refused index can be freed by this round's deletions (an index of
-    // indexes); a refused platform image belongs to a kept index and stays refused.
-    const indexIds = new Set(images.filter(isIndex).flatMap((image) => [image.digest, ...image.tags]));
-    let indexesRefused = 0;
-    let deleted = 0;
-    const sent = new Set<string>();
     for (let pass = nextPass(selected, sent); pass.length > 0; pass = nextPass(selected, sent)) {
       for (const id of pass) sent.add(imageIdKey(id));
       const { toSend, movedBefore } = plan.dryRun ? { toSend: pass, movedBefore: [] } : await withoutMovedTags(pass, images);
       moved.push(...movedBefore);
-      const passOutcome = await deleteOrPretend(toSend);
-      const refusals = passOutcome.failures.filter(isReferencedRefusal);
-      const movedHere = passOutcome.failures.filter((f) => f.failureCode === IMAGE_TAG_DOES_NOT_MATCH_DIGEST);
-      tolerated.push(...refusals);
-      moved.push(...movedHere.map((f) => f.imageId ?? {}));
-      indexesRefused += refusals.filter((f) => indexIds.has(f.imageId?.imageDigest ?? '') || indexIds.has(f.imageId?.imageTag ?? '')).length;
-      deleted += passOutcome.deleted.length;
-      outcome = merge(outcome, { ...passOutcome, failures: passOutcome.failures.filter((f) => !movedHere.includes(f)) });
+      const stayed = settle(await deleteOrPretend(toSend), images, indexIds);
       if (outcome.repositoryMissing) break;
       // Whatever made an image stay, it keeps what it needs in the passes that follow.
-      const stayed = passOutcome.failures.map((f) => digestOf(f.imageId, images)).filter((digest): digest is string => digest !== undefined);
-      for (const failure of passOutcome.failures) {
-        const digest = digestOf(failure.imageId, images);
-        if (digest !== undefined && !isReferencedRefusal(failure)) failed.add(digest);
-      }
       if (stayed.some((digest) => !survivors.has(digest))) {
         stayed.forEach((digest) => survivors.add(digest));
         selected = await select();
@@ -266,6 +289,20 @@ export async function executePlan(client: ECRPUBLICClient, plan: DeletePlan, opt
     if (plan.dryRun || outcome.repositoryMissing || indexesRefused === 0 || deleted === 0) break;
   }
   return done(await selection(), tolerated);
+}
+
+/**
+ * Whether a selection deletes every image of the repository whatever the listing says (emptying: allImages(), not
+ * narrowed): then nothing stays that could need an image, and the first pass (the tagged indexes) can go while the
+ * listing goes on. Every other selection waits for the whole listing: whether an image may go depends on the others.
+ */
+export function everyImageGoes(selection: WireSelection | undefined): boolean {
+  return (
+    selection?.Match === 'all' &&
+    (selection.ProtectTags ?? []).length === 0 &&
+    selection.OlderThanSeconds === undefined &&
+    selection.KeepNewest === undefined
+  );
 }
 
 /** The IDs of the first pass with some not sent yet, without those sent: passes are decided again after each. */

@@ -148,6 +148,30 @@ describe('a selection', () => {
     expect(describeCalls()).toBe(1);
   });
 
+  test('emptying deletes the tagged indexes of each page while the next page is listed, everything else after the listing', async () => {
+    // 300 buildx pushes (1,500 images, two pages): every other index tagged.
+    const pushes = Array.from({ length: 300 }, (_, i) => buildx(`e${i}`, i % 2 === 0 ? [`r${i}`] : [], now - (400 - i) * 60_000));
+    seed(...pushes.flat());
+    // Pages take a while; when the first deletion arrives, is a page still being answered?
+    local.emulator.faults.api.delayMs.DescribeImages = 200;
+    let listingWhenFirstDeleted: number | undefined;
+    local.emulator.beforeNext('BatchDeleteImage', () => (listingWhenFirstDeleted = local.emulator.stats('DescribeImages').inFlight));
+    try {
+      const body = await handle('Delete', { Select: { Match: 'all' } });
+      expect(body).toMatchObject({ Status: 'SUCCESS', Data: { FailureCount: '0', DeletedCount: '1500' } });
+    } finally {
+      delete local.emulator.faults.api.delayMs.DescribeImages;
+    }
+    expect(images()).toHaveLength(0);
+    expect(listingWhenFirstDeleted).toBe(1);
+    // What went before the listing ended: the tagged indexes of the first page, and nothing else.
+    const tagged = new Set(
+      pushes.filter((_, i) => i % 2 === 0).map((push) => push.find((image) => image.mediaType === MEDIA_TYPES.ociIndex)!.digest),
+    );
+    const [first] = deleteCalls();
+    expect(first.every((id) => tagged.has(id.imageDigest!))).toBe(true);
+  });
+
   test('protectTags keeps a release and everything its index references', async () => {
     seed(...buildx('v1', ['v1'], now - 30 * DAY), ...buildx('v2', ['v2', 'latest'], now - DAY));
     const body = await handle('Delete', { Select: { Match: 'all', ProtectTags: ['latest'] } });

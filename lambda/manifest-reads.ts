@@ -47,6 +47,8 @@ export interface ManifestReadsReport {
   readonly throttled: number;
   /** Seconds the registry reads waited for the pacer, summed over the reads in flight. */
   readonly pacedWaitSeconds: number;
+  /** Seconds from the first registry read to the read deadline: the time the reads had (the read budget). */
+  readonly readWindowSeconds?: number;
   /** Manifests written to the cache, and those that could not be. */
   readonly cacheStored: number;
   readonly cacheUnwritten: number;
@@ -133,6 +135,9 @@ export class ManifestReads {
       pulls: registry?.pulls ?? 0,
       throttled: registry?.throttled ?? 0,
       pacedWaitSeconds: Math.round((registry?.pacedWaitMs ?? 0) / 100) / 10,
+      ...(registry?.firstPullAt !== undefined && Number.isFinite(registry.deadline)
+        ? { readWindowSeconds: Math.round((registry.deadline - registry.firstPullAt) / 100) / 10 }
+        : {}),
       cacheStored: cache.stored ?? 0,
       cacheUnwritten: cache.unwritten ?? 0,
       ...(cache.off !== undefined ? { cacheOff: cache.off } : {}),

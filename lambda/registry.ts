@@ -180,6 +180,9 @@ export interface RegistryStats {
   access?: RegistryAccess;
   /** The pacer's ceiling, requests per second, for that access. */
   ratePerSecond?: number;
+  /** Epoch ms of the first manifest request's slot, and the deadline: the window the reads had (for the log and the benchmarks). */
+  firstPullAt?: number;
+  readonly deadline: number;
 }
 
 /**
@@ -247,7 +250,16 @@ export function openRegistry(location: RegistryLocation, options: RegistryOption
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const random = options.random ?? Math.random;
-  const stats: RegistryStats = { manifests: 0, requests: 0, pulls: 0, throttled: 0, tokens: 0, pacedWaitMs: 0, notRead: 0 };
+  const stats: RegistryStats = {
+    manifests: 0,
+    requests: 0,
+    pulls: 0,
+    throttled: 0,
+    tokens: 0,
+    pacedWaitMs: 0,
+    notRead: 0,
+    deadline: options.deadline,
+  };
   const registryOrigin = new URL(location.base).origin;
   const authorizer = registryAuthorizer({
     registryBase: location.base,
@@ -297,6 +309,7 @@ export function openRegistry(location: RegistryLocation, options: RegistryOption
       if (throttles >= MAX_THROTTLED_ATTEMPTS) return { cause: `${lastCause} (${throttles} attempts answered 429)` };
       const slot = paced ? pacerNow().reserve() : undefined;
       const startAt = Math.max(now(), pausedUntil, slot?.startAt ?? 0);
+      if (paced) stats.firstPullAt ??= startAt;
       if (startAt >= options.deadline) {
         if (failures + throttles > 0) return { cause: `${lastCause}; the deadline for registry reads came before another attempt` };
         if (failing !== undefined) return { cause: `${failing}; the deadline for registry reads came before this read` };
@@ -313,7 +326,7 @@ export function openRegistry(location: RegistryLocation, options: RegistryOption
       let response: Response;
       let body: Buffer = Buffer.alloc(0);
       try {
-        const timeout = AbortSignal.timeout(Math.max(1, Math.min(READ_TIMEOUT_MS, options.deadline - now())));
+        const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(Math.min(READ_TIMEOUT_MS, options.deadline - now()))));
         const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
         response = await doFetch(url, { headers, signal, redirect: 'manual' });
         if (response.status === 200) body = await bodyOf(response, MAX_MANIFEST_BYTES);

@@ -193,8 +193,9 @@ export interface EcrPublicImageDeletionProps {
    * limits authenticated pulls to 10 per second per account (adjustable, and
    * shared with every other pull the account makes) and anonymous ones to 1
    * per second per IP address: raise this after raising the account's quota,
-   * lower it to leave more to the account's own pulls. Anonymous reads never
-   * exceed 1 per second. Requires `select`.
+   * lower it to leave more to the account's own pulls. Anonymous reads (when
+   * GetAuthorizationToken is refused) never exceed 0.9 per second. Requires
+   * `select`.
    *
    * @default 5 - half of the authenticated quota
    */

@@ -292,7 +292,7 @@ async function runEvent(
   emulator.listing.order = options.listingOrder ?? 'push';
   const reads: string[] = [];
   const openReader: OpenReader = async () => ({
-    stats: { manifests: 0, requests: 0, pulls: 0, throttled: 0, tokens: 0, pacedWaitMs: 0, notRead: 0 },
+    stats: { manifests: 0, requests: 0, pulls: 0, throttled: 0, tokens: 0, pacedWaitMs: 0, notRead: 0, deadline: Number.POSITIVE_INFINITY },
     read: async (digests) => {
       const held = new Map(emulator.images(repositoryName).map((image) => [image.digest, image]));
       return new Map<string, ManifestRead>(

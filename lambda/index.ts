@@ -45,7 +45,7 @@ export function responseReserveMs(remainingMs: number): number {
 /**
  * Time a scheduled tick keeps for its deletions once its registry reads stop:
  * a third of the work time, at most a minute (what deletes 100,000 images at
- * 300 ms a call: bench/RESULTS.md, section 2).
+ * 300 ms a call: bench/RESULTS.md, section 7).
  */
 export const TICK_DELETION_RESERVE_MS = 60_000;
 

@@ -32,7 +32,7 @@ interface Reads {
 
 const short = (digest: string) => digest.slice(7, 19);
 
-async function tick(server: ResponseServer, env: Record<string, string>, emulator: EcrPublicEmulator, n: number): Promise<void> {
+async function tick(server: ResponseServer, env: Record<string, string>, emulator: EcrPublicEmulator, n: number): Promise<Reads | undefined> {
   const properties: WireProperties = {
     RepositoryName: REPOSITORY,
     Select: { Match: 'untagged' },
@@ -49,7 +49,7 @@ async function tick(server: ResponseServer, env: Record<string, string>, emulato
   if (!line || line.status !== 'SUCCESS') {
     console.log(`   tick ${n}: FAILED (exit ${result.exitCode})\n${result.stdout}${result.stderr}`);
     process.exitCode = 1;
-    return;
+    return undefined;
   }
   const reads = line.selection.reads;
   const pulls = emulator.pulls();
@@ -61,6 +61,7 @@ async function tick(server: ResponseServer, env: Record<string, string>, emulato
         : ' (the registry was not asked)'),
   );
   console.log(`      the registry counted ${pulls.authenticated.pulls} authenticated and ${pulls.anonymous.pulls} anonymous pulls`);
+  return reads;
 }
 
 /** Plays the act. */
@@ -109,9 +110,11 @@ export async function quotaAct(server: ResponseServer): Promise<void> {
       pushed.flatMap((release) => release.images),
     );
     console.log(`   an hour later, 3 new releases were pushed: indexes ${pushed.map((release) => short(release.index.digest)).join(', ')}`);
-    await tick(server, env, emulator, 2);
+    const second = await tick(server, env, emulator, 2);
+    const read = second ? second.fromRegistry - second.notRead : undefined;
     console.log(
-      '   The second tick read only the 3 new indexes; the 8 it already knew came from the cache. On a repository of 20,000\n' +
+      `   The second tick read ${read === pushed.length ? `only the ${read} new indexes` : `${read ?? 'no'} manifests (${pushed.length} are new)`}; ` +
+        `the ${second?.fromCache ?? 0} it already knew came from the cache. On a repository of 20,000\n` +
         '   releases the first pass takes several ticks (what one tick cannot read, the next one reads, from where the cache left\n' +
         '   off), and every tick after that reads what was pushed since: docs/registry-quotas-and-cache.md.',
     );

@@ -217,6 +217,7 @@ describe('npm run demo', () => {
       'tick 2: SUCCESS, deleted 0; manifests read from the registry 3, from the reference cache 8, stored 3 ' +
         '(authenticated registry reads, paced at 5 a second; answered 429: 0)\n      the registry counted 3 authenticated and 0 anonymous pulls',
     );
+    expect(reads).toContain('The second tick read only the 3 new indexes; the 8 it already knew came from the cache.');
   });
 
   test('needs nothing but Node: node example/demo.js runs with a PATH that holds only node (no python3, npm or sh)', () => {

@@ -58,11 +58,11 @@ function expectedRemaining(match, images) {
 }
 
 /** One handler run in a fresh process, against a freshly loaded repository. */
-async function runHandler(server, { match, count, images, event, remainingMs, label, nodeOptions = [] }) {
+async function runHandler(server, { match, count, images, event, remainingMs, label, nodeOptions = [], bundle = OUR_BUNDLE }) {
   const requestId = `selection-${match}-${count}-${label}`.replace(/[^A-Za-z0-9-]/g, '-');
   server.load(REPOSITORY, images);
   const started = performance.now();
-  const result = await runNode([...nodeOptions, RUNNER, OUR_BUNDLE], {
+  const result = await runNode([...nodeOptions, RUNNER, bundle], {
     env: lambdaEnv(server.env),
     input: JSON.stringify({ event: { ...event, RequestId: requestId, ResponseURL: server.responseUrl(requestId) }, remainingMs }),
     timeoutMs: remainingMs + 30_000,
@@ -194,7 +194,7 @@ async function selectionScale({ cases = CASES, describeDelayMs = 100, deleteDela
   };
 }
 
-module.exports = { limits, selectionScale };
+module.exports = { limits, selectionScale, runHandler, REPOSITORY, SELECTIONS };
 
 if (require.main === module) {
   for (const key of Object.keys(process.env)) if (key.startsWith('AWS_')) delete process.env[key];

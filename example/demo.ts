@@ -8,7 +8,9 @@
  * the synthesized properties, an event per custom resource, and a ResponseURL
  * that records the answers. For every deletion it says what was declared, in
  * words, and what each event did to each image, and why; at the end, why each
- * image that stays is still there.
+ * image that stays is still there. Then multi-architecture images, and the
+ * registry's pull quota with the reference cache (two hourly ticks: the second
+ * reads only what was pushed since the first).
  *
  *   npm run demo                    against the emulator
  *   npm run demo -- --backend moto  against moto (needs `npm run setup:backends`)
@@ -40,6 +42,7 @@ import {
 import { LogLine, logLineOf } from './log-line-of';
 import { lifecycleAct } from './lifecycle-demo';
 import { multiarchAct } from './multiarch-demo';
+import { quotaAct } from './quota-demo';
 
 const STACK = 'EcrPublicImageDeletionExample';
 
@@ -480,6 +483,7 @@ async function main(): Promise<void> {
 
     await multiarchAct(server);
     await lifecycleAct(server);
+    if (backend.backend === 'emulator') await quotaAct(server);
   } finally {
     await stackState.close();
     await server.close();

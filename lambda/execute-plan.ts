@@ -7,16 +7,24 @@
  * are execute.ts's; every decision is select.ts's.
  */
 import { ECRPUBLICClient, ImageFailure, ImageIdentifier, RepositoryNotFoundException } from '@aws-sdk/client-ecr-public';
-import { IMAGE_NOT_FOUND, IMAGE_TAG_DOES_NOT_MATCH_DIGEST, WireImageId } from '../lib/contract';
+import { IMAGE_NOT_FOUND, IMAGE_TAG_DOES_NOT_MATCH_DIGEST, WireImageId, WireSelection } from '../lib/contract';
 import { imageIdKey } from '../lib/validation';
+import { DeleteWindow } from './delete-window';
 import { DeletionOutcome, ExecuteOptions, deleteImages } from './execute';
 import { isReferencedRefusal } from './failure-tolerance';
+import { clientFor } from './client';
 import { ListedImage, RepositoryListing, listRepository } from './list';
 import { listingAfter } from './listing-after';
-import { currentDigests } from './tag-check';
+import { ManifestReads, ManifestReadsReport } from './manifest-reads';
+import { selectWithWhatIsKnown } from './partial-selection';
 import type { DeletePlan } from './plan';
+import { readOrder } from './read-order';
+import type { ReferenceCache } from './reference-cache';
+import { openStackReferenceCache } from './reference-cache-loader';
+import { AUTHORIZATION_TOKEN_REGION, fetchRegistryCredentials } from './registry-auth';
 import { ManifestReader, REGISTRY_ENDPOINT_ENV, openRegistry, registryLocation, repositoryUriOf } from './registry';
-import { KeptReason, ManifestRead, RuleReport, SelectionResult, isIndex, selectImages } from './select';
+import { KeptReason, RuleReport, SelectionResult, isIndex } from './select';
+import { currentDigests } from './tag-check';
 
 /** What a whole plan did: declared IDs, then the selection's passes. */
 export interface PlanOutcome extends DeletionOutcome {
@@ -50,8 +58,17 @@ export interface PlanOutcome extends DeletionOutcome {
     readonly keptUnknown: number;
     /** Images kept because the tag the selection named moved to another image during the event. */
     readonly keptMoved: number;
-    /** Manifests read from the registry (indexes, and untagged images for their subject). */
-    readonly manifestsRead: number;
+    /**
+     * The manifests the selection needed (indexes, and untagged images for their subject): from the reference
+     * cache, from the registry, left for the next event; how the registry was read (access, pace, 429s).
+     */
+    readonly reads: ManifestReadsReport;
+    /**
+     * When manifests the decision needed were not read (the read budget ran out, or the registry would not
+     * say): the decision was proved on the images pushed after this time (ISO 8601), `images` of them, and the
+     * others kept (partial-selection.ts).
+     */
+    readonly provenAfter?: { readonly pushedAfter: string; readonly images: number };
     /** Manifests that could not be read. */
     readonly unknownCount: number;
     /** Why manifests could not be read (the first few, each with its digest). */
@@ -95,23 +112,37 @@ export interface PlanOptions extends ExecuteOptions {
   readonly now?: () => number;
   /** How the selection reads manifests; default: the repository's URI from DescribeRepositories, then its public registry. */
   readonly openReader?: OpenReader;
+  /** The reference cache; default: the stack's (REFERENCE_CACHE_TABLE), loaded on first use. */
+  readonly openCache?: () => ReferenceCache;
   /** Epoch milliseconds past which no manifest read starts: what is unread by then is unknown, and kept. */
   readonly readDeadline?: number;
+  /** Epoch milliseconds past which the reference cache is not called. @default none */
+  readonly workDeadline?: number;
 }
 
 /** Causes of unreadable manifests the log line lists at most. */
 const MAX_CAUSES_LOGGED = 5;
 
-/** The default reader: DescribeRepositories for the URI, ECR_PUBLIC_REGISTRY_ENDPOINT for local registries. */
-function defaultOpenReader(client: ECRPUBLICClient, options: PlanOptions): OpenReader {
+/**
+ * The default reader: DescribeRepositories for the URI (ECR_PUBLIC_REGISTRY_ENDPOINT for local registries),
+ * authenticated with GetAuthorizationToken (served in us-east-1 only, whatever the API region), paced at the
+ * deletion's registryReadsPerSecond.
+ */
+function defaultOpenReader(client: ECRPUBLICClient, plan: DeletePlan, options: PlanOptions): OpenReader {
+  const configured = plan.properties.RegistryReadsPerSecond;
   return async ({ repositoryName, registryId }) => {
     const uri = await repositoryUriOf(client, repositoryName, registryId, options.signal);
     return openRegistry(registryLocation(uri, process.env[REGISTRY_ENDPOINT_ENV] || undefined), {
       deadline: options.readDeadline ?? Number.POSITIVE_INFINITY,
       signal: options.signal,
+      readsPerSecond: configured === undefined ? undefined : Number(configured),
+      credentials: () => fetchRegistryCredentials(clientFor(AUTHORIZATION_TOKEN_REGION), options.signal),
     });
   };
 }
+
+/** A decision, and where it was proved when some manifests it needed are unknown. */
+type Selected = ReturnType<typeof selectWithWhatIsKnown>;
 
 /** Most list-select-delete rounds one event runs (see executePlan). */
 export const MAX_SELECTION_ROUNDS = 3;
@@ -136,13 +167,15 @@ function merge(a: DeletionOutcome, b: DeletionOutcome): DeletionOutcome {
  */
 export async function executePlan(client: ECRPUBLICClient, plan: DeletePlan, options: PlanOptions = {}): Promise<PlanOutcome> {
   const { RepositoryName: repositoryName, RegistryId: registryId } = plan.properties;
+  // One window of calls in flight for every deletion of the event (delete-window.ts), unless the caller fixes it.
+  const deleting: ExecuteOptions = { ...options, window: options.window ?? (options.concurrency === undefined ? new DeleteWindow() : undefined) };
   // A dry run reports what it would delete, and calls nothing.
   const deleteOrPretend = (imageIds: WireImageId[]): Promise<DeletionOutcome> =>
     imageIds.length === 0
       ? Promise.resolve(NOTHING)
       : plan.dryRun
         ? Promise.resolve({ ...NOTHING, deleted: imageIds })
-        : deleteImages(client, { repositoryName, registryId, imageIds }, options);
+        : deleteImages(client, { repositoryName, registryId, imageIds }, deleting);
 
   /**
    * A pass without the tags it would remove by name alone that no longer name the image the listing gave (moved
@@ -179,50 +212,20 @@ export async function executePlan(client: ECRPUBLICClient, plan: DeletePlan, opt
   // and the round deleted something, perhaps that other index: an index of
   // indexes empties in a few rounds.
   const tolerated: ImageFailure[] = [];
-  let stats: PlanOutcome['selection'];
-  const openReader = options.openReader ?? defaultOpenReader(client, options);
-  const manifests = new ManifestReads(() => openReader({ repositoryName, registryId }));
+  let stats: Omit<NonNullable<PlanOutcome['selection']>, 'reads' | 'keptMoved'> | undefined;
+  const openReader = options.openReader ?? defaultOpenReader(client, plan, options);
+  const manifests = new ManifestReads(
+    () => openReader({ repositoryName, registryId }),
+    options.openCache ?? (() => openStackReferenceCache({ deadline: options.workDeadline, signal: options.signal })),
+  );
+  const selection = async () => stats && { ...stats, keptMoved: moved.length, reads: await manifests.report() };
   /** Images whose deletion failed (not refused) in this event: they stay, in every pass and round that follows. */
   const failed = new Set<string>();
   for (let round = 1; round <= MAX_SELECTION_ROUNDS; round++) {
-    let listing: RepositoryListing;
-    try {
-      listing = await listRepository(client, { repositoryName, registryId }, options.signal);
-    } catch (error) {
-      if (error instanceof RepositoryNotFoundException) {
-        outcome = { ...outcome, repositoryMissing: true };
-        return done(stats, tolerated);
-      }
-      throw error;
-    }
-    const images = plan.dryRun ? listingAfter(listing.images, plan.imageIds) : listing.images;
-    const nowMs = (options.now ?? Date.now)();
-    /**
-     * Images that stay this round: those whose deletion failed, those refused (a refused index is retried in the
-     * next round only), and the image a moved tag now names (pushed during the event: never selected by it).
-     */
-    const movedTags = new Set(moved.map((id) => id.imageTag));
-    const survivors = new Set([...failed, ...images.filter((image) => image.tags.some((tag) => movedTags.has(tag))).map((image) => image.digest)]);
-    const select = async (): Promise<SelectionResult> => {
-      let selected = selectImages(images, plan.selection!, nowMs, manifests.known, { survivors });
-      while (selected.needs.length > 0) {
-        await manifests.read(selected.needs);
-        selected = selectImages(images, plan.selection!, nowMs, manifests.known, { survivors });
-      }
-      return selected;
-    };
-    let selected = await select();
-    // Only a refused index can be freed by this round's deletions (an index of
-    // indexes); a refused platform image belongs to a kept index and stays refused.
-    const indexIds = new Set(images.filter(isIndex).flatMap((image) => [image.digest, ...image.tags]));
     let indexesRefused = 0;
     let deleted = 0;
-    const sent = new Set<string>();
-    for (let pass = nextPass(selected, sent); pass.length > 0; pass = nextPass(selected, sent)) {
-      for (const id of pass) sent.add(imageIdKey(id));
-      const { toSend, movedBefore } = plan.dryRun ? { toSend: pass, movedBefore: [] } : await withoutMovedTags(pass, images);
-      moved.push(...movedBefore);
-      const passOutcome = await deleteOrPretend(toSend);
+    /** What a deletion's answer means for the rest of the round: refusals, moved tags, failures (which then stay). */
+    const settle = (passOutcome: DeletionOutcome, images: readonly ListedImage[], indexIds: ReadonlySet<string>): string[] => {
       const refusals = passOutcome.failures.filter(isReferencedRefusal);
       const movedHere = passOutcome.failures.filter((f) => f.failureCode === IMAGE_TAG_DOES_NOT_MATCH_DIGEST);
       tolerated.push(...refusals);
@@ -230,22 +233,92 @@ export async function executePlan(client: ECRPUBLICClient, plan: DeletePlan, opt
       indexesRefused += refusals.filter((f) => indexIds.has(f.imageId?.imageDigest ?? '') || indexIds.has(f.imageId?.imageTag ?? '')).length;
       deleted += passOutcome.deleted.length;
       outcome = merge(outcome, { ...passOutcome, failures: passOutcome.failures.filter((f) => !movedHere.includes(f)) });
-      if (outcome.repositoryMissing) break;
-      // Whatever made an image stay, it keeps what it needs in the passes that follow.
-      const stayed = passOutcome.failures.map((f) => digestOf(f.imageId, images)).filter((digest): digest is string => digest !== undefined);
       for (const failure of passOutcome.failures) {
         const digest = digestOf(failure.imageId, images);
         if (digest !== undefined && !isReferencedRefusal(failure)) failed.add(digest);
       }
+      return passOutcome.failures.map((f) => digestOf(f.imageId, images)).filter((digest): digest is string => digest !== undefined);
+    };
+    // Emptying (every image goes, whatever the listing says): the tagged indexes of each page, the first pass as
+    // select.ts orders it, are deleted while the next page is listed; everything else waits for the listing.
+    const sent = new Set<string>();
+    const early: Array<Promise<DeletionOutcome>> = [];
+    const onPage =
+      round === 1 && !plan.dryRun && everyImageGoes(plan.selection)
+        ? (page: readonly ListedImage[]) => {
+            const ids = page.filter((image) => isIndex(image) && image.tags.length > 0).map((image) => ({ imageDigest: image.digest }));
+            if (ids.length === 0) return;
+            ids.forEach((id) => sent.add(imageIdKey(id)));
+            const deletion = deleteOrPretend(ids);
+            deletion.catch(() => undefined);
+            early.push(deletion);
+          }
+        : undefined;
+    let listing: RepositoryListing;
+    try {
+      listing = await listRepository(client, { repositoryName, registryId }, options.signal, onPage);
+    } catch (error) {
+      await Promise.allSettled(early);
+      if (error instanceof RepositoryNotFoundException) {
+        outcome = { ...outcome, repositoryMissing: true };
+        return done(await selection(), tolerated);
+      }
+      throw error;
+    }
+    const images = plan.dryRun ? listingAfter(listing.images, plan.imageIds) : listing.images;
+    // Only a refused index can be freed by this round's deletions (an index of
+    // indexes); a refused platform image belongs to a kept index and stays refused.
+    const indexIds = new Set(images.filter(isIndex).flatMap((image) => [image.digest, ...image.tags]));
+    for (const deletion of await Promise.all(early)) settle(deletion, images, indexIds);
+    if (outcome.repositoryMissing) return done(await selection(), tolerated);
+    const nowMs = (options.now ?? Date.now)();
+    /**
+     * Images that stay this round: those whose deletion failed, those refused (a refused index is retried in the
+     * next round only), and the image a moved tag now names (pushed during the event: never selected by it).
+     */
+    const movedTags = new Set(moved.map((id) => id.imageTag));
+    const survivors = new Set([...failed, ...images.filter((image) => image.tags.some((tag) => movedTags.has(tag))).map((image) => image.digest)]);
+    // The manifests the decision needs, newest first (read-order.ts): what the read budget leaves unread is
+    // unknown, and the decision is proved where that cannot matter (partial-selection.ts).
+    const select = async (): Promise<Selected> => {
+      let selected = selectWithWhatIsKnown(images, plan.selection!, nowMs, manifests.known, { survivors });
+      while (selected.needs.length > 0) {
+        await manifests.read(readOrder(images, selected.needs));
+        selected = selectWithWhatIsKnown(images, plan.selection!, nowMs, manifests.known, { survivors });
+      }
+      return selected;
+    };
+    let selected = await select();
+    for (let pass = nextPass(selected, sent); pass.length > 0; pass = nextPass(selected, sent)) {
+      for (const id of pass) sent.add(imageIdKey(id));
+      const { toSend, movedBefore } = plan.dryRun ? { toSend: pass, movedBefore: [] } : await withoutMovedTags(pass, images);
+      moved.push(...movedBefore);
+      const stayed = settle(await deleteOrPretend(toSend), images, indexIds);
+      if (outcome.repositoryMissing) break;
+      // Whatever made an image stay, it keeps what it needs in the passes that follow.
       if (stayed.some((digest) => !survivors.has(digest))) {
         stayed.forEach((digest) => survivors.add(digest));
         selected = await select();
       }
     }
-    if (round === 1) stats = selectionStats(listing, selected, manifests.manifestsRead, moved.length);
+    if (round === 1) stats = selectionStats(listing, selected);
     if (plan.dryRun || outcome.repositoryMissing || indexesRefused === 0 || deleted === 0) break;
   }
-  return done(stats && { ...stats, keptMoved: moved.length, manifestsRead: manifests.manifestsRead }, tolerated);
+  return done(await selection(), tolerated);
+}
+
+/**
+ * Whether a selection deletes every image of the repository whatever the listing says (emptying: allImages(), not
+ * narrowed): then nothing stays that could need an image, and the first pass (the tagged indexes) can go while the
+ * listing goes on. Every other selection waits for the whole listing: whether an image may go depends on the others.
+ */
+export function everyImageGoes(selection: WireSelection | undefined): boolean {
+  return (
+    selection?.Match === 'all' &&
+    (selection.ProtectTags ?? []).length === 0 &&
+    selection.OlderThanSeconds === undefined &&
+    selection.KeepNewest === undefined
+  );
 }
 
 /** The IDs of the first pass with some not sent yet, without those sent: passes are decided again after each. */
@@ -263,42 +336,8 @@ function digestOf(id: ImageIdentifier | undefined, listing: readonly ListedImage
   return id?.imageTag === undefined ? undefined : listing.find((image) => image.tags.includes(id.imageTag as string))?.digest;
 }
 
-/**
- * The manifests read so far, each read once per event whatever the rounds.
- * The registry reader is opened on the first read; a reader that cannot be
- * opened (DescribeRepositories refused, a URI without a path) makes every
- * manifest asked for unknown, with the cause.
- */
-class ManifestReads {
-  readonly known = new Map<string, ManifestRead>();
-  manifestsRead = 0;
-  private reader: Promise<ManifestReader> | undefined;
-
-  constructor(private readonly openReader: () => Promise<ManifestReader>) {}
-
-  /** Reads these manifests; an unreadable one is "unknown", with its cause. */
-  async read(digests: string[]): Promise<void> {
-    this.reader ??= this.openReader();
-    let reads: Map<string, ManifestRead>;
-    try {
-      reads = await (await this.reader).read(digests);
-    } catch (error) {
-      const cause = `registry not reachable: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
-      reads = new Map(digests.map((digest) => [digest, { unknown: cause }]));
-    }
-    this.manifestsRead += digests.length;
-    // Every digest gets an answer, so that the select-read loop ends.
-    for (const digest of digests) this.known.set(digest, reads.get(digest) ?? { unknown: 'the reader gave no answer' });
-  }
-}
-
 /** The selection's view of the repository, from the first round. */
-function selectionStats(
-  listing: RepositoryListing,
-  selected: SelectionResult,
-  manifestsRead: number,
-  keptMoved: number,
-): NonNullable<PlanOutcome['selection']> {
+function selectionStats(listing: RepositoryListing, selected: Selected): Omit<NonNullable<PlanOutcome['selection']>, 'reads' | 'keptMoved'> {
   return {
     listed: listing.images.length,
     pages: listing.pages,
@@ -308,8 +347,7 @@ function selectionStats(
     keptReferenced: selected.keptReferenced,
     keptReferrers: selected.keptReferrers,
     keptUnknown: selected.keptUnknown,
-    keptMoved,
-    manifestsRead,
+    ...(selected.slice ? { provenAfter: { pushedAfter: new Date(selected.slice.after).toISOString(), images: selected.slice.images } } : {}),
     unknownCount: selected.unknown.length,
     unknownCauses: selected.unknown.slice(0, MAX_CAUSES_LOGGED).map(({ digest, cause }) => `${digest}: ${cause}`),
     kept: listing.images

@@ -1,22 +1,16 @@
 /**
  * Execute: the BatchDeleteImage calls of one list of image IDs. Batching (at
- * most 100 IDs a call), a bounded pool of calls in flight, and a deadline.
- * Retries of throttling and 5xx answers are the SDK's (standard retry
- * strategy, see client.ts). What to delete, round after round, is decided in
- * execute-plan.ts.
+ * most 100 IDs a call), the calls in flight (a window shared by the event,
+ * delete-window.ts: it grows while ECR Public answers at once, halves when it
+ * throttles), and a deadline. Retries of throttling and 5xx answers are the
+ * SDK's (standard retry strategy, see client.ts). What to delete, round after
+ * round, is decided in execute-plan.ts.
  */
 import { BatchDeleteImageCommand, ECRPUBLICClient, ImageFailure, ImageIdentifier, RepositoryNotFoundException } from '@aws-sdk/client-ecr-public';
 import { MAX_IDS_PER_CALL, WireImageId } from '../lib/contract';
+import { DeleteWindow } from './delete-window';
 
-/**
- * Calls in flight at once. ECR Public publishes no rate quota for
- * BatchDeleteImage; its published request-rate quotas (public-service-quotas)
- * cover push and authentication APIs, the lowest at 10 per second. Four calls
- * in flight send 4 / latency calls a second (about 13 at 300 ms each), 400
- * images at a time; should ECR Public throttle, the SDK backs off and retries.
- * bench/RESULTS.md: 10,000 images in 0.9 of the time this bound allows.
- */
-export const DEFAULT_CONCURRENCY = 4;
+export { DEFAULT_CONCURRENCY, MAX_DELETE_CONCURRENCY } from './delete-window';
 
 export interface DeletionRequest {
   readonly repositoryName: string;
@@ -54,7 +48,10 @@ export function newProgress(): DeletionProgress {
 }
 
 export interface ExecuteOptions {
+  /** Calls in flight, fixed (tests, benchmarks' baselines). @default - the window's: adapted to throttling */
   readonly concurrency?: number;
+  /** The event's window of calls in flight, shared by its deletions. @default - one of this call's own */
+  readonly window?: DeleteWindow;
   /** Aborted when the handler must stop calling ECR Public and answer CloudFormation. */
   readonly signal?: AbortSignal;
   /** Kept up to date while the deletion runs. */
@@ -86,51 +83,48 @@ export function toBatches<T>(items: readonly T[], size: number = MAX_IDS_PER_CAL
 }
 
 /**
- * Deletes the image IDs in batches, at most `concurrency` calls in flight.
- * Per-image failures are collected, not thrown: the caller decides what they
- * mean. A RepositoryNotFoundException stops the work and is reported in the
- * outcome; any other error stops the work and is thrown once the calls in
- * flight have settled.
+ * Deletes the image IDs in batches, as many calls in flight as the window
+ * allows, sent in order. Per-image failures are collected, not thrown: the
+ * caller decides what they mean. A RepositoryNotFoundException stops the work
+ * and is reported in the outcome; any other error stops the work and is
+ * thrown once the calls in flight have settled.
  */
 export async function deleteImages(client: ECRPUBLICClient, request: DeletionRequest, options: ExecuteOptions = {}): Promise<DeletionOutcome> {
   const started = Date.now();
   const batches = toBatches(request.imageIds);
   const progress = options.progress ?? newProgress();
   progress.batchesTotal += batches.length;
-  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
+  const window = options.window ?? new DeleteWindow(options.concurrency !== undefined ? { fixed: options.concurrency } : {});
   const results: Array<{ deleted: ImageIdentifier[]; failures: ImageFailure[] } | undefined> = new Array(batches.length);
-  let next = 0;
   let calls = 0;
   let repositoryMissing = false;
   let firstError: unknown;
+  const stopped = () => repositoryMissing || firstError !== undefined;
 
-  const worker = async (): Promise<void> => {
-    while (next < batches.length && !repositoryMissing && firstError === undefined) {
-      const index = next++;
-      try {
-        const answer = await client.send(
-          new BatchDeleteImageCommand({
-            repositoryName: request.repositoryName,
-            registryId: request.registryId,
-            imageIds: batches[index],
-          }),
-          { abortSignal: options.signal },
-        );
-        calls++;
-        results[index] = { deleted: answer.imageIds ?? [], failures: answer.failures ?? [] };
-        progress.batchesDone++;
-        progress.deleted += results[index].deleted.length;
-        progress.deletedIds.push(...results[index].deleted);
-      } catch (error) {
-        if (error instanceof RepositoryNotFoundException) {
-          repositoryMissing = true;
-        } else if (firstError === undefined) {
-          firstError = error;
-        }
+  const send = async (index: number): Promise<void> => {
+    const ticket = await window.acquire();
+    if (stopped()) return window.failed(ticket);
+    try {
+      const answer = await client.send(
+        new BatchDeleteImageCommand({ repositoryName: request.repositoryName, registryId: request.registryId, imageIds: batches[index] }),
+        { abortSignal: options.signal },
+      );
+      window.answered(ticket, (answer.$metadata?.attempts ?? 1) > 1);
+      calls++;
+      results[index] = { deleted: answer.imageIds ?? [], failures: answer.failures ?? [] };
+      progress.batchesDone++;
+      progress.deleted += results[index].deleted.length;
+      progress.deletedIds.push(...results[index].deleted);
+    } catch (error) {
+      window.failed(ticket);
+      if (error instanceof RepositoryNotFoundException) {
+        repositoryMissing = true;
+      } else if (firstError === undefined) {
+        firstError = error;
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker));
+  await Promise.all(batches.map((_, index) => send(index)));
 
   const answered = results.filter((r) => r !== undefined);
   const deleted = answered.flatMap((r) => r.deleted);

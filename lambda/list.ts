@@ -42,8 +42,16 @@ export interface RepositoryListing {
   readonly pages: number;
 }
 
-/** Lists every image of the repository, following nextToken. */
-export async function listRepository(client: ECRPUBLICClient, request: ListRequest, signal?: AbortSignal): Promise<RepositoryListing> {
+/**
+ * Lists every image of the repository, following nextToken. `onPage` is told
+ * each page's images as they come, while the next page is asked for.
+ */
+export async function listRepository(
+  client: ECRPUBLICClient,
+  request: ListRequest,
+  signal?: AbortSignal,
+  onPage?: (images: readonly ListedImage[]) => void,
+): Promise<RepositoryListing> {
   const images: ListedImage[] = [];
   let nextToken: string | undefined;
   let pages = 0;
@@ -53,15 +61,18 @@ export async function listRepository(client: ECRPUBLICClient, request: ListReque
       { abortSignal: signal },
     );
     pages++;
+    const listed: ListedImage[] = [];
     for (const detail of page.imageDetails ?? []) {
       if (!detail.imageDigest) continue;
-      images.push({
+      listed.push({
         digest: detail.imageDigest,
         tags: detail.imageTags ?? [],
         pushedAt: detail.imagePushedAt?.getTime() ?? UNKNOWN_PUSH_TIME,
         mediaType: detail.imageManifestMediaType || undefined,
       });
     }
+    images.push(...listed);
+    onPage?.(listed);
     nextToken = page.nextToken;
   } while (nextToken);
   return { images, pages };

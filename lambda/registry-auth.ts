@@ -20,7 +20,7 @@
  */
 import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr-public';
 import { inspect } from 'node:util';
-import { parseBearerChallenge } from './registry';
+import { parseBearerChallenge } from './bearer-challenge';
 
 /** A string that must never be logged: it prints as `[secret]`; `reveal()` gives the value, for a header. */
 export class Secret {
@@ -67,6 +67,13 @@ export type RealmAnswer = { readonly status: number; readonly body: string } | {
 
 /** How to GET a realm URL (headers may carry credentials: a redirect must not be followed with them). */
 export type RealmGet = (url: string, headers: Readonly<Record<string, string>>) => Promise<RealmAnswer>;
+
+/**
+ * The Region that serves GetAuthorizationToken: ECR Public answers it there
+ * only ("GetAuthorizationToken command is only supported in us-east-1."),
+ * whatever region serves the deletion's other calls.
+ */
+export const AUTHORIZATION_TOKEN_REGION = 'us-east-1';
 
 /** Longest wait for the token realm, and the most of its answer read. */
 export const REALM_TIMEOUT_MS = 10_000;
@@ -216,7 +223,10 @@ export function registryAuthorizer(options: RegistryAuthorizerOptions): Registry
       } catch {
         return { cause: `the bearer challenge's realm is not a URL: ${scrub(parsed.realm.slice(0, 200))}` };
       }
-      for (const [name, value] of Object.entries(parsed.params)) realm.searchParams.set(name, value);
+      // The challenge's parameters go to the realm (service, scope), not its error report (RFC 6750 section 3).
+      for (const [name, value] of Object.entries(parsed.params)) {
+        if (name !== 'error' && name !== 'error_description' && name !== 'error_uri') realm.searchParams.set(name, value);
+      }
       if (!parsed.params.scope) realm.searchParams.set('scope', `repository:${options.repositoryPath}:pull`);
 
       let why: string;

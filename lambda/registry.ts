@@ -3,23 +3,45 @@
  * the media type, the `subject` of an OCI 1.1 referrer), read from the public
  * registry over the OCI distribution API. ECR Public's own API has no
  * BatchGetImage; the registry serves every manifest of a public repository at
- * `GET https://{host}/v2/{path}/manifests/{digest}`, anonymously, after the
- * standard bearer-token challenge.
+ * `GET https://{host}/v2/{path}/manifests/{digest}`, after the standard
+ * bearer-token challenge.
  *
- * It fetches and returns plain data, one value per digest (a ManifestRead: a
- * cache can hold it); what to delete is decided in select.ts. It never throws
- * for a manifest it cannot read: that manifest is "unknown", with the cause,
- * and the decision keeps what it might protect.
+ * - Authorized once per event, before the first manifest read: `GET /v2/`
+ *   answers the challenge (no manifest request is spent on a 401), and the
+ *   authorizer (registry-auth.ts) turns it into a bearer token of the
+ *   authenticated class (ECR Public's GetAuthorizationToken, as Basic
+ *   credentials to the realm) or, failing that, an anonymous one, and says why.
+ * - Paced (registry-pacer.ts): every manifest request takes a slot of a token
+ *   bucket below ECR Public's pull quota for the access it has (5 per second
+ *   authenticated by default, 1 anonymous); a 429 halves the rate and holds the
+ *   next request; Retry-After is honoured when sent, never relied on. Token
+ *   requests and the `/v2/` ping are not pulls, and are not paced.
+ * - Bounded by a deadline: no request starts past it. A manifest not read by
+ *   then is "not read in this event" (NOT_READ), which the caller keeps as
+ *   unknown and reads at the next event.
+ *
+ * It fetches and returns plain data, one value per digest: a VerifiedManifest
+ * (bytes that hashed to the digest: the only value the reference cache
+ * stores) or unknown, with the cause. What to delete is decided in select.ts.
+ * It never throws for a manifest it cannot read.
  *
  * What it does not trust: an answer larger than MAX_MANIFEST_BYTES (read as a
  * stream, and cut off there), bytes that do not hash to the digest asked for,
  * a redirect (followed by hand, without the token when it leads to another
  * origin), a token the registry stops accepting (one new token per challenge,
- * shared by the reads in flight).
+ * shared by the reads in flight). Tokens and credentials are Secrets: no
+ * cause, stat or log line holds one.
  */
-import { createHash } from 'node:crypto';
 import { DescribeRepositoriesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import { parseBearerChallenge } from './bearer-challenge';
+import { RequestPacer, registryReadRate } from './registry-pacer';
+import { BearerToken, RealmAnswer, RegistryAccess, RegistryCredentials, registryAuthorizer } from './registry-auth';
 import type { ManifestRead } from './select';
+import { MAX_MANIFEST_BYTES, verifyManifest } from './verified-manifest';
+
+export { parseBearerChallenge } from './bearer-challenge';
+export type { BearerChallenge } from './bearer-challenge';
+export { MAX_MANIFEST_BYTES } from './verified-manifest';
 
 /** Environment variable that replaces the scheme and host of the repository URI (tests, demo, benchmarks). */
 export const REGISTRY_ENDPOINT_ENV = 'ECR_PUBLIC_REGISTRY_ENDPOINT';
@@ -33,26 +55,23 @@ export const MANIFEST_ACCEPT = [
 ].join(', ');
 
 /**
- * Manifest reads in flight at once. ECR Public's quotas page
- * (docs.aws.amazon.com/AmazonECR/latest/public/public-service-quotas.html)
- * limits image pulls per IP address: 1 per second unauthenticated, 10 per
- * second authenticated; it does not say whether a manifest read by digest
- * counts as a pull. Four in flight reach the authenticated rate at 400 ms a
- * read and do not queue behind one slow answer; when the registry answers
- * 429, every reader waits for its Retry-After before the next request, or,
- * without one, backs off (jittered, exponential): nothing relies on it.
+ * Manifest reads in flight at once, at least: under the pacer, which sets
+ * the rate, they only keep one slow answer from holding up the next slot.
+ * Four sustain 5 reads a second with answers of up to 800 ms.
  */
 export const DEFAULT_READ_CONCURRENCY = 4;
 
+/** Manifest reads in flight at most, whatever the rate. */
+export const MAX_READ_CONCURRENCY = 64;
+
 /**
- * Largest manifest a read accepts, in bytes. The OCI distribution spec asks
- * registries to accept manifests of at least 4 MiB
- * (github.com/opencontainers/distribution-spec, spec.md, "Pushing Manifests"),
- * and ECR Public's PutImage takes at most 4,194,304 characters (API model,
- * ImageManifest): a larger answer is not a manifest of the repository, and is
- * unreadable, whatever sent it (a proxy, a redirect).
+ * Reads in flight for a rate: enough to sustain it with answers of up to
+ * 500 ms (ceil(rate / 2)), at least DEFAULT_READ_CONCURRENCY, at most
+ * MAX_READ_CONCURRENCY. The pacer, not this, bounds the rate.
  */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+export function readConcurrency(ratePerSecond: number): number {
+  return Math.min(MAX_READ_CONCURRENCY, Math.max(DEFAULT_READ_CONCURRENCY, Math.ceil(ratePerSecond / 2)));
+}
 
 /** Redirects a read follows, at most (the fetch standard's limit is 20; a registry needs one). */
 export const MAX_REDIRECTS = 5;
@@ -65,15 +84,29 @@ export const MAX_REDIRECTS = 5;
  */
 export const MAX_TOKEN_FETCHES = 10;
 
-/** Attempts per request, first included (429, 5xx and network errors are retried). */
+/** Attempts per request that meet a 5xx or a network error, first included. */
 export const MAX_READ_ATTEMPTS = 6;
+
+/**
+ * Attempts per manifest request answered 429, first included: the pacer
+ * spaces them (each 429 halves its rate), so they end at the deadline or
+ * here, whichever comes first.
+ */
+export const MAX_THROTTLED_ATTEMPTS = 10;
 
 /** A request that gets no answer within this time is abandoned (and retried). */
 export const READ_TIMEOUT_MS = 10_000;
 
-/** First backoff; doubled each retry, with full jitter, at most MAX_BACKOFF_MS. */
+/** First backoff after a 5xx or a network error; doubled each retry, with full jitter, at most MAX_BACKOFF_MS. */
 const BASE_BACKOFF_MS = 200;
 const MAX_BACKOFF_MS = 5_000;
+
+/**
+ * The beginning of the cause of a manifest that was not read because the
+ * deadline came first (the event's read budget ran out): unknown in this
+ * event, read by the next one.
+ */
+export const NOT_READ = 'not read in this event';
 
 /** Where a repository's manifests are served. */
 export interface RegistryLocation {
@@ -110,7 +143,15 @@ export interface RegistryOptions {
   /** Epoch milliseconds: no request starts, and no backoff waits, past it. */
   readonly deadline: number;
   readonly signal?: AbortSignal;
+  /** Reads in flight at most. @default readConcurrency(the rate in force) */
   readonly concurrency?: number;
+  /**
+   * The realm's Basic credentials (GetAuthorizationToken), asked once, on
+   * the first challenge. @default none: anonymous reads ("no credentials were given")
+   */
+  readonly credentials?: () => Promise<RegistryCredentials | { readonly refused: string }>;
+  /** Reads per second when authenticated (`registryReadsPerSecond`). @default DEFAULT_REGISTRY_READS_PER_SECOND */
+  readonly readsPerSecond?: number;
   /** For tests: the fetch to use, the clock, and how to wait. */
   readonly fetch?: typeof fetch;
   readonly now?: () => number;
@@ -121,85 +162,49 @@ export interface RegistryOptions {
 
 /** What the reader did, for the log and the benchmarks. */
 export interface RegistryStats {
-  /** Manifests read (whatever the outcome). */
+  /** Manifests asked for (whatever the outcome). */
   manifests: number;
-  /** HTTP requests sent, token requests, redirects and retries included. */
+  /** HTTP requests sent, token requests, pings, redirects and retries included. */
   requests: number;
+  /** Manifest requests sent (the pulls of ECR Public's quota), retries and redirects included. */
+  pulls: number;
   /** Answers 429 received. */
   throttled: number;
   /** Tokens fetched: the first, and each new one after the registry refused the one in use. */
   tokens: number;
+  /** Milliseconds the reads waited for the pacer's slots, summed over the reads in flight. */
+  pacedWaitMs: number;
+  /** Manifests not read because the deadline came first (their cause starts with NOT_READ). */
+  notRead: number;
+  /** How the reads were authorized; undefined before the first token. */
+  access?: RegistryAccess;
+  /** The pacer's ceiling, requests per second, for that access. */
+  ratePerSecond?: number;
+  /** Epoch ms of the first manifest request's slot, and the deadline: the window the reads had (for the log and the benchmarks). */
+  firstPullAt?: number;
+  readonly deadline: number;
 }
 
-/** Reads manifests of one repository; keeps its bearer token for the event. */
+/**
+ * What a read gives for one digest: a VerifiedManifest (the reader's answers;
+ * `VerifiedManifest.is` tells them from a plain value, which only a cache may
+ * store), or why it is unknown.
+ */
+export type ManifestAnswer = ManifestRead;
+
+/** Reads manifests of one repository; keeps its bearer token and its pacer for the event. */
 export interface ManifestReader {
-  read(digests: readonly string[]): Promise<Map<string, ManifestRead>>;
+  /**
+   * Reads the manifests, in the order given (what comes first is read
+   * first when the deadline cuts the reads short); `onRead` is told each
+   * answer as it comes, so that what was read is kept whatever happens next.
+   */
+  read(digests: readonly string[], onRead?: (digest: string, answer: ManifestAnswer) => void): Promise<Map<string, ManifestAnswer>>;
   readonly stats: Readonly<RegistryStats>;
 }
 
-/** A request's end: an answer (its body read only for a 200), or why none came. */
-type Answer = { readonly response: Response; readonly body: Buffer } | { readonly cause: string };
-
-/** A parsed `WWW-Authenticate: Bearer …` challenge. */
-export interface BearerChallenge {
-  readonly realm: string;
-  /** The other auth-params, names lower-cased (service, scope, error…). */
-  readonly params: Record<string, string>;
-}
-
-const TCHAR = /[!#$%&'*+.^_`|~0-9A-Za-z-]/;
-
-/**
- * The Bearer challenge of a `WWW-Authenticate` header (RFC 7235 section 4.1,
- * RFC 6750 section 3): among other challenges, its auth-params in any order,
- * each a token or a quoted-string (with quoted-pairs), names matched without
- * regard to case. Undefined without a Bearer challenge or its realm.
- */
-export function parseBearerChallenge(header: string): BearerChallenge | undefined {
-  let at = 0;
-  const skip = (pattern: RegExp) => {
-    while (at < header.length && pattern.test(header[at])) at++;
-  };
-  const token = () => {
-    const start = at;
-    while (at < header.length && TCHAR.test(header[at])) at++;
-    return header.slice(start, at);
-  };
-  while (at < header.length) {
-    skip(/[\s,]/);
-    const scheme = token();
-    if (scheme === '') return undefined;
-    const params: Record<string, string> = {};
-    // auth-params: name BWS "=" BWS (token / quoted-string), separated by commas; a name not followed by "=" starts the next challenge.
-    for (;;) {
-      const save = at;
-      skip(/[\s,]/);
-      const name = token();
-      skip(/[ \t]/);
-      if (name === '' || header[at] !== '=') {
-        at = save;
-        break;
-      }
-      at++;
-      skip(/[ \t]/);
-      let value = '';
-      if (header[at] === '"') {
-        for (at++; at < header.length && header[at] !== '"'; at++) value += header[at] === '\\' && at + 1 < header.length ? header[++at] : header[at];
-        at++;
-      } else {
-        value = token();
-      }
-      params[name.toLowerCase()] = value;
-    }
-    if (scheme.toLowerCase() === 'bearer') {
-      const { realm, ...rest } = params;
-      return realm ? { realm, params: rest } : undefined;
-    }
-    // Another scheme's token68 or params: on to the next challenge.
-    skip(/[^,]/);
-  }
-  return undefined;
-}
+/** A request's end: an answer (its body read only for a 200), or why none came (`budget`: the deadline came first). */
+type Answer = { readonly response: Response; readonly body: Buffer } | { readonly cause: string; readonly budget?: boolean };
 
 /** Milliseconds a `Retry-After` header asks to wait (seconds or an HTTP date); undefined when absent or unreadable. */
 export function retryAfterMs(header: string | null, nowMs: number): number | undefined {
@@ -208,39 +213,6 @@ export function retryAfterMs(header: string | null, nowMs: number): number | und
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const date = Date.parse(header);
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
-}
-
-/** The digests an index manifest references; none for an image manifest. */
-export function referencesIn(manifest: unknown): string[] {
-  const entries = (manifest as { manifests?: unknown } | null)?.manifests;
-  if (!Array.isArray(entries)) return [];
-  return entries.map((entry: { digest?: unknown }) => {
-    if (typeof entry?.digest !== 'string') throw new Error('an entry of "manifests" has no digest');
-    return entry.digest;
-  });
-}
-
-/**
- * What a manifest says, as a plain value: what it references, its media type
- * (its own field, else the Content-Type it was served with), and the digest
- * its `subject` names (OCI image spec 1.1, "subject": the manifest it refers
- * to, for signatures, SBOMs and attestations). Throws on what is not a manifest.
- */
-export function manifestFacts(manifest: unknown, contentType?: string): { references: string[]; mediaType?: string; subject?: string } {
-  if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) throw new Error('not a JSON object');
-  const { mediaType, subject } = manifest as { mediaType?: unknown; subject?: unknown };
-  let subjectDigest: string | undefined;
-  if (subject !== undefined && subject !== null) {
-    const digest = (subject as { digest?: unknown }).digest;
-    if (typeof digest !== 'string' || digest === '') throw new Error('"subject" has no digest');
-    subjectDigest = digest;
-  }
-  const served = contentType?.split(';')[0].trim() || undefined;
-  return {
-    references: referencesIn(manifest),
-    ...(typeof mediaType === 'string' ? { mediaType } : served ? { mediaType: served } : {}),
-    ...(subjectDigest !== undefined ? { subject: subjectDigest } : {}),
-  };
 }
 
 /** An answer larger than the reader accepts: not retried, unreadable. */
@@ -278,32 +250,83 @@ export function openRegistry(location: RegistryLocation, options: RegistryOption
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const random = options.random ?? Math.random;
-  const stats: RegistryStats = { manifests: 0, requests: 0, throttled: 0, tokens: 0 };
+  const stats: RegistryStats = {
+    manifests: 0,
+    requests: 0,
+    pulls: 0,
+    throttled: 0,
+    tokens: 0,
+    pacedWaitMs: 0,
+    notRead: 0,
+    deadline: options.deadline,
+  };
   const registryOrigin = new URL(location.base).origin;
-  /** The token in use (a promise while it is fetched), shared by every read. */
-  let authorization: Promise<string | { cause: string }> | undefined;
-  /** After a 429, no request starts before this time. */
+  const authorizer = registryAuthorizer({
+    registryBase: location.base,
+    repositoryPath: location.path,
+    credentials: options.credentials ?? (async () => ({ refused: 'no credentials were given to the registry reader' })),
+    get: realmGet,
+  });
+  /** The token in use (a promise while it is fetched), shared by every read; undefined: none asked for yet. */
+  let authorization: Promise<BearerToken | { cause: string }> | undefined;
+  /** The event's first authorization: the ping, then the challenge it got. Shared by the first reads. */
+  let prepared: Promise<void> | undefined;
+  /** The pacer for the access in force (a new one when the access changes). */
+  let pacer: { readonly access: RegistryAccess['kind']; readonly pacer: RequestPacer } | undefined;
+  /** After a 429 that sent Retry-After, no request starts before this time. */
   let pausedUntil = 0;
+  /**
+   * Why the registry's last answer was no answer (a network error, a timeout, a 5xx), until an answer comes: a
+   * read the deadline then cuts short is unknown for that reason, not "not read in this event" (the budget).
+   */
+  let failing: string | undefined;
+
+  /** The pacer of manifest requests: at the rate of the access the token gives (anonymous until one is known). */
+  function pacerNow(): RequestPacer {
+    const kind = stats.access?.kind ?? 'anonymous';
+    if (pacer?.access !== kind) {
+      const rate = registryReadRate(kind, options.readsPerSecond);
+      pacer = { access: kind, pacer: new RequestPacer({ ratePerSecond: rate }, now) };
+      stats.ratePerSecond = rate;
+    }
+    return pacer.pacer;
+  }
 
   /**
-   * One GET, retried on 429, 5xx and network errors until MAX_READ_ATTEMPTS or
-   * the deadline. Redirects are answers (followed by the caller); the body is
-   * read only for a 200, and never past MAX_MANIFEST_BYTES.
+   * One GET. Manifest requests (`paced`) wait for a slot of the pacer; a 429
+   * is reported to it, which holds the next slot (no backoff of their own),
+   * and honoured further when it sends Retry-After. 5xx and network errors
+   * are retried after a jittered backoff, MAX_READ_ATTEMPTS in all. No
+   * attempt starts past the deadline. Redirects are answers (followed by the
+   * caller); the body is read only for a 200, and never past MAX_MANIFEST_BYTES.
    */
-  async function get(url: string, headers: Record<string, string>): Promise<Answer> {
+  async function get(url: string, headers: Record<string, string>, paced: boolean): Promise<Answer> {
     let lastCause = 'no attempt made';
-    for (let attempt = 1; attempt <= MAX_READ_ATTEMPTS; attempt++) {
-      const wait = Math.max(0, pausedUntil - now());
-      if (now() + wait >= options.deadline) {
-        return { cause: `${lastCause}; the event's deadline for registry reads came before another attempt` };
+    let failures = 0;
+    let throttles = 0;
+    for (;;) {
+      if (failures >= MAX_READ_ATTEMPTS) return { cause: `${lastCause} (${failures} attempts)` };
+      if (throttles >= MAX_THROTTLED_ATTEMPTS) return { cause: `${lastCause} (${throttles} attempts answered 429)` };
+      const slot = paced ? pacerNow().reserve() : undefined;
+      const startAt = Math.max(now(), pausedUntil, slot?.startAt ?? 0);
+      if (paced) stats.firstPullAt ??= startAt;
+      if (startAt >= options.deadline) {
+        if (failures + throttles > 0) return { cause: `${lastCause}; the deadline for registry reads came before another attempt` };
+        if (failing !== undefined) return { cause: `${failing}; the deadline for registry reads came before this read` };
+        return { cause: `${NOT_READ}: the deadline for registry reads came first`, budget: true };
       }
-      if (wait > 0) await sleep(wait);
+      const wait = startAt - now();
+      if (wait > 0) {
+        if (paced) stats.pacedWaitMs += wait;
+        await sleep(wait);
+      }
       if (options.signal?.aborted) return { cause: `${lastCause}; the event stopped` };
       stats.requests++;
+      if (paced) stats.pulls++;
       let response: Response;
       let body: Buffer = Buffer.alloc(0);
       try {
-        const timeout = AbortSignal.timeout(Math.max(1, Math.min(READ_TIMEOUT_MS, options.deadline - now())));
+        const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(Math.min(READ_TIMEOUT_MS, options.deadline - now()))));
         const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
         response = await doFetch(url, { headers, signal, redirect: 'manual' });
         if (response.status === 200) body = await bodyOf(response, MAX_MANIFEST_BYTES);
@@ -314,65 +337,73 @@ export function openRegistry(location: RegistryLocation, options: RegistryOption
         const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
         const detail = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : undefined;
         lastCause = `GET ${url}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}${detail ? ` (${detail})` : ''}`;
-        await backoff(attempt, undefined);
+        failing = lastCause;
+        failures++;
+        await backoff(failures);
         continue;
       }
-      if (response.status === 429 || response.status >= 500) {
-        lastCause = `GET ${url}: HTTP ${response.status}`;
-        const asked = retryAfterMs(response.headers.get('retry-after'), now());
-        if (response.status === 429) {
-          stats.throttled++;
-          if (asked !== undefined && now() + asked >= options.deadline) {
-            return { cause: `${lastCause}, Retry-After ${Math.ceil(asked / 1000)} s is past the event's deadline for registry reads` };
+      const asked = retryAfterMs(response.headers.get('retry-after'), now());
+      failing = response.status >= 500 ? `GET ${url}: HTTP ${response.status}` : undefined;
+      if (response.status === 429) {
+        lastCause = `GET ${url}: HTTP 429`;
+        stats.throttled++;
+        throttles++;
+        if (asked !== undefined) {
+          if (now() + asked >= options.deadline) {
+            return { cause: `${lastCause}, Retry-After ${Math.ceil(asked / 1000)} s is past the deadline for registry reads` };
           }
+          pausedUntil = Math.max(pausedUntil, now() + asked);
         }
-        await backoff(attempt, asked);
+        // A manifest request's next attempt waits for the pacer, which the 429 slowed; a token request backs off.
+        if (slot) pacerNow().throttled(slot);
+        else if (asked === undefined) await backoff(throttles);
+        continue;
+      }
+      if (slot) pacerNow().succeeded(slot);
+      if (response.status >= 500) {
+        lastCause = `GET ${url}: HTTP ${response.status}`;
+        failures++;
+        if (asked !== undefined && now() + asked < options.deadline) pausedUntil = Math.max(pausedUntil, now() + asked);
+        else await backoff(failures);
         continue;
       }
       return { response, body };
     }
-    return { cause: `${lastCause} (${MAX_READ_ATTEMPTS} attempts)` };
   }
 
-  /** Waits before the next attempt: Retry-After when given (then for every reader), else jittered exponential backoff. */
-  async function backoff(attempt: number, askedMs: number | undefined): Promise<void> {
-    if (askedMs !== undefined) {
-      pausedUntil = Math.max(pausedUntil, now() + askedMs);
-      return;
-    }
+  /** Waits before the next attempt: jittered exponential backoff, never past the deadline. */
+  async function backoff(attempt: number): Promise<void> {
     const ms = Math.floor(random() * Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** (attempt - 1)));
     if (now() + ms < options.deadline) await sleep(ms);
   }
 
-  /** Fetches the bearer token a challenge asks for (its scope, or the repository's pull scope). */
-  async function fetchToken(challenge: BearerChallenge): Promise<string | { cause: string }> {
-    let url: URL;
-    try {
-      url = new URL(challenge.realm);
-    } catch {
-      return { cause: `the registry's challenge names a realm that is not a URL: ${challenge.realm.slice(0, 200)}` };
+  /**
+   * The realm GET the authorizer uses: with credentials, one request whose
+   * redirect is not followed (the credentials must not travel); without, a
+   * request whose redirects are followed wherever they lead (it carries none).
+   */
+  async function realmGet(url: string, headers: Readonly<Record<string, string>>): Promise<RealmAnswer> {
+    let target = new URL(url);
+    let answer = await get(target.toString(), { ...headers }, false);
+    for (let hops = 0; headers.authorization === undefined && !('cause' in answer) && isRedirect(answer.response.status); hops++) {
+      const next = answer.response.headers.get('location');
+      if (next === null) break;
+      if (hops >= MAX_REDIRECTS) return { cause: `GET ${target.origin}${target.pathname}: more than ${MAX_REDIRECTS} redirects` };
+      target = new URL(next, target);
+      answer = await get(target.toString(), {}, false);
     }
-    for (const [name, value] of Object.entries(challenge.params)) {
-      if (name !== 'error' && name !== 'error_description' && name !== 'error_uri') url.searchParams.set(name, value);
-    }
-    if (!challenge.params.scope) url.searchParams.set('scope', `repository:${location.path}:pull`);
-    // The token request carries no credential: its redirects are followed wherever they lead.
-    let answer = await get(url.toString(), {});
-    for (let hops = 0; !('cause' in answer) && isRedirect(answer.response.status) && answer.response.headers.has('location'); hops++) {
-      if (hops >= MAX_REDIRECTS) return { cause: `token request GET ${url}: more than ${MAX_REDIRECTS} redirects` };
-      url = new URL(answer.response.headers.get('location') as string, url);
-      answer = await get(url.toString(), {});
-    }
-    if ('cause' in answer) return { cause: `token request: ${answer.cause}` };
-    if (answer.response.status !== 200) return { cause: `token request GET ${url}: HTTP ${answer.response.status}` };
-    try {
-      const json = JSON.parse(answer.body.toString('utf8')) as { token?: unknown; access_token?: unknown };
-      const token = json.token ?? json.access_token;
-      if (typeof token !== 'string' || token === '') return { cause: `token request GET ${url}: the answer has no token` };
-      return `Bearer ${token}`;
-    } catch {
-      return { cause: `token request GET ${url}: the answer is not JSON` };
-    }
+    if ('cause' in answer) return { cause: answer.cause };
+    return { status: answer.response.status, body: answer.body.toString('utf8') };
+  }
+
+  /** A token for the challenge, fetched once for every read waiting on it; its access becomes the reader's. */
+  function tokenFor(challenge: string): Promise<BearerToken | { cause: string }> {
+    stats.tokens++;
+    authorization = authorizer.authorize(challenge).then((token) => {
+      if ('header' in token) stats.access = token.access;
+      return token;
+    });
+    return authorization;
   }
 
   /**
@@ -380,18 +411,33 @@ export function openRegistry(location: RegistryLocation, options: RegistryOption
    * sent): the one in use if another read already replaced `sent`, else a new
    * one, fetched once for every read waiting on it.
    */
-  function tokenAfter(sent: Promise<string | { cause: string }> | undefined, challenge: BearerChallenge): Promise<string | { cause: string }> {
+  function tokenAfter(sent: Promise<BearerToken | { cause: string }> | undefined, challenge: string): Promise<BearerToken | { cause: string }> {
     if (authorization !== undefined && authorization !== sent) return authorization;
     if (stats.tokens >= MAX_TOKEN_FETCHES) {
       return Promise.resolve({ cause: `the registry refused ${stats.tokens} tokens in this event; no more are asked for` });
     }
-    stats.tokens++;
-    authorization = fetchToken(challenge);
-    return authorization;
+    return tokenFor(challenge);
   }
 
-  async function readOne(digest: string): Promise<ManifestRead> {
+  /**
+   * The event's first step, once: `GET /v2/` (not a pull), and a token for
+   * the challenge it answers, so that the first manifest requests carry a
+   * token and the pacer knows its rate. A registry that answers otherwise
+   * (no challenge, an error) leaves the challenge to the first manifest read.
+   */
+  function prepare(): Promise<void> {
+    prepared ??= (async () => {
+      const answer = await get(`${location.base}/v2/`, {}, false);
+      if ('cause' in answer || answer.response.status !== 401) return;
+      const header = answer.response.headers.get('www-authenticate') ?? '';
+      if (parseBearerChallenge(header)) await tokenFor(header);
+    })();
+    return prepared;
+  }
+
+  async function readOne(digest: string): Promise<ManifestAnswer> {
     stats.manifests++;
+    await prepare();
     let url = `${location.base}/v2/${location.path}/manifests/${digest}`;
     let renewed = false;
     for (let hops = 0; ;) {
@@ -400,10 +446,13 @@ export function openRegistry(location: RegistryLocation, options: RegistryOption
       const sent = sameOrigin ? authorization : undefined;
       const token = sent ? await sent : undefined;
       // A token that could not be fetched is final for every read (its cause says why).
-      if (token !== undefined && typeof token !== 'string') return { unknown: token.cause };
-      const headers: Record<string, string> = { accept: MANIFEST_ACCEPT, ...(typeof token === 'string' ? { authorization: token } : {}) };
-      const answer = await get(url, headers);
-      if ('cause' in answer) return { unknown: answer.cause };
+      if (token !== undefined && !('header' in token)) return { unknown: token.cause };
+      const headers: Record<string, string> = { accept: MANIFEST_ACCEPT, ...(token ? { authorization: token.header.reveal() } : {}) };
+      const answer = await get(url, headers, true);
+      if ('cause' in answer) {
+        if (answer.budget) stats.notRead++;
+        return { unknown: answer.cause };
+      }
       const { response, body } = answer;
       const header = response.headers.get('www-authenticate') ?? '';
       // 401, or 403 for a scope the token lacks (RFC 6750 section 3.1): answer the challenge, on the registry's origin only.
@@ -413,9 +462,9 @@ export function openRegistry(location: RegistryLocation, options: RegistryOption
           return { unknown: `GET ${url}: HTTP ${response.status}, and a challenge this reader does not answer: ${header.slice(0, 200)}` };
         // A token refused (expired: invalid_token; another scope: insufficient_scope) is replaced once per read.
         if (renewed) return { unknown: `GET ${url}: HTTP ${response.status} with a new token (${challenge.params.error ?? 'no error given'})` };
-        renewed = typeof token === 'string';
-        const next = await tokenAfter(sent, challenge);
-        if (typeof next !== 'string') return { unknown: next.cause };
+        renewed = token !== undefined;
+        const next = await tokenAfter(sent, header);
+        if (!('header' in next)) return { unknown: next.cause };
         continue;
       }
       if (isRedirect(response.status)) {
@@ -427,31 +476,26 @@ export function openRegistry(location: RegistryLocation, options: RegistryOption
       }
       if (response.status !== 200) return { unknown: `GET ${url}: HTTP ${response.status}` };
       // Content addressing: the bytes must be the manifest the listing named.
-      if (digest.startsWith('sha256:')) {
-        const served = `sha256:${createHash('sha256').update(body).digest('hex')}`;
-        if (served !== digest) return { unknown: `GET ${url}: the registry served a manifest with digest ${served}` };
-      }
-      try {
-        return manifestFacts(JSON.parse(body.toString('utf8')), response.headers.get('content-type') ?? undefined);
-      } catch (error) {
-        return { unknown: `GET ${url}: not a manifest (${error instanceof Error ? error.message : String(error)})` };
-      }
+      const verified = verifyManifest(digest, body, response.headers.get('content-type') ?? undefined);
+      return 'problem' in verified ? { unknown: `GET ${url}: ${verified.problem}` } : verified;
     }
   }
 
   return {
     stats,
-    async read(digests) {
-      const reads = new Map<string, ManifestRead>();
+    async read(digests, onRead) {
+      const reads = new Map<string, ManifestAnswer>();
       const queue = [...new Set(digests)];
       let next = 0;
       const worker = async (): Promise<void> => {
         while (next < queue.length) {
           const digest = queue[next++];
-          reads.set(digest, await readOne(digest));
+          const answer = await readOne(digest);
+          reads.set(digest, answer);
+          onRead?.(digest, answer);
         }
       };
-      const concurrency = Math.max(1, options.concurrency ?? DEFAULT_READ_CONCURRENCY);
+      const concurrency = Math.max(1, options.concurrency ?? readConcurrency(registryReadRate('authenticated', options.readsPerSecond)));
       await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
       return reads;
     },

@@ -32,6 +32,20 @@ function shortCause(cause: string | undefined): string {
   return cause === undefined ? 'see the function log' : cause.replace(/^sha256:[0-9a-f]+: /, '').replace(/GET \S+: /g, '');
 }
 
+/** What the manifest reads did, in the reason's words: cache hits, registry reads and how they were authorized, 429s. */
+function readCounters(reads: NonNullable<PlanOutcome['selection']>['reads'] | undefined): string[] {
+  if (reads === undefined || reads.asked === 0) return [];
+  const registry =
+    reads.fromRegistry === 0
+      ? []
+      : [
+          `${reads.fromRegistry - reads.notRead} manifests read from the registry` +
+            (reads.access ? ` (${reads.access.length > 160 ? `${reads.access.slice(0, 157)}...` : reads.access})` : '') +
+            (reads.throttled > 0 ? `, ${reads.throttled} answered 429` : ''),
+        ];
+  return [`${reads.fromCache} manifests from the reference cache${reads.cacheOff ? ' (off: see the log)' : ''}`, ...registry];
+}
+
 /**
  * Decides SUCCESS or FAILED for a deletion that ran. Images kept because a
  * manifest could not be read do not fail the event: nothing unsafe was done,
@@ -83,11 +97,17 @@ export function judge(
               .join(', ') || 'none'),
         ]
       : [];
-  const selected = outcome.selection ? ` (selection: ${[...counters, ...perRule].join(', ')})` : '';
+  const reads = outcome.selection?.reads;
+  const selected = outcome.selection ? ` (selection: ${[...counters, ...perRule, ...readCounters(reads)].join(', ')})` : '';
   // Failing closed is reported first, where a cut reason still shows it.
+  const notRead = reads?.notRead ?? 0;
   const unknown = outcome.selection?.keptUnknown
-    ? `kept ${outcome.selection.keptUnknown} images whose references are unknown: ${outcome.selection.unknownCount} manifests ` +
-      `could not be read (${shortCause(outcome.selection.unknownCauses[0])}); a later run deletes them once the registry answers. `
+    ? notRead > 0
+      ? `kept ${outcome.selection.keptUnknown} images whose references are not known yet: ${notRead} manifests were not read ` +
+        "within this run's read budget (ECR Public's pull quota; the reference cache keeps what was read, and the next run " +
+        `continues from there${outcome.selection.provenAfter ? `; decided for the ${outcome.selection.provenAfter.images} images pushed after ${outcome.selection.provenAfter.pushedAfter}` : ''}). `
+      : `kept ${outcome.selection.keptUnknown} images whose references are unknown: ${outcome.selection.unknownCount} manifests ` +
+        `could not be read (${shortCause(outcome.selection.unknownCauses[0])}); a later run deletes them once the registry answers. `
     : '';
   const moved = outcome.moved?.length
     ? `kept ${outcome.moved.length} tags that moved to another image during the event, with the image just pushed ` +

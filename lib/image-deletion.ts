@@ -1,4 +1,4 @@
-import { Annotations, CfnResource, CustomResource, Lazy, Reference, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import { Annotations, CfnResource, CustomResource, Duration, Lazy, Reference, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -193,12 +193,28 @@ export interface EcrPublicImageDeletionProps {
    * limits authenticated pulls to 10 per second per account (adjustable, and
    * shared with every other pull the account makes) and anonymous ones to 1
    * per second per IP address: raise this after raising the account's quota,
-   * lower it to leave more to the account's own pulls. Anonymous reads never
-   * exceed 1 per second. Requires `select`.
+   * lower it to leave more to the account's own pulls. Anonymous reads (when
+   * GetAuthorizationToken is refused) never exceed 0.9 per second. Requires
+   * `select`.
    *
    * @default 5 - half of the authenticated quota
    */
   readonly registryReadsPerSecond?: number;
+
+  /**
+   * The timeout of the stack's handler function, from 1 to 15 minutes. A
+   * scheduled tick reads the registry until a minute before it ends (what it
+   * cannot read in one tick, the next one reads, from the reference cache): a
+   * repository with thousands of image indexes to read gets through its first
+   * pass in fewer ticks with a longer timeout (docs/registry-quotas-and-cache.md
+   * says how to size it). A deployment reads in the first half of the time
+   * and deletes in the second. One function serves every deletion of the
+   * stack: deletions that give different values are an error; a deletion that
+   * gives none takes the value another one gives.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly functionTimeout?: Duration;
 }
 
 /**
@@ -400,6 +416,10 @@ export class EcrPublicImageDeletion extends Construct {
     if (props.logRetention !== undefined) {
       const retention = provider.useLogRetention(this.node.path, props.logRetention);
       if (retention !== undefined) problems.push(retention);
+    }
+    if (props.functionTimeout !== undefined) {
+      const timeout = provider.useTimeout(this.node.path, props.functionTimeout);
+      if (timeout !== undefined) problems.push(timeout);
     }
     if (problems.length > 0) {
       throw new Error(`EcrPublicImageDeletion '${this.node.path}' has invalid properties:\n` + problems.map((p) => `  - ${p}`).join('\n'));

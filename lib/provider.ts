@@ -24,6 +24,10 @@ export const HANDLER_ASSET_DIR = path.join(__dirname, '..', 'assets', 'handler')
  */
 export const HANDLER_TIMEOUT = Duration.minutes(5);
 
+/** The shortest and longest function timeout a deletion may set (`functionTimeout`); Lambda allows up to 15 minutes. */
+export const MIN_FUNCTION_TIMEOUT = Duration.minutes(1);
+export const MAX_FUNCTION_TIMEOUT = Duration.minutes(15);
+
 /**
  * How long CloudFormation waits for an answer before it fails the event. The
  * handler always answers within HANDLER_TIMEOUT; this only bounds the wait if
@@ -76,6 +80,8 @@ export class EcrPublicImageDeletionProvider extends Construct {
   readonly logGroup: logs.LogGroup;
   /** The deletion that set the log group's retention, and the value it set. */
   private retentionSetBy?: { readonly path: string; readonly retention: logs.RetentionDays };
+  /** The deletion that set the function's timeout, and the value it set (seconds). */
+  private timeoutSetBy?: { readonly path: string; readonly seconds: number };
   private readonly repositoryPolicies = new Map<string, iam.Policy>();
   private selectionReads?: SelectionReads;
   private readonly listingGranted = new Set<string>();
@@ -140,6 +146,32 @@ export class EcrPublicImageDeletionProvider extends Construct {
     }
     this.retentionSetBy ??= { path: deletionPath, retention };
     (this.logGroup.node.defaultChild as logs.CfnLogGroup).retentionInDays = retention === logs.RetentionDays.INFINITE ? undefined : retention;
+    return undefined;
+  }
+
+  /**
+   * Sets the function's timeout for the deletion at `deletionPath`
+   * (`functionTimeout`): whole seconds from MIN_FUNCTION_TIMEOUT to
+   * MAX_FUNCTION_TIMEOUT, and the same for every deletion that gives one (one
+   * function serves them all). The answer is the problem to report, if any.
+   */
+  useTimeout(deletionPath: string, timeout: Duration): string | undefined {
+    if (timeout.isUnresolved()) return 'functionTimeout is a token: give a duration known at synth time (1 to 15 minutes)';
+    const ms = timeout.toMilliseconds();
+    const [min, max] = [MIN_FUNCTION_TIMEOUT.toSeconds(), MAX_FUNCTION_TIMEOUT.toSeconds()];
+    if (ms % 1000 !== 0 || ms < min * 1000 || ms > max * 1000) {
+      return `functionTimeout ${ms / 1000} seconds is not a Lambda timeout this handler takes (expected whole seconds from ${min} to ${max}: 1 to 15 minutes)`;
+    }
+    const seconds = ms / 1000;
+    const previous = this.timeoutSetBy;
+    if (previous !== undefined && previous.seconds !== seconds) {
+      return (
+        `functionTimeout ${seconds} seconds differs from the ${previous.seconds} seconds that '${previous.path}' gives: ` +
+        "every deletion of a stack runs in the stack's one handler function (give both the same functionTimeout, or give it once)"
+      );
+    }
+    this.timeoutSetBy ??= { path: deletionPath, seconds };
+    (this.function.node.defaultChild as lambda.CfnFunction).timeout = seconds;
     return undefined;
   }
 

@@ -3,7 +3,8 @@
  * the story: each deletion by construct path with its properties in words, what
  * each event did to each image and why, the stack outputs and a log line as a
  * user sees them, and why each image that stays is there, in the handler's
- * own words (its log line), so that labels and counts agree.
+ * own words (its log line), so that labels and counts agree; and a second
+ * scheduled tick that reads only what was pushed since the first.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -237,6 +238,19 @@ describe('npm run demo', () => {
 
   test('plays a lifecycle policy of three rules: each image labelled with the rule that expired it, from the log line', () => {
     expectLifecyclePolicyAct(output);
+  });
+
+  test("then two hourly ticks: the second reads from the registry only the indexes pushed since the first; the rest is the cache's", () => {
+    const reads = step(output, 9);
+    expect(reads).toContain(
+      'tick 1: SUCCESS, deleted 1; manifests read from the registry 9, from the reference cache 0, stored 9 ' +
+        '(authenticated registry reads, paced at 5 a second; answered 429: 0)\n      the registry counted 9 authenticated and 0 anonymous pulls',
+    );
+    expect(reads).toContain(
+      'tick 2: SUCCESS, deleted 0; manifests read from the registry 3, from the reference cache 8, stored 3 ' +
+        '(authenticated registry reads, paced at 5 a second; answered 429: 0)\n      the registry counted 3 authenticated and 0 anonymous pulls',
+    );
+    expect(reads).toContain('The second tick read only the 3 new indexes; the 8 it already knew came from the cache.');
   });
 
   test('needs nothing but Node: node example/demo.js runs with a PATH that holds only node (no python3, npm or sh)', () => {

@@ -203,3 +203,51 @@ describe("the stack's handler function and log group", () => {
     Template.fromStack(two).hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
   });
 });
+
+describe("the handler function's timeout (functionTimeout)", () => {
+  const timeoutOf = (stack: Stack) => Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'))[0].Properties.Timeout;
+
+  test('five minutes unless a deletion gives one; whichever deletion gives it sets it, and the same value twice is fine', () => {
+    const plain = newStack();
+    new EcrPublicImageDeletion(plain, 'A', { repositoryName: 'my-app', imageIds: [{ imageTag: 'a' }] });
+    expect(timeoutOf(plain)).toBe(300);
+    const stack = newStack();
+    new EcrPublicImageDeletion(stack, 'A', { repositoryName: 'my-app', imageIds: [{ imageTag: 'a' }] });
+    new EcrPublicImageDeletion(stack, 'B', {
+      repositoryName: 'my-app',
+      select: ImageSelection.untaggedImages(),
+      functionTimeout: Duration.minutes(15),
+    });
+    new EcrPublicImageDeletion(stack, 'C', {
+      repositoryName: 'other',
+      select: ImageSelection.untaggedImages(),
+      functionTimeout: Duration.seconds(900),
+    });
+    expect(timeoutOf(stack)).toBe(900);
+  });
+
+  test.each([
+    [Duration.seconds(59), '59 seconds'],
+    [Duration.minutes(16), '960 seconds'],
+    [Duration.millis(90_500), '90.5 seconds'],
+  ])('%s is an error that says what is allowed', (timeout, shown) => {
+    expect(
+      () => new EcrPublicImageDeletion(newStack(), 'A', { repositoryName: 'my-app', imageIds: [{ imageTag: 'a' }], functionTimeout: timeout }),
+    ).toThrow(
+      "EcrPublicImageDeletion 'TestStack/A' has invalid properties:\n" +
+        `  - functionTimeout ${shown} is not a Lambda timeout this handler takes (expected whole seconds from 60 to 900: 1 to 15 minutes)`,
+    );
+  });
+
+  test('two deletions of a stack with different timeouts: an error naming both', () => {
+    const stack = newStack();
+    new EcrPublicImageDeletion(stack, 'A', { repositoryName: 'my-app', imageIds: [{ imageTag: 'a' }], functionTimeout: Duration.minutes(10) });
+    expect(
+      () =>
+        new EcrPublicImageDeletion(stack, 'B', { repositoryName: 'my-app', imageIds: [{ imageTag: 'b' }], functionTimeout: Duration.minutes(15) }),
+    ).toThrow(
+      "EcrPublicImageDeletion 'TestStack/B' has invalid properties:\n" +
+        "  - functionTimeout 900 seconds differs from the 600 seconds that 'TestStack/A' gives: every deletion of a stack runs in the stack's one handler function (give both the same functionTimeout, or give it once)",
+    );
+  });
+});

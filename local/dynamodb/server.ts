@@ -42,6 +42,13 @@ export interface LocalDynamoDbOptions extends DynamoStoreOptions {
 export interface LocalDynamoDb {
   /** http://127.0.0.1:PORT: AWS_ENDPOINT_URL_DYNAMODB. */
   readonly endpoint: string;
+  /**
+   * IAM, when a test plays it: asked for every request with the action
+   * (`dynamodb:<Operation>`) and the ARN of each table it names; a string it
+   * returns is the reason for an AccessDeniedException, and nothing is
+   * applied. Undefined: every request is allowed.
+   */
+  authorize?: (action: string, resource: string) => string | undefined;
   readonly store: DynamoStore;
   /** Forced answers, taken in order by the calls they match. */
   readonly faults: DynamoFault[];
@@ -86,6 +93,11 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
         sendError(response, forcedError);
         return;
       }
+      const denied = deniedByIam(local.authorize, operation, body, store);
+      if (denied !== undefined) {
+        sendError(response, new DynamoError('AccessDeniedException', denied));
+        return;
+      }
       const callOptions: CallOptions = fault?.kind === 'unprocessed' ? { unprocessed: fault.count } : {};
       try {
         send(response, 200, handleDynamoRequest(store, target, request.headers.authorization, text, callOptions));
@@ -107,7 +119,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
   });
   const port = (server.address() as net.AddressInfo).port;
 
-  return {
+  const local: LocalDynamoDb = {
     endpoint: `http://127.0.0.1:${port}`,
     store,
     faults,
@@ -122,6 +134,33 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
         server.close(() => resolve());
       }),
   };
+  return local;
+}
+
+/**
+ * IAM's answer for one request: the denial's message, or undefined. The
+ * resources are the ARNs of the tables the request names (TableName, or the
+ * keys of RequestItems for the batch operations).
+ */
+function deniedByIam(
+  authorize: LocalDynamoDb['authorize'],
+  operation: string,
+  body: Record<string, unknown>,
+  store: DynamoStore,
+): string | undefined {
+  if (!authorize) return undefined;
+  const names =
+    typeof body.TableName === 'string'
+      ? [body.TableName]
+      : body.RequestItems && typeof body.RequestItems === 'object'
+        ? Object.keys(body.RequestItems)
+        : ['*'];
+  for (const name of names) {
+    const resource = `arn:aws:dynamodb:${store.region}:${store.accountId}:table/${name}`;
+    const reason = authorize(`dynamodb:${operation}`, resource);
+    if (reason !== undefined) return reason;
+  }
+  return undefined;
 }
 
 function errorOf(fault: DynamoFault, operation: string, store: DynamoStore): DynamoError | undefined {

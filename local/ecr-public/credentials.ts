@@ -73,6 +73,18 @@ export class RegistryCredentials {
     return token;
   }
 
+  /**
+   * Every secret issued so far, for tests that check none is ever printed:
+   * each password, its authorizationToken (base64 of `AWS:<password>`), and
+   * each bearer token.
+   */
+  secrets(): string[] {
+    return [
+      ...[...this.passwords.keys()].flatMap((password) => [password, Buffer.from(`${AUTHORIZATION_TOKEN_USER}:${password}`).toString('base64')]),
+      ...this.bearers.keys(),
+    ];
+  }
+
   /** The class a bearer token authorizes, or undefined for a token not issued here. */
   classOf(token: string): PullClass | undefined {
     return this.bearers.get(token);

@@ -66,6 +66,8 @@ export interface EcrPublicEmulator {
   readonly faults: { readonly api: FaultInjector; readonly registry: FaultInjector };
   /** Refuse (ImageReferencedByManifestList) or allow deleting an image that a remaining index lists. */
   referencedImageDeletion: ReferencedImageDeletion;
+  /** Every credential and bearer token the emulator issued (GetAuthorizationToken, the token realm): none may be printed. */
+  issuedSecrets(): string[];
   /** The pull quotas: `configure` sets them (undefined: none), `current` reads them. */
   readonly pullQuota: PullQuota;
   /** Pulls (manifest GETs and HEADs) let through and refused with 429, per class, since the start or the last resetStats. */
@@ -150,6 +152,11 @@ function deniedByIam(emulator: EcrPublicEmulator, store: EcrPublicStore, operati
     typeof input.repositoryName === 'string' ? [input.repositoryName] : Array.isArray(input.repositoryNames) ? input.repositoryNames : ['*'];
   const registry = typeof input.registryId === 'string' ? input.registryId : store.registryId;
   const action = `ecr-public:${operation}`;
+  if (operation === 'GetAuthorizationToken') {
+    // No resource type (Service Authorization Reference): judged on "*". The service gets an STS service bearer
+    // token on the caller's behalf, which takes sts:GetServiceBearerToken too (the operation's documentation).
+    return emulator.authorize(action, '*') ?? emulator.authorize('sts:GetServiceBearerToken', '*');
+  }
   for (const name of names) {
     const resource = `arn:aws:ecr-public::${registry}:repository/${String(name)}`;
     const reason = emulator.authorize(action, resource);
@@ -330,6 +337,7 @@ export async function startEcrPublicEmulator(options: EmulatorOptions = {}): Pro
     },
     pullQuota,
     pulls: () => pullQuota.pulls(),
+    issuedSecrets: () => credentials.secrets(),
     listing: store.listing,
     registryBehaviour: registry.behaviour,
     deletionFailures: store.deletionFailures,

@@ -391,7 +391,7 @@ describe('a reader that cannot be opened makes every manifest unknown, never "re
         { ECR_PUBLIC_REGISTRY_ENDPOINT: `http://127.0.0.1:${(badRealm.address() as AddressInfo).port}` },
       );
       expect(result.response?.body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '0' } });
-      expect(logLine(result).selection.unknownCauses[0]).toContain('realm that is not a URL');
+      expect(logLine(result).selection.unknownCauses[0]).toContain('realm is not a URL');
       expect(emulator.images(name)).toHaveLength(images.length);
     } finally {
       badRealm.close();
@@ -411,7 +411,7 @@ describe('the time of an event', () => {
     // goes, in the other half of the time. (tagsMatching reads nothing here: it selects tagged images only.)
     const result = await run(name, { Match: 'all', ProtectTags: ['main'] }, {}, {}, 8_000);
     expect(result.response?.body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '1', KeptUnknownCount: '1' } });
-    expect(result.stdout).toContain("the event's deadline for registry reads");
+    expect(result.stdout).toContain('the deadline for registry reads came before');
     expect(Date.now() - started).toBeLessThan(8_000);
     expect(tagsOf(name).get(singleImage('hang-pr').digest)).toEqual(['main', 'pr-1']);
     expect([...tagsOf(name).keys()].sort()).toEqual([loose.digest, singleImage('hang-pr').digest].sort());

@@ -9,6 +9,7 @@
 import { existsSync } from 'node:fs';
 import type { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import type { EcrPublicEmulator, FaultInjector, FaultOptions, ReferencedImageDeletion } from '../../local/ecr-public';
+import { LocalDynamoDb, startLocalDynamoDb } from '../../local/dynamodb';
 import { BUNDLE, LocalStackState, ResponseServer } from './local-cloudformation';
 import { LocalEcrPublic, startLocalEcrPublic } from './local-ecr-public';
 
@@ -22,7 +23,12 @@ export interface LocalRig {
   readonly faults: FaultInjector;
   /** The stacks' state, as the handler reads it (DescribeStacks, GetTemplate). */
   readonly stack: LocalStackState;
-  /** The handler's environment: AWS_ENDPOINT_URL_ECR_PUBLIC, ECR_PUBLIC_REGISTRY_ENDPOINT and AWS_ENDPOINT_URL_CLOUDFORMATION. */
+  /** The local DynamoDB, where a stack's reference cache lives (in the stacks' region, eu-west-1). */
+  readonly dynamo: LocalDynamoDb;
+  /**
+   * The handler's environment: AWS_ENDPOINT_URL_ECR_PUBLIC, ECR_PUBLIC_REGISTRY_ENDPOINT,
+   * AWS_ENDPOINT_URL_CLOUDFORMATION and AWS_ENDPOINT_URL_DYNAMODB.
+   */
   readonly env: Record<string, string>;
   stop(): Promise<void>;
 }
@@ -34,6 +40,7 @@ export async function startLocalRig(options: FaultOptions & { readonly reference
   emulator.faults.api.configure(options.rates ?? {}, options.seed, options);
   const server = await ResponseServer.start();
   const stack = await LocalStackState.start();
+  const dynamo = await startLocalDynamoDb({ region: 'eu-west-1' });
   return {
     backend,
     emulator,
@@ -41,8 +48,10 @@ export async function startLocalRig(options: FaultOptions & { readonly reference
     server,
     faults: emulator.faults.api,
     stack,
-    env: { ...backend.env, ...stack.env },
+    dynamo,
+    env: { ...backend.env, ...stack.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint },
     stop: async () => {
+      await dynamo.close();
       await stack.close();
       await server.close();
       await backend.stop();

@@ -13,10 +13,14 @@
  * deletion of a phase runs in the reverse dependency order of the template
  * that declared the resource.
  *
- * The custom resources run the shipped handler bundle (invokeHandler), and
- * every call it makes, of ECR Public or of CloudFormation, is checked against
- * the stack's IAM as it stands at that moment: the AWS::IAM::Policy resources
- * that exist then (current ones and old ones not yet deleted), resolved.
+ * The custom resources run the shipped handler bundle (invokeHandler) with
+ * the environment the template gives the handler function (the reference
+ * cache's table), and every call it makes, of ECR Public (GetAuthorizationToken
+ * with the sts:GetServiceBearerToken it needs included), of CloudFormation or
+ * of DynamoDB, is checked against the stack's IAM as it stands at that
+ * moment: the AWS::IAM::Policy resources that exist then (current ones and
+ * old ones not yet deleted), resolved. An AWS::DynamoDB::Table is a table of
+ * the local DynamoDB, created and deleted with its resource.
  *
  * Where CloudFormation's behaviour is not documented, the engine plays one
  * reading and says which (`rollbackOfReplacedCustomResource`); the tests run
@@ -88,6 +92,10 @@ const ACCOUNT = '123456789012';
 const CUSTOM = 'Custom::EcrPublicImageDeletion';
 const REPOSITORY = 'AWS::ECR::PublicRepository';
 const POLICY = 'AWS::IAM::Policy';
+const TABLE = 'AWS::DynamoDB::Table';
+const FUNCTION = 'AWS::Lambda::Function';
+/** The stack's region (AWS::Region), where its tables are. */
+const REGION = 'eu-west-1';
 /** A resource type whose creation fails: a test adds one to make an update fail and roll back. */
 export const FAILING_TYPE = 'Test::FailsToCreate';
 
@@ -295,6 +303,28 @@ export class LocalStackEngine {
   }
 
   private async createPhysical(logicalId: string, definition: EngineResource, properties: Record<string, unknown>): Promise<string> {
+    if (definition.Type === TABLE) {
+      const name = (properties.TableName as string | undefined) ?? `${this.stackId.split('/')[1]}-${logicalId}-${randomUUID().slice(0, 8)}`;
+      const keys = properties.KeySchema as Array<{ AttributeName: string; KeyType: string }>;
+      const types = new Map(
+        (properties.AttributeDefinitions as Array<{ AttributeName: string; AttributeType: 'S' | 'N' | 'B' }>).map((a) => [
+          a.AttributeName,
+          a.AttributeType,
+        ]),
+      );
+      const element = (kind: string) => {
+        const key = keys.find((k) => k.KeyType === kind);
+        return key && { name: key.AttributeName, type: types.get(key.AttributeName) ?? 'S' };
+      };
+      const range = element('RANGE');
+      this.rig.dynamo.store.createTable({
+        name,
+        hash: element('HASH')!,
+        ...(range ? { range } : {}),
+        billingMode: properties.BillingMode === 'PAY_PER_REQUEST' ? 'PAY_PER_REQUEST' : 'PROVISIONED',
+      });
+      return name;
+    }
     if (definition.Type !== REPOSITORY) return `${logicalId}-${randomUUID().slice(0, 8)}`;
     const name = (properties.RepositoryName as string | undefined) ?? `${logicalId.toLowerCase()}-${randomUUID().slice(0, 8)}`;
     this.rig.emulator.createRepository(name);
@@ -347,6 +377,8 @@ export class LocalStackEngine {
         this.deleteFailures.push(`${this.status}: repository ${instance.physicalId}: ${String(error)}`);
         return;
       }
+    } else if (definition.Type === TABLE) {
+      this.rig.dynamo.store.deleteTable(instance.physicalId);
     }
     this.forget(instance);
   }
@@ -404,12 +436,17 @@ export class LocalStackEngine {
     this.during = `${requestType} ${instance.logicalId} ${instance.physicalId}`.trim();
     const authorize = (action: string, resource: string) => this.judge(action, resource);
     this.rig.emulator.authorize = authorize;
+    this.rig.dynamo.authorize = authorize;
     this.rig.stack.authorizers.set(this.stackId, authorize);
     let result;
     try {
-      result = await invokeHandler(this.rig.server, event, { env: this.rig.env, remainingMs: 60_000 });
+      result = await invokeHandler(this.rig.server, event, {
+        env: { ...this.rig.env, AWS_REGION: REGION, ...this.functionEnvironment() },
+        remainingMs: 60_000,
+      });
     } finally {
       this.rig.emulator.authorize = undefined;
+      this.rig.dynamo.authorize = undefined;
       this.rig.stack.authorizers.delete(this.stackId);
     }
     if (result.exitCode !== 0 || result.stderr !== '' || !result.response) {
@@ -427,6 +464,14 @@ export class LocalStackEngine {
       bytes,
     });
     return body;
+  }
+
+  /** The environment the template gives the handler function now (resolved), e.g. the reference cache's table. */
+  private functionEnvironment(): Record<string, string> {
+    const variables = [...this.existing]
+      .filter((i) => i.definition.Type === FUNCTION && this.current.get(i.logicalId) === i)
+      .map((i) => (i.properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
+    return Object.fromEntries(variables.flatMap((v) => Object.entries(v)).map(([name, value]) => [name, String(value)]));
   }
 
   /** What the local CloudFormation answers of this stack now: status, template, resources. */
@@ -462,7 +507,9 @@ export class LocalStackEngine {
       if (key === 'Ref') return this.ref(arg as string);
       if (key === 'Fn::GetAtt') {
         const [id, attribute] = arg as [string, string];
-        return `arn:aws:local:eu-west-1:${ACCOUNT}:${id}/${this.physicalIdOf(id) ?? 'pending'}/${attribute}`;
+        if (template.Resources[id]?.Type === TABLE && attribute === 'Arn')
+          return `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${this.physicalIdOf(id) ?? 'pending'}`;
+        return `arn:aws:local:${REGION}:${ACCOUNT}:${id}/${this.physicalIdOf(id) ?? 'pending'}/${attribute}`;
       }
       if (key === 'Fn::Join') {
         const [separator, parts] = arg as [string, unknown[]];

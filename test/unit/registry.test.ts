@@ -13,12 +13,16 @@ import {
   MAX_MANIFEST_BYTES,
   MAX_REDIRECTS,
   MAX_TOKEN_FETCHES,
+  NOT_READ,
   RegistryOptions,
   openRegistry,
   parseBearerChallenge,
   registryLocation,
   retryAfterMs,
 } from '../../lambda/registry';
+import { Secret } from '../../lambda/registry-auth';
+import type { ManifestRead } from '../../lambda/select';
+import { VerifiedManifest } from '../../lambda/verified-manifest';
 import { buildxIndex, cosignSignature, digestOf, singleImage } from '../../local/ecr-public';
 import { freePort } from '../support/backends';
 
@@ -50,6 +54,21 @@ const pushed = buildxIndex('v1', { tags: ['v1'] });
 const index = pushed.index;
 const amd64 = pushed.images[0];
 const location = () => ({ base, path: 'a1b2c3d4/app' });
+/** A read as a plain value (the reader answers VerifiedManifests, which carry their digest too). */
+function plainOf(read: ManifestRead | undefined): unknown {
+  if (read === undefined || 'unknown' in read) return read;
+  expect(VerifiedManifest.is(read)).toBe(true);
+  return {
+    references: [...read.references],
+    ...(read.mediaType !== undefined ? { mediaType: read.mediaType } : {}),
+    ...(read.subject !== undefined ? { subject: read.subject } : {}),
+  };
+}
+/** A reader's options on a clock of its own (below), the deadline ten minutes away: pacing and backoff take no time. */
+function fast(): RegistryOptions {
+  const time = clock();
+  return { deadline: time.now() + 600_000, ...time };
+}
 /** Waits recorded instead of slept, so that retries take no time. */
 function clock(): Required<Pick<RegistryOptions, 'now' | 'sleep' | 'random'>> & { waits: number[] } {
   let t = 1_000_000;
@@ -58,7 +77,7 @@ function clock(): Required<Pick<RegistryOptions, 'now' | 'sleep' | 'random'>> & 
 }
 
 describe('reading index manifests', () => {
-  test('answers the bearer challenge anonymously once, then reads every manifest with the token', async () => {
+  test('answers the bearer challenge anonymously once, at GET /v2/, then reads every manifest with the token', async () => {
     const seen: Array<{ url: string; accept?: string; authorization?: string }> = [];
     let tokens = 0;
     handle = (request, response) => {
@@ -74,24 +93,25 @@ describe('reading index manifests', () => {
         response.writeHead(404).end();
       }
     };
-    const reader = openRegistry(location(), { deadline: Date.now() + 10_000 });
+    const reader = openRegistry(location(), fast());
     const reads = await reader.read([index.digest, index.digest]);
-    expect(reads.get(index.digest)).toEqual({ references: index.references, mediaType: index.mediaType });
+    expect(plainOf(reads.get(index.digest))).toEqual({ references: index.references, mediaType: index.mediaType });
     const again = await reader.read([index.digest]);
-    expect(again.get(index.digest)).toEqual({ references: index.references, mediaType: index.mediaType });
+    expect(plainOf(again.get(index.digest))).toEqual({ references: index.references, mediaType: index.mediaType });
     expect(tokens).toBe(1);
     expect(seen.find((r) => r.url.startsWith('/token'))!.url).toBe('/token?service=public.ecr.aws&scope=aws');
     expect(seen.filter((r) => r.url.includes('/manifests/')).every((r) => r.accept === MANIFEST_ACCEPT)).toBe(true);
-    // One unauthenticated attempt, then token-bearing reads only.
-    expect(seen.filter((r) => r.url.includes('/manifests/') && r.authorization === undefined)).toHaveLength(1);
+    // The challenge is answered at GET /v2/, before the first manifest request: every manifest request carries the token.
+    expect(seen[0]).toMatchObject({ url: '/v2/', authorization: undefined });
+    expect(seen.filter((r) => r.url.includes('/manifests/') && r.authorization === undefined)).toHaveLength(0);
     expect(reader.stats).toMatchObject({ manifests: 2 });
   });
 
   test('an image manifest references nothing; the accept header names the four manifest types', async () => {
     const body = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: {}, layers: [] });
     handle = (_request, response) => response.writeHead(200).end(body);
-    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read([digestOf(body)]);
-    expect(reads.get(digestOf(body))).toEqual({ references: [], mediaType: 'application/vnd.oci.image.manifest.v1+json' });
+    const reads = await openRegistry(location(), fast()).read([digestOf(body)]);
+    expect(plainOf(reads.get(digestOf(body)))).toEqual({ references: [], mediaType: 'application/vnd.oci.image.manifest.v1+json' });
     expect(MANIFEST_ACCEPT.split(', ').sort()).toEqual([
       'application/vnd.docker.distribution.manifest.list.v2+json',
       'application/vnd.docker.distribution.manifest.v2+json',
@@ -102,7 +122,8 @@ describe('reading index manifests', () => {
 
   test('retries 429 after its Retry-After and 5xx after a backoff, then reads', async () => {
     const answers = [429, 503, 500, 200];
-    handle = (_request, response) => {
+    handle = (request, response) => {
+      if (!request.url!.includes('/manifests/')) return void response.writeHead(404).end();
       const status = answers.shift()!;
       if (status === 429) response.writeHead(429, { 'retry-after': '2' }).end();
       else if (status !== 200) response.writeHead(status).end();
@@ -111,20 +132,21 @@ describe('reading index manifests', () => {
     const time = clock();
     const reader = openRegistry(location(), { deadline: time.now() + 60_000, ...time });
     const reads = await reader.read([index.digest]);
-    expect(reads.get(index.digest)).toEqual({ references: index.references, mediaType: index.mediaType });
-    expect(time.waits[0]).toBe(2000);
-    expect(time.waits.length).toBe(3);
-    expect(reader.stats).toMatchObject({ requests: 4, throttled: 1 });
+    expect(plainOf(reads.get(index.digest))).toEqual({ references: index.references, mediaType: index.mediaType });
+    // The Retry-After first (the pacer, slowed by the 429, holds the next slot as long or longer); then the backoffs of the 5xx.
+    expect(time.waits[0]).toBeGreaterThanOrEqual(2000);
+    expect(reader.stats).toMatchObject({ pulls: 4, throttled: 1 });
   });
 
   test('a Retry-After past the deadline ends the read at once, as unknown, with the cause', async () => {
     let requests = 0;
-    handle = (_request, response) => void (requests++, response.writeHead(429, { 'retry-after': '120' }).end());
+    handle = (request, response) =>
+      void (request.url!.includes('/manifests/') && requests++, response.writeHead(429, { 'retry-after': '120' }).end());
     const time = clock();
     const reads = await openRegistry(location(), { deadline: time.now() + 30_000, ...time }).read([index.digest]);
     expect(requests).toBe(1);
     expect(time.waits).toEqual([]);
-    expect((reads.get(index.digest) as { unknown: string }).unknown).toMatch(/HTTP 429, Retry-After 120 s is past the event's deadline/);
+    expect((reads.get(index.digest) as { unknown: string }).unknown).toMatch(/HTTP 429, Retry-After 120 s is past the deadline for registry reads/);
   });
 
   test('a 429 storm without Retry-After gives up at the deadline, not after it', async () => {
@@ -141,15 +163,15 @@ describe('reading index manifests', () => {
     [403, 'HTTP 403'],
   ])('HTTP %i is not retried: the references are unknown', async (status, cause) => {
     let requests = 0;
-    handle = (_request, response) => void (requests++, response.writeHead(status).end());
-    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read([index.digest]);
+    handle = (request, response) => void (request.url!.includes('/manifests/') && requests++, response.writeHead(status).end());
+    const reads = await openRegistry(location(), fast()).read([index.digest]);
     expect(requests).toBe(1);
     expect((reads.get(index.digest) as { unknown: string }).unknown).toContain(cause);
   });
 
   test('a manifest whose bytes do not hash to the digest asked for is unknown', async () => {
     handle = (_request, response) => response.writeHead(200).end(index.manifest.replace(amd64.digest, singleImage('x').digest));
-    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read([index.digest]);
+    const reads = await openRegistry(location(), fast()).read([index.digest]);
     expect((reads.get(index.digest) as { unknown: string }).unknown).toContain('served a manifest with digest');
   });
 
@@ -165,9 +187,9 @@ describe('reading index manifests', () => {
       if (request.url!.startsWith('/token')) response.writeHead(403).end();
       else response.writeHead(401, { 'www-authenticate': `Bearer realm="${base}/token",service="registry"` }).end();
     };
-    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read([index.digest]);
+    const reads = await openRegistry(location(), fast()).read([index.digest]);
     expect((reads.get(index.digest) as { unknown: string }).unknown).toMatch(
-      /^token request GET .*scope=repository%3Aa1b2c3d4%2Fapp%3Apull: HTTP 403$/,
+      /^no registry token: anonymous token request GET http:\/\/127.0.0.1:\d+\/token: HTTP 403 \(and authenticated reads are not possible: no credentials were given/,
     );
   });
 
@@ -183,7 +205,7 @@ describe('reading index manifests', () => {
       }, 20);
     };
     const digests = Array.from({ length: 12 }, (_, i) => singleImage(`c${i}`).digest);
-    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read(digests);
+    const reads = await openRegistry(location(), fast()).read(digests);
     expect(reads.size).toBe(12);
     expect(most).toBe(DEFAULT_READ_CONCURRENCY);
   });
@@ -227,7 +249,7 @@ describe('tokens', () => {
 
   test('one token for the event, whatever the number of manifests read at once', async () => {
     const registry = tokenRegistry(() => undefined);
-    const reader = openRegistry(location(), { deadline: Date.now() + 10_000 });
+    const reader = openRegistry(location(), fast());
     const reads = await reader.read(digests);
     expect(known(reads)).toBe(8);
     expect(registry.issued).toEqual(['token-1']);
@@ -237,7 +259,7 @@ describe('tokens', () => {
   test('a token that expires (401 invalid_token) is replaced once, by one request for every read in flight', async () => {
     let served = 0;
     const registry = tokenRegistry((token) => (token === 'token-1' && ++served > 3 ? { error: 'invalid_token' } : undefined));
-    const reader = openRegistry(location(), { deadline: Date.now() + 10_000 });
+    const reader = openRegistry(location(), fast());
     const reads = await reader.read(digests);
     expect(known(reads)).toBe(8);
     expect(registry.issued).toEqual(['token-1', 'token-2']);
@@ -245,7 +267,7 @@ describe('tokens', () => {
 
   test('a token still refused after a new one leaves that read unknown, and the reader asks for few tokens', async () => {
     const registry = tokenRegistry(() => ({ error: 'invalid_token' }));
-    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read(digests);
+    const reads = await openRegistry(location(), fast()).read(digests);
     expect(known(reads)).toBe(0);
     expect((reads.get(digests[0]) as { unknown: string }).unknown).toMatch(/HTTP 401 with a new token \(invalid_token\)|refused \d+ tokens/);
     expect(registry.issued.length).toBeLessThanOrEqual(MAX_TOKEN_FETCHES);
@@ -254,7 +276,7 @@ describe('tokens', () => {
   test.each([401, 403])('insufficient_scope (HTTP %i): the new token is asked for the scope the challenge names', async (status) => {
     const scope = 'repository:a1b2c3d4/app:pull';
     const registry = tokenRegistry((token) => (token === 'token-1' ? { error: 'insufficient_scope', scope, status } : undefined));
-    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read(digests.slice(0, 2));
+    const reads = await openRegistry(location(), fast()).read(digests.slice(0, 2));
     expect([...reads.values()].every((read) => 'references' in read)).toBe(true);
     expect(registry.tokenRequests.map((params) => params.get('scope'))).toEqual(['aws', scope]);
     expect(registry.tokenRequests[1].get('error')).toBeNull();
@@ -268,15 +290,15 @@ describe('tokens', () => {
         ? void response.writeHead(301, { location: `${otherBase}/token-elsewhere?${request.url!.split('?')[1]}` }).end()
         : served(request, response);
     handleOther = (request, response) => void response.writeHead(307, { location: `${base}/token?moved=1&${request.url!.split('?')[1]}` }).end();
-    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read(digests.slice(0, 2));
+    const reads = await openRegistry(location(), fast()).read(digests.slice(0, 2));
     expect([...reads.values()].every((read) => 'references' in read)).toBe(true);
     expect(registry.issued).toEqual(['token-1']);
   });
 
   test('a realm that is not a URL: every read unknown, with the cause; nothing thrown', async () => {
     handle = (_request, response) => response.writeHead(401, { 'www-authenticate': 'Bearer realm="not a url",service="x"' }).end();
-    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read(digests.slice(0, 3));
-    expect([...reads.values()].every((read) => 'unknown' in read && /realm that is not a URL/.test(read.unknown))).toBe(true);
+    const reads = await openRegistry(location(), fast()).read(digests.slice(0, 3));
+    expect([...reads.values()].every((read) => 'unknown' in read && /realm is not a URL/.test(read.unknown))).toBe(true);
   });
 });
 
@@ -303,8 +325,8 @@ describe('redirects', () => {
 
   test.each([301, 302, 303, 307, 308])('HTTP %i to another origin is followed without the token', async (status) => {
     const seen = redirecting((path) => `${otherBase}/presigned${path}?X-Amz-Signature=abc`, status);
-    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read([image.digest]);
-    expect(reads.get(image.digest)).toEqual({ references: [], mediaType: image.mediaType });
+    const reads = await openRegistry(location(), fast()).read([image.digest]);
+    expect(plainOf(reads.get(image.digest))).toEqual({ references: [], mediaType: image.mediaType });
     const atOther = seen.filter((r) => r.origin === 'other');
     expect(atOther).toEqual([
       { origin: 'other', url: `/presigned/v2/a1b2c3d4/app/manifests/${image.digest}?X-Amz-Signature=abc`, authorization: undefined },
@@ -313,14 +335,14 @@ describe('redirects', () => {
 
   test('a redirect on the same origin keeps the token', async () => {
     const seen = redirecting((path) => `/same${path}`);
-    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read([image.digest]);
+    const reads = await openRegistry(location(), fast()).read([image.digest]);
     expect(reads.get(image.digest)).toMatchObject({ references: [] });
     expect(seen.find((r) => r.url.startsWith('/same/'))?.authorization).toBe('Bearer secret-token');
   });
 
   test(`more than ${MAX_REDIRECTS} redirects: unknown`, async () => {
     redirecting((path) => path);
-    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read([image.digest]);
+    const reads = await openRegistry(location(), fast()).read([image.digest]);
     expect((reads.get(image.digest) as { unknown: string }).unknown).toContain(`more than ${MAX_REDIRECTS} redirects`);
   });
 
@@ -353,15 +375,15 @@ describe('what an answer may weigh', () => {
       response.writeHead(200, { 'transfer-encoding': 'chunked' });
       response.end(bodies.get(request.url!.split('/').pop()!));
     };
-    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read([...bodies.keys()]);
+    const reads = await openRegistry(location(), fast()).read([...bodies.keys()]);
     expect(reads.get(digestOf(fits))).toMatchObject({ references: [] });
     expect((reads.get(digestOf(over)) as { unknown: string }).unknown).toContain(`more than the ${MAX_MANIFEST_BYTES} bytes a manifest read accepts`);
   });
 
   test('an endless answer is cut off at the cap, at once, not read until the timeout', async () => {
     let requests = 0;
-    handle = (_request, response) => {
-      requests++;
+    handle = (request, response) => {
+      if (request.url!.includes('/manifests/')) requests++;
       response.writeHead(200);
       const chunk = Buffer.alloc(64 * 1024, 'x');
       const write = () => {
@@ -371,7 +393,7 @@ describe('what an answer may weigh', () => {
       write();
     };
     const started = Date.now();
-    const reads = await openRegistry(location(), { deadline: Date.now() + 60_000 }).read([index.digest]);
+    const reads = await openRegistry(location(), fast()).read([index.digest]);
     expect((reads.get(index.digest) as { unknown: string }).unknown).toContain('a manifest read accepts');
     expect(Date.now() - started).toBeLessThan(5_000);
     // Not retried: the answer was an answer, too large.
@@ -383,7 +405,7 @@ describe('what an answer may weigh', () => {
       response.writeHead(200, { 'content-length': String(MAX_MANIFEST_BYTES + 10) });
       response.write('{');
     };
-    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read([index.digest]);
+    const reads = await openRegistry(location(), fast()).read([index.digest]);
     expect((reads.get(index.digest) as { unknown: string }).unknown).toContain(`${MAX_MANIFEST_BYTES + 10} bytes, more than`);
   });
 });
@@ -398,16 +420,20 @@ describe('what a manifest says', () => {
       [digestOf(broken), broken],
     ]);
     handle = (request, response) => response.writeHead(200).end(bodies.get(request.url!.split('/').pop()!));
-    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read([...bodies.keys()]);
-    expect(reads.get(signature.digest)).toEqual({ references: [], mediaType: 'application/vnd.oci.image.manifest.v1+json', subject: subject.digest });
-    expect((reads.get(digestOf(broken)) as { unknown: string }).unknown).toContain('"subject" has no digest');
+    const reads = await openRegistry(location(), fast()).read([...bodies.keys()]);
+    expect(plainOf(reads.get(signature.digest))).toEqual({
+      references: [],
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      subject: subject.digest,
+    });
+    expect((reads.get(digestOf(broken)) as { unknown: string }).unknown).toContain('"subject" has no valid digest');
   });
 
   test('without a mediaType field, the Content-Type it was served with', async () => {
     const body = JSON.stringify({ schemaVersion: 2, manifests: [{ digest: amd64.digest }] });
     handle = (_request, response) => response.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json; charset=utf-8' }).end(body);
-    const reads = await openRegistry(location(), { deadline: Date.now() + 10_000 }).read([digestOf(body)]);
-    expect(reads.get(digestOf(body))).toEqual({ references: [amd64.digest], mediaType: 'application/vnd.oci.image.index.v1+json' });
+    const reads = await openRegistry(location(), fast()).read([digestOf(body)]);
+    expect(plainOf(reads.get(digestOf(body)))).toEqual({ references: [amd64.digest], mediaType: 'application/vnd.oci.image.index.v1+json' });
   });
 });
 
@@ -442,5 +468,142 @@ describe('where manifests are read', () => {
     expect(retryAfterMs('3', 0)).toBe(3000);
     expect(retryAfterMs(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
     expect(retryAfterMs(null, 0)).toBeUndefined();
+  });
+});
+
+describe('authenticated, paced reads', () => {
+  const PASSWORD = 'p4ssw0rd-from-GetAuthorizationToken';
+  const BASIC = Buffer.from(`AWS:${PASSWORD}`).toString('base64');
+  const credentials = async () => ({ basic: new Secret(BASIC) });
+  const images = Array.from({ length: 10 }, (_, i) => singleImage(`paced-${i}`, { format: 'oci' }));
+  const bodies = new Map(images.map((image) => [image.digest, image.manifest]));
+  const digests = images.map((image) => image.digest);
+
+  /**
+   * A registry whose realm gives `auth-N` for the Basic credentials and `anon-N` without; `expire(token)` says
+   * whether a token is refused (invalid_token). Records what each request carried and when it arrived.
+   */
+  function realmRegistry(time: { now: () => number }, expire: (token: string) => boolean = () => false) {
+    const seen: Array<{ url: string; authorization?: string; at: number }> = [];
+    let issued = 0;
+    handle = (request, response) => {
+      const url = new URL(request.url!, base);
+      seen.push({ url: url.pathname, authorization: request.headers.authorization, at: time.now() });
+      if (url.pathname === '/token') {
+        const basic = request.headers.authorization === `Basic ${BASIC}`;
+        if (request.headers.authorization !== undefined && !basic) return void response.writeHead(400).end('{"errors":[{"code":"DENIED"}]}');
+        return void response.writeHead(200).end(JSON.stringify({ token: `${basic ? 'auth' : 'anon'}-${++issued}` }));
+      }
+      const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+      if (token === undefined || expire(token)) {
+        const error = token === undefined ? '' : ',error="invalid_token"';
+        return void response
+          .writeHead(401, { 'www-authenticate': `Bearer realm="${base}/token",service="public.ecr.aws",scope="aws"${error}` })
+          .end();
+      }
+      const body = bodies.get(url.pathname.split('/').pop()!);
+      if (body) response.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(body);
+      else response.writeHead(404).end();
+    };
+    return seen;
+  }
+  const manifestRequests = (seen: ReturnType<typeof realmRegistry>) => seen.filter((r) => r.url.includes('/manifests/'));
+
+  test('with credentials, the realm gets them as Basic, and every manifest is read with the authenticated token', async () => {
+    const time = clock();
+    const seen = realmRegistry(time);
+    const reader = openRegistry(location(), { deadline: time.now() + 600_000, ...time, credentials });
+    const reads = await reader.read(digests);
+    expect([...reads.values()].every((read) => VerifiedManifest.is(read))).toBe(true);
+    expect(seen.filter((r) => r.url === '/token').map((r) => r.authorization)).toEqual([`Basic ${BASIC}`]);
+    expect(manifestRequests(seen).every((r) => r.authorization === 'Bearer auth-1')).toBe(true);
+    expect(reader.stats).toMatchObject({ access: { kind: 'authenticated' }, ratePerSecond: 5, tokens: 1, pulls: 10, throttled: 0 });
+  });
+
+  test.each<[string, number | undefined, boolean, number]>([
+    ['authenticated, by default: 5 a second', undefined, true, 200],
+    ['authenticated, registryReadsPerSecond 20', 20, true, 50],
+    ['anonymous: 0.9 a second', undefined, false, 1000 / 0.9],
+    ['anonymous, whatever registryReadsPerSecond says: 0.9 a second', 20, false, 1000 / 0.9],
+  ])('manifest requests start paced (%s), token requests and the ping are not', async (_what, readsPerSecond, authenticated, spacing) => {
+    const time = clock();
+    const seen = realmRegistry(time);
+    const reader = openRegistry(location(), {
+      deadline: time.now() + 600_000,
+      ...time,
+      // One at a time, so that each request arrives at its slot on this test's clock.
+      concurrency: 1,
+      readsPerSecond,
+      ...(authenticated ? { credentials } : {}),
+    });
+    await reader.read(digests);
+    const starts = manifestRequests(seen).map((r) => r.at);
+    const gaps = starts.slice(1).map((at, i) => at - starts[i]);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(spacing);
+    expect(starts[starts.length - 1] - starts[0]).toBeCloseTo(spacing * (starts.length - 1), 6);
+    expect(seen[0].url).toBe('/v2/');
+  });
+
+  test('a 429 without Retry-After slows the pacer and holds the next request: no backoff of its own, and the read goes on', async () => {
+    const time = clock();
+    const seen = realmRegistry(time);
+    const served = handle;
+    let throttled = 0;
+    handle = (request, response) => {
+      // Every fourth manifest request is refused, without Retry-After (as ECR Public's field reports show).
+      if (request.url!.includes('/manifests/') && ++throttled % 4 === 0) return void response.writeHead(429).end();
+      served(request, response);
+    };
+    const reader = openRegistry(location(), { deadline: time.now() + 600_000, ...time, credentials });
+    const reads = await reader.read(digests);
+    expect([...reads.values()].every((read) => 'references' in read)).toBe(true);
+    expect(reader.stats.throttled).toBeGreaterThan(0);
+    // Every wait is a slot of the pacer: at least its interval at the ceiling (200 ms), never a jittered backoff (100 ms here).
+    expect(time.waits.every((ms) => ms >= 200)).toBe(true);
+    expect(seen.length).toBeGreaterThan(digests.length);
+  });
+
+  test('what the deadline leaves unread is "not read in this event", the first digests given read first', async () => {
+    const time = clock();
+    realmRegistry(time);
+    const reader = openRegistry(location(), { deadline: time.now() + 2_500, ...time, concurrency: 1 });
+    const told: string[] = [];
+    const reads = await reader.read(digests, (digest) => told.push(digest));
+    // Anonymous, 0.9 a second: the slots at 0, 1.11 and 2.22 s start before the deadline.
+    const read = digests.filter((digest) => 'references' in reads.get(digest)!);
+    expect(read).toEqual(digests.slice(0, 3));
+    for (const digest of digests.slice(3)) expect((reads.get(digest) as { unknown: string }).unknown).toMatch(new RegExp(`^${NOT_READ}`));
+    expect(reader.stats.notRead).toBe(7);
+    expect(told).toEqual(digests);
+  });
+
+  test('an expired token (invalid_token) is replaced by a new authenticated one: the credentials go to the realm again', async () => {
+    const time = clock();
+    const seen = realmRegistry(time, (token) => token === 'auth-1' && manifestRequests(seen).length > 4);
+    const reader = openRegistry(location(), { deadline: time.now() + 600_000, ...time, credentials });
+    const reads = await reader.read(digests);
+    expect([...reads.values()].every((read) => 'references' in read)).toBe(true);
+    expect(seen.filter((r) => r.url === '/token').map((r) => r.authorization)).toEqual([`Basic ${BASIC}`, `Basic ${BASIC}`]);
+    expect(
+      manifestRequests(seen)
+        .slice(-3)
+        .every((r) => r.authorization === 'Bearer auth-2'),
+    ).toBe(true);
+    expect(reader.stats).toMatchObject({ access: { kind: 'authenticated' }, tokens: 2 });
+  });
+
+  test('credentials the realm refuses: anonymous reads at the anonymous rate, and the stats say why; no secret in them', async () => {
+    const time = clock();
+    const seen = realmRegistry(time);
+    const wrong = async () => ({ basic: new Secret(Buffer.from('AWS:wrong-password-123').toString('base64')) });
+    const reader = openRegistry(location(), { deadline: time.now() + 600_000, ...time, credentials: wrong });
+    const reads = await reader.read(digests.slice(0, 3));
+    expect([...reads.values()].every((read) => 'references' in read)).toBe(true);
+    expect(reader.stats.access).toEqual({ kind: 'anonymous', why: expect.stringContaining('the token realm refused the credentials: HTTP 400') });
+    expect(reader.stats.ratePerSecond).toBe(0.9);
+    expect(manifestRequests(seen).every((r) => r.authorization === 'Bearer anon-1')).toBe(true);
+    const printed = JSON.stringify(reader.stats) + JSON.stringify([...reads.values()]);
+    for (const secret of ['wrong-password-123', Buffer.from('AWS:wrong-password-123').toString('base64'), 'anon-1'])
+      expect(printed).not.toContain(secret);
   });
 });

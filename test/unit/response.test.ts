@@ -97,7 +97,7 @@ const selectionWith = (rules: Array<{ priority: number; expired: number }>): Non
   keptReferrers: 0,
   keptUnknown: 0,
   keptMoved: 0,
-  manifestsRead: 0,
+  reads: { asked: 0, fromCache: 0, fromRegistry: 0, notRead: 0, pulls: 0, throttled: 0, pacedWaitSeconds: 0, cacheStored: 0, cacheUnwritten: 0 },
   unknownCount: 0,
   unknownCauses: [],
   kept: [],

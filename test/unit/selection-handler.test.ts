@@ -53,7 +53,8 @@ const plain = (name: string, tags: string[], pushedAt: number) => singleImage(na
 describe('a selection', () => {
   test('follows nextToken through every page, 1,000 images a page', async () => {
     seed(...Array.from({ length: 2500 }, (_, i) => plain(`img${i.toString(16)}`, i % 2 === 0 ? [`t${i}`] : [], now - DAY)));
-    const body = await handle('Create', { Select: { Match: 'untagged' } });
+    // A selection that reads no manifest (no untagged image goes, no index stays): this is about the listing.
+    const body = await handle('Create', { Select: { Match: 'tagged', TagPatterns: ['t*'] } });
     const pages = local.calls('DescribeImages');
     // The emulator's tokens are opaque: each page sends the token of the page before.
     expect(pages.map((p) => [p.maxResults, typeof p.nextToken])).toEqual([
@@ -63,7 +64,7 @@ describe('a selection', () => {
     ]);
     expect(new Set(pages.map((p) => p.nextToken)).size).toBe(3);
     expect(body).toMatchObject({ Status: 'SUCCESS', Data: { DeletedCount: '1250', FailureCount: '0' } });
-    expect(images().every((image) => image.tags.length > 0)).toBe(true);
+    expect(images().every((image) => image.tags.length === 0)).toBe(true);
     expect(images()).toHaveLength(1250);
   });
 
@@ -149,6 +150,30 @@ describe('a selection', () => {
     expect(indexes.every((i) => i.mediaType === MEDIA_TYPES.ociIndex)).toBe(true);
     expect(firstPass.map((id) => id.imageDigest).sort()).toEqual(indexes.map((i) => i.digest).sort());
     expect(describeCalls()).toBe(1);
+  });
+
+  test('emptying deletes the tagged indexes of each page while the next page is listed, everything else after the listing', async () => {
+    // 300 buildx pushes (1,500 images, two pages): every other index tagged.
+    const pushes = Array.from({ length: 300 }, (_, i) => buildx(`e${i}`, i % 2 === 0 ? [`r${i}`] : [], now - (400 - i) * 60_000));
+    seed(...pushes.flat());
+    // Pages take a while; when the first deletion arrives, is a page still being answered?
+    local.emulator.faults.api.delayMs.DescribeImages = 200;
+    let listingWhenFirstDeleted: number | undefined;
+    local.emulator.beforeNext('BatchDeleteImage', () => (listingWhenFirstDeleted = local.emulator.stats('DescribeImages').inFlight));
+    try {
+      const body = await handle('Delete', { Select: { Match: 'all' } });
+      expect(body).toMatchObject({ Status: 'SUCCESS', Data: { FailureCount: '0', DeletedCount: '1500' } });
+    } finally {
+      delete local.emulator.faults.api.delayMs.DescribeImages;
+    }
+    expect(images()).toHaveLength(0);
+    expect(listingWhenFirstDeleted).toBe(1);
+    // What went before the listing ended: the tagged indexes of the first page, and nothing else.
+    const tagged = new Set(
+      pushes.filter((_, i) => i % 2 === 0).map((push) => push.find((image) => image.mediaType === MEDIA_TYPES.ociIndex)!.digest),
+    );
+    const [first] = deleteCalls();
+    expect(first.every((id) => tagged.has(id.imageDigest!))).toBe(true);
   });
 
   test('protectTags keeps a release and everything its index references', async () => {

@@ -238,12 +238,16 @@ export class SequenceRun {
     if (modelEvent.properties.Select) figures.selectionEvents++;
     if ((modelEvent.stackStatus ?? '').includes('ROLLBACK')) figures.rollbackEvents++;
     // The stack as CloudFormation holds it when it sends this event.
-    // The repository is in the stack under its name (listed while it is deleted, after it left the template).
+    // The repository is in the stack (listed while it is deleted, after it left the template) under the name the event's
+    // properties carry: the construct writes RepositoryLogicalId only when RepositoryName is that repository's Ref, so
+    // CloudFormation resolves the name to the physical ID the repository had when this resource was last created or
+    // updated (the name of a missing repository too). A Delete naming another repository than the stack lists is the
+    // Delete of a replaced repository, which this model does not play (test/integration/teardown.test.ts does).
     rig.stack.set(
       STACK_ID,
       modelEvent.stackStatus ?? 'UPDATE_IN_PROGRESS',
       { Resources: modelEvent.templateHasRepository === false ? {} : { Repo: { Type: 'AWS::ECR::PublicRepository' } } },
-      { Repo: repo },
+      { Repo: modelEvent.properties.RepositoryName },
     );
     const before: RegistrySnapshot = await listImages(rig.client, repo);
     const expected: ModelOutcome = applyEvent(this.model, modelEvent);

@@ -174,12 +174,37 @@ describe('random lifecycles through the shipped bundle: the local ECR Public equ
       path: '37',
       what: 'a tag removed from an image that keeps other tags goes by name alone (the model expected a tag+digest pair)',
     },
+    {
+      seed: 1433746525,
+      path: '17',
+      what: "an emptier's Delete in a rollback's cleanup, for a repository that stays, runs no selection (the local stack listed the repository under another name than the properties carried: a replacement the sequence never made)",
+    },
   ];
   for (const { seed, path, what } of REGRESSIONS) {
     test(`regression: ${what}`, async () => {
       await fc.assert(fc.asyncProperty(sequenceArb, runSequence), { seed, path, numRuns: 1, endOnFailure: true });
     });
   }
+
+  // The shape of seed 1433746525/17 without its middle steps: an emptier of a repository of the stack that does not
+  // exist (deleted out of band), whose Delete comes in a cleanup that keeps the repository in the template.
+  test.each(['removed', 'rolledBack'] as const)(
+    'an emptier of a missing repository, removed in a cleanup (%s) that keeps the repository: no selection, nothing asked of ECR Public',
+    async (end) => {
+      await runSequence({
+        repository: { tagCounts: [1, 2], tagOrder: ['v1', 'pr-1', 'latest'] },
+        lifecycles: [
+          {
+            create: { decl: [], deleteOn: ['Delete'], failOnImageFailure: true, withRegistryId: false, select: { Match: 'all' }, nameOnly: false },
+            createFailure: 'missingRepository',
+            retryCreate: false,
+            middle: [],
+            end,
+          },
+        ],
+      });
+    },
+  );
 
   test('the model answers BatchDeleteImage as the emulator does, for tags, digests, tag+digest pairs, missing IDs and repeats', async () => {
     let n = 0;

@@ -286,10 +286,11 @@ describe('a repository replaced (renamed), forward and back, played by a local C
   const allCalls: JudgedCall[] = [];
 
   /** The stack: a public repository of that name, emptyOnDelete on it, and a deletion of a declared tag in it (on DELETE). */
-  function synthesized(repositoryName: string, options: { retain?: boolean; failing?: boolean } = {}): EngineTemplate {
+  function synthesized(repositoryName: string, options: { retain?: boolean; failing?: boolean; repositoryOnly?: boolean } = {}): EngineTemplate {
     const stack = new Stack(new App(), 'Renamed', { env: { account: '123456789012', region: 'eu-west-1' } });
     const repo = new ecr.CfnPublicRepository(stack, 'Repo', { repositoryName });
     repo.applyRemovalPolicy(options.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY);
+    if (options.repositoryOnly) return Synthesized.fromStack(stack).toJSON() as EngineTemplate;
     EcrPublicImageDeletion.emptyOnDelete(stack, 'Emptier', repo);
     new EcrPublicImageDeletion(stack, 'PrImages', { repositoryName: repo.ref, imageIds: [{ imageTag: 'pr-1' }], deleteOn: [DeletionEvent.DELETE] });
     const template = Synthesized.fromStack(stack).toJSON() as { Resources: Record<string, EngineTemplate['Resources'][string]> };
@@ -409,6 +410,39 @@ describe('a repository replaced (renamed), forward and back, played by a local C
       expect(engine.deletedRepositories).toEqual([b, a]);
     },
   );
+
+  // The Delete that a rollback's cleanup sends an emptier the failed update added names the repository its Ref resolved
+  // to then: here the replacement, while the stack lists the repository under its old name again. This is how an
+  // emptier's Delete in that cleanup comes to name another repository than the stack lists (seed 1433746525/17 of
+  // model-lifecycles showed such a Delete with no rename at all, a state CloudFormation does not produce); the old
+  // repository, which stays, must keep every image and get no call.
+  test('rename and a new emptier, then the update fails: the old repository keeps every image, the new one is emptied and deleted', async () => {
+    const { a, b } = names();
+    const { engine, deploy } = newEngine();
+    expect(await deploy(synthesized(a, { repositoryOnly: true }))).toBe('CREATE_COMPLETE');
+    const failed = synthesized(b, { failing: true });
+    expect(await deploy(failed)).toBe('UPDATE_ROLLBACK_COMPLETE');
+    checkEvents(engine);
+    expect(await imagesIn(a)).toBe(3);
+    expect(await imagesIn(b)).toBeUndefined();
+    expect(engine.deletedRepositories).toEqual([b]);
+    expect(engine.physicalIdOf('Repo')).toBe(a);
+    const [created, deleted, ...more] = emptierEvents(engine, failed);
+    expect(more).toEqual([]);
+    expect(created).toMatchObject({ requestType: 'Create', stackStatus: 'UPDATE_IN_PROGRESS', properties: { RepositoryName: b } });
+    expect(deleted).toMatchObject({
+      requestType: 'Delete',
+      stackStatus: 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS',
+      properties: { RepositoryName: b },
+    });
+    expect(deleted.response.Data).toMatchObject({ DeletionRan: 'true', FailureCount: '0' });
+    expect(deleted.response.Reason).toContain(`("${b}") was replaced by "${a}"`);
+    // The rollback's calls reached the new repository, and none the old one.
+    const onRepository = (name: string) =>
+      engine.calls.filter((call) => call.stackStatus.includes('ROLLBACK') && call.resource.endsWith(`repository/${name}`));
+    expect(onRepository(b).map((call) => call.action)).toContain('ecr-public:BatchDeleteImage');
+    expect(onRepository(a)).toEqual([]);
+  });
 
   test('rename of a retained repository: the old one is kept, every image in it, and so is the new one when the stack goes', async () => {
     const { a, b } = names();

@@ -20,7 +20,10 @@
  * - a Delete runs allImages() only when CloudFormation is deleting the
  *   repository: the stack is being deleted, or (when the deletion knows the
  *   repository's logical ID) the repository has left the template in an
- *   update's or a rollback's cleanup;
+ *   update's or a rollback's cleanup. The stack lists the repository under the
+ *   name the properties carry, as CloudFormation does for the Ref that wrote
+ *   it: a replaced repository (listed under another name) is not modelled
+ *   here, test/integration/teardown.test.ts plays those;
  * - invalid properties on a Delete delete nothing and succeed;
  * - during a rollback, no event fails: what would fail succeeds.
  *

@@ -23,10 +23,9 @@ const { performance } = require('node:perf_hooks');
 const { App, Duration, Stack } = require('aws-cdk-lib');
 const { Template } = require('aws-cdk-lib/assertions');
 const events = require('aws-cdk-lib/aws-events');
-const { CreateTableCommand, DynamoDBClient } = require('@aws-sdk/client-dynamodb');
 const { EcrPublicImageDeletion, ImageSelection } = require('../lib');
 const { startEcrPublicEmulator, buildxIndex } = require('../local/ecr-public');
-const { startLocalDynamoDb } = require('../local/dynamodb');
+const { createReferenceCacheTable, startLocalDynamoDb } = require('../local/dynamodb');
 const { buildxRepositoryImages, OCI_INDEX } = require('./local-ecr-public');
 const { parseBench, parseHandlerLog } = require('./handler-output');
 const { limits } = require('./selection-scale');
@@ -69,16 +68,7 @@ async function scenario({ count, scale, anonymous = false, steadyPushes = 50, ma
   if (anonymous)
     emulator.authorize = (action) => (action === 'ecr-public:GetAuthorizationToken' ? 'not allowed (benchmark: anonymous reads)' : undefined);
   const dynamo = await startLocalDynamoDb({ region: 'eu-central-1' });
-  const ddb = new DynamoDBClient({ region: 'eu-central-1', endpoint: dynamo.endpoint, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [{ AttributeName: 'Digest', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'Digest', AttributeType: 'S' }],
-    }),
-  );
-  ddb.destroy();
+  createReferenceCacheTable(dynamo.store, TABLE);
   const repository = `bench/quota-${anonymous ? 'anonymous' : 'authenticated'}`;
   const images = buildxRepositoryImages(count, { taggedEvery: 1, firstPushMs: origin - count * 60_000 });
   emulator.seed(repository, images);

@@ -8,9 +8,8 @@
  * the second, after new pushes, reads only the new indexes; the rest comes
  * from the cache. Every figure is the handler's own, from its log line.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SCHEDULED_EVENT_SOURCE, ScheduledEvent, WireProperties } from '../lib/contract';
-import { startLocalDynamoDb } from '../local/dynamodb';
+import { createReferenceCacheTable, startLocalDynamoDb } from '../local/dynamodb';
 import { EcrPublicEmulator, buildxIndex, singleImage, startEcrPublicEmulator } from '../local/ecr-public';
 import { ResponseServer, invokeHandler } from '../test/support/local-cloudformation';
 import { logLineOf } from './log-line-of';
@@ -76,20 +75,7 @@ export async function quotaAct(server: ResponseServer): Promise<void> {
   const emulator = await startEcrPublicEmulator({ pullRates: 'documented' });
   const dynamo = await startLocalDynamoDb({ region: 'eu-central-1' });
   try {
-    const client = new DynamoDBClient({
-      region: 'eu-central-1',
-      endpoint: dynamo.endpoint,
-      credentials: { accessKeyId: 'demo', secretAccessKey: 'demo' },
-    });
-    await client.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [{ AttributeName: 'Digest', KeyType: 'HASH' }],
-        AttributeDefinitions: [{ AttributeName: 'Digest', AttributeType: 'S' }],
-      }),
-    );
-    client.destroy();
+    createReferenceCacheTable(dynamo.store, TABLE);
     const env = {
       AWS_ENDPOINT_URL_ECR_PUBLIC: emulator.endpoint,
       ECR_PUBLIC_REGISTRY_ENDPOINT: emulator.registryEndpoint,

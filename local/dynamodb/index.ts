@@ -3,5 +3,6 @@
  */
 export * from './json-api';
 export * from './model';
+export * from './reference-cache-table';
 export * from './server';
 export * from './store';

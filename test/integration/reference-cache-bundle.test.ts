@@ -3,30 +3,20 @@
  * its DynamoDB client takes credentials from the environment and reaches the
  * endpoint that AWS_ENDPOINT_URL_DYNAMODB names (here the local DynamoDB).
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { verifyManifest, VerifiedManifest } from '../../lambda/verified-manifest';
-import { LocalDynamoDb, startLocalDynamoDb } from '../../local/dynamodb';
+import { LocalDynamoDb, createReferenceCacheTable, startLocalDynamoDb } from '../../local/dynamodb';
 
 const BUNDLE = path.join(__dirname, '..', '..', 'assets', 'handler', 'reference-cache.js');
 let local: LocalDynamoDb;
 
 beforeAll(async () => {
   local = await startLocalDynamoDb({ region: process.env.AWS_REGION });
-  const client = new DynamoDBClient({ region: 'eu-west-1', endpoint: local.endpoint, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
-  await client.send(
-    new CreateTableCommand({
-      TableName: 'stack-references',
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [{ AttributeName: 'Digest', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'Digest', AttributeType: 'S' }],
-    }),
-  );
-  client.destroy();
+  createReferenceCacheTable(local.store, 'stack-references');
 });
 afterAll(async () => {
   await local.close();
@@ -61,5 +51,5 @@ test('stores and reads back through the bundled DynamoDB client, in a Node proce
   const { found, stats } = JSON.parse(output) as { found: unknown[]; stats: Record<string, unknown> };
   expect(found).toEqual([{ digest: manifest.digest, references: [`sha256:${'1'.repeat(64)}`] }]);
   expect(stats).toMatchObject({ stored: 1, hits: 1, misses: 1, calls: 2, causes: [] });
-  expect(local.requests().map((r) => r.operation)).toEqual(['CreateTable', 'BatchWriteItem', 'BatchGetItem']);
+  expect(local.requests().map((r) => r.operation)).toEqual(['BatchWriteItem', 'BatchGetItem']);
 });

@@ -8,9 +8,8 @@
  * changes. The reads are authenticated (GetAuthorizationToken, then Basic to
  * the realm), and no credential or token is ever in what the handler prints.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EcrPublicEmulator, SeedImage, buildxIndex, cosignSignature, singleImage, startEcrPublicEmulator } from '../../local/ecr-public';
-import { DynamoFault, LocalDynamoDb, startLocalDynamoDb } from '../../local/dynamodb';
+import { DynamoFault, LocalDynamoDb, createReferenceCacheTable, startLocalDynamoDb } from '../../local/dynamodb';
 import { selectionProperties } from '../support/cfn-events';
 import { InvocationResult, LocalCustomResource, ResponseServer } from '../support/local-cloudformation';
 
@@ -25,16 +24,7 @@ beforeAll(async () => {
   emulator = await startEcrPublicEmulator();
   dynamo = await startLocalDynamoDb({ region: 'eu-central-1' });
   server = await ResponseServer.start();
-  const client = new DynamoDBClient({ region: 'eu-central-1', endpoint: dynamo.endpoint, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
-  await client.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [{ AttributeName: 'Digest', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'Digest', AttributeType: 'S' }],
-    }),
-  );
-  client.destroy();
+  createReferenceCacheTable(dynamo.store, TABLE);
 });
 afterAll(async () => {
   await server.close();

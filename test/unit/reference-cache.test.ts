@@ -4,7 +4,7 @@
  * keys and writes retried; and whatever the table does, a lookup answers only
  * what was stored from verified bytes, the rest is a miss, and nothing throws.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import * as fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { REFERENCE_CACHE_TABLE_ENV } from '../../lib/contract';
@@ -20,7 +20,7 @@ import {
   toItem,
 } from '../../lambda/reference-cache';
 import { VerifiedManifest, verifyManifest } from '../../lambda/verified-manifest';
-import { DynamoFault, LocalDynamoDb, startLocalDynamoDb } from '../../local/dynamodb';
+import { DynamoFault, LocalDynamoDb, createReferenceCacheTable, startLocalDynamoDb } from '../../local/dynamodb';
 
 const TABLE = 'references';
 let local: LocalDynamoDb;
@@ -59,14 +59,7 @@ beforeAll(async () => {
     credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
     maxAttempts: 1,
   });
-  await client.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [{ AttributeName: 'Digest', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'Digest', AttributeType: 'S' }],
-    }),
-  );
+  createReferenceCacheTable(local.store, TABLE);
 });
 afterAll(async () => {
   client.destroy();

@@ -83,3 +83,21 @@ export function selectionProperties(repositoryName: string, select: object, extr
     ...extra,
   };
 }
+
+/**
+ * The properties of an emptier (emptyOnDelete: allImages() on Delete) of the stack's repository `Repo`, as the
+ * construct writes them; `extra` overrides or adds (a policy attribute, another name).
+ */
+export function emptierProperties(repositoryName: string, extra: object = {}) {
+  return {
+    RepositoryName: repositoryName,
+    Select: { Match: 'all' },
+    DeleteOn: ['Delete'],
+    FailOnImageFailure: 'true',
+    DryRun: 'false',
+    ApiRegion: 'us-east-1',
+    RepositoryLogicalId: 'Repo',
+    RepositoryDeletionPolicy: 'Delete',
+    ...extra,
+  };
+}

@@ -10,7 +10,7 @@ import { BatchDeleteImageCommand, DescribeImagesCommand, ECRPUBLICClient, Reposi
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../lambda/index';
-import { CfnEvents } from '../support/cfn-events';
+import { CfnEvents, emptierProperties } from '../support/cfn-events';
 import { ResponseServer } from '../support/local-cloudformation';
 import { answerStackState, mockStackState } from '../support/stack-state-mock';
 
@@ -33,17 +33,7 @@ beforeEach(() => {
 afterEach(() => jest.restoreAllMocks());
 
 const d = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
-const emptier = (change: object = {}) => ({
-  RepositoryName: 'app',
-  Select: { Match: 'all' },
-  DeleteOn: ['Delete'],
-  FailOnImageFailure: 'true',
-  DryRun: 'false',
-  ApiRegion: 'us-east-1',
-  RepositoryLogicalId: 'Repo',
-  RepositoryDeletionPolicy: 'Delete',
-  ...change,
-});
+const emptier = (change: object = {}) => emptierProperties('app', change);
 
 function event(requestType: 'Create' | 'Update' | 'Delete', properties: object): CloudFormationCustomResourceEvent {
   const events = new CfnEvents(server, { stackId: STACK_ID, logicalResourceId: 'Emptier' });

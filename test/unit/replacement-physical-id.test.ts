@@ -10,23 +10,14 @@ import type { CloudFormationCustomResourceEvent, CloudFormationCustomResourceUpd
 import * as fc from 'fast-check';
 import { answeredPhysicalId, planEvent, repositorySuffix } from '../../lambda/plan';
 import type { WireProperties } from '../../lib/contract';
+import { emptierProperties } from '../support/cfn-events';
 
 const CREATED = 'EcrPublicImageDeletion-Emptier-5b1c0d2e-0000-4000-8000-000000000000';
 /** The account of the events' stack: a RegistryId equal to it names the same registry as none. */
 const ACCOUNT = '123456789012';
 
-const emptier = (repositoryName: string, extra: object = {}) => ({
-  RepositoryName: repositoryName,
-  Select: { Match: 'all' },
-  DeleteOn: ['Delete'],
-  FailOnImageFailure: 'true',
-  DryRun: 'false',
-  ApiRegion: 'us-east-1',
-  RepositoryLogicalId: 'Repo',
-  RepositoryDeletionPolicy: 'Delete',
-  RepositoryUpdateReplacePolicy: 'Delete',
-  ...extra,
-});
+const emptier = (repositoryName: string, extra: object = {}) =>
+  emptierProperties(repositoryName, { RepositoryUpdateReplacePolicy: 'Delete', ...extra });
 
 function update(physicalId: string, properties: object, oldProperties: object): CloudFormationCustomResourceUpdateEvent {
   return {

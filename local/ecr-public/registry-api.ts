@@ -80,6 +80,15 @@ export interface RegistryBehaviour {
   redirectManifests: boolean;
 }
 
+/** The registry as ECR Public answers: tokens without a use or time limit here, scope `aws` enough, quoted challenges, no redirects. */
+export const DEFAULT_REGISTRY_BEHAVIOUR: Readonly<RegistryBehaviour> = {
+  tokenUses: undefined,
+  tokenTtlMs: undefined,
+  requireRepositoryScope: false,
+  challengeStyle: 'quoted',
+  redirectManifests: false,
+};
+
 const TOKEN_VALUE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** A `WWW-Authenticate` Bearer challenge written in one of the styles a registry may use. */
@@ -101,7 +110,7 @@ export class RegistryApi {
   readonly credentials: RegistryCredentials;
   readonly quota: PullQuota;
   /** The registry's answers a client must cope with (see RegistryBehaviour). */
-  readonly behaviour: RegistryBehaviour = { requireRepositoryScope: false, challengeStyle: 'quoted', redirectManifests: false };
+  readonly behaviour: RegistryBehaviour = { ...DEFAULT_REGISTRY_BEHAVIOUR };
   /** The other origin redirected manifest reads go to (`http://127.0.0.1:PORT`), set by the server. */
   redirectTarget = '';
   private readonly tokenUses = new Map<string, TokenUse>();

@@ -15,9 +15,9 @@ import { Decision, FaultInjector, FaultOptions, RecordedRequest } from './faults
 import { handleJsonRequest } from './json-api';
 import { ApiError, FailureCode } from './model';
 import { PullClass, PullCount, PullQuota, PullRates } from './pull-quota';
-import { RegistryApi, RegistryAnswer, RegistryBehaviour } from './registry-api';
+import { DEFAULT_REGISTRY_BEHAVIOUR, RegistryApi, RegistryAnswer, RegistryBehaviour } from './registry-api';
 import { SeedImage } from './seed';
-import { EcrPublicStore, ListingBehaviour, ReferencedImageDeletion, StoredImage, StoreOptions } from './store';
+import { DEFAULT_LISTING, EcrPublicStore, ListingBehaviour, ReferencedImageDeletion, StoredImage, StoreOptions } from './store';
 
 export interface EmulatorOptions extends StoreOptions {
   /** The port to listen on (loopback only). @default 0 (a free port) */
@@ -90,6 +90,11 @@ export interface EcrPublicEmulator {
   stats(operation: string): OperationStats;
   /** Clears the statistics, both recorders and the pull counts. */
   resetStats(): void;
+  /**
+   * Puts the switches a test sets back as ECR Public behaves (the options given at start): referenced-image
+   * deletion, the listing, the registry's behaviour, per-image failures. Faults and statistics stay: resetStats.
+   */
+  restoreBehaviours(): void;
   /** Every request of both APIs, in arrival order. */
   requests(): RecordedRequest[];
   /** Creates the repository if it does not exist. */
@@ -344,6 +349,12 @@ export async function startEcrPublicEmulator(options: EmulatorOptions = {}): Pro
     redirectEndpoint: registry.redirectTarget,
     beforeNext: (operation, action) => void hooks.push({ operation, action }),
     stats: statsOf,
+    restoreBehaviours() {
+      store.referencedImageDeletion = options.referencedImageDeletion ?? 'refuse';
+      Object.assign(store.listing, DEFAULT_LISTING);
+      Object.assign(registry.behaviour, DEFAULT_REGISTRY_BEHAVIOUR);
+      store.deletionFailures.clear();
+    },
     resetStats() {
       stats.clear();
       faults.api.reset();

@@ -80,6 +80,9 @@ export interface StoreOptions {
   readonly now?: () => number;
 }
 
+/** DescribeImages as ECR Public answers: push order, with each manifest's media type. */
+export const DEFAULT_LISTING: Readonly<ListingBehaviour> = { order: 'push', omitManifestMediaType: false };
+
 export class EcrPublicStore {
   readonly registryId: string;
   readonly alias: string;
@@ -87,7 +90,7 @@ export class EcrPublicStore {
   /** Deletions refused with ImageReferencedByManifestList so far (for benchmarks). */
   refused = 0;
   /** How DescribeImages lists (see ListingBehaviour). */
-  readonly listing: ListingBehaviour = { order: 'push', omitManifestMediaType: false };
+  readonly listing: ListingBehaviour = { ...DEFAULT_LISTING };
   /**
    * Per-image failures to answer instead of deleting (digest -> failure code,
    * e.g. KmsError), whatever names the image: a deletion that fails for a

@@ -43,15 +43,7 @@ afterAll(async () => {
   await emulator.close();
 });
 afterEach(() => {
-  Object.assign(emulator.registryBehaviour, {
-    tokenUses: undefined,
-    tokenTtlMs: undefined,
-    requireRepositoryScope: false,
-    challengeStyle: 'quoted',
-    redirectManifests: false,
-  });
-  Object.assign(emulator.listing, { order: 'push', omitManifestMediaType: false });
-  emulator.deletionFailures.clear();
+  emulator.restoreBehaviours();
   emulator.faults.registry.retryAfterSeconds = 1;
 });
 
@@ -265,4 +257,28 @@ test('the child process takes the same switches through its control API', async 
   } finally {
     await child.stop();
   }
+});
+
+test('restoreBehaviours puts every switch a test sets back as ECR Public behaves', () => {
+  emulator.referencedImageDeletion = 'allow';
+  Object.assign(emulator.listing, { order: 'digest', omitManifestMediaType: true });
+  Object.assign(emulator.registryBehaviour, {
+    tokenUses: 1,
+    tokenTtlMs: 5,
+    requireRepositoryScope: true,
+    challengeStyle: 'unquoted',
+    redirectManifests: true,
+  });
+  emulator.deletionFailures.set(`sha256:${'a'.repeat(64)}`, 'KmsError');
+  emulator.restoreBehaviours();
+  expect(emulator.referencedImageDeletion).toBe('refuse');
+  expect({ ...emulator.listing }).toEqual({ order: 'push', omitManifestMediaType: false });
+  expect({ ...emulator.registryBehaviour }).toEqual({
+    tokenUses: undefined,
+    tokenTtlMs: undefined,
+    requireRepositoryScope: false,
+    challengeStyle: 'quoted',
+    redirectManifests: false,
+  });
+  expect(emulator.deletionFailures.size).toBe(0);
 });

@@ -50,16 +50,7 @@ afterAll(async () => {
   await server.close();
 });
 afterEach(() => {
-  emulator.referencedImageDeletion = 'refuse';
-  emulator.deletionFailures.clear();
-  Object.assign(emulator.listing, { order: 'push', omitManifestMediaType: false });
-  Object.assign(emulator.registryBehaviour, {
-    tokenUses: undefined,
-    tokenTtlMs: undefined,
-    requireRepositoryScope: false,
-    challengeStyle: 'quoted',
-    redirectManifests: false,
-  });
+  emulator.restoreBehaviours();
   emulator.faults.registry.configure({});
   emulator.faults.registry.forced.length = 0;
   emulator.faults.api.forced.length = 0;

@@ -7,7 +7,7 @@
 //   node bench/run.js                 all five
 //   node bench/run.js cold synth      some of them (cold, throughput, synth, selection, multiarch)
 'use strict';
-const { existsSync, writeFileSync } = require('node:fs');
+const { existsSync, readFileSync, writeFileSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
@@ -227,7 +227,7 @@ async function main() {
     `- ${new Date().toISOString()}; Node ${process.version} on ${os.platform()} ${os.arch()}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? 'unknown model'}).`,
     `- Load average (1 min) before / after: ${x(loadBefore)} / ${x(os.loadavg()[0])}; the run took ${Math.round((performance.now() - started) / 1000)} s.`,
   ].join('\n');
-  const report = [header, ...sections].join('\n\n') + '\n';
+  const report = [header, ...sections, ...handWritten()].join('\n\n') + '\n';
   console.log(`\n${report}`);
   if (which.length === all.length) {
     writeFileSync(RESULTS, report);
@@ -235,6 +235,18 @@ async function main() {
   } else {
     console.log('(a partial run: bench/RESULTS.md is left as it was)');
   }
+}
+
+/**
+ * The sections of bench/RESULTS.md written by hand (their first line says "Written by hand": benchmarks too long for
+ * `npm run bench`, such as bench/quota-scale.js), kept as they are when the others are written anew.
+ */
+function handWritten() {
+  if (!existsSync(RESULTS)) return [];
+  return readFileSync(RESULTS, 'utf8')
+    .split(/^(?=## )/m)
+    .filter((section) => /^## [^\n]*\n\nWritten by hand/.test(section))
+    .map((section) => section.trimEnd());
 }
 
 main().catch((error) => {

@@ -18,8 +18,12 @@ const root = path.join(__dirname, '..');
 // bundle (assets/handler/reference-cache.js, the DynamoDB client, 198 KB, loaded only when a selection runs) and the
 // replacement guard brought the package to 376 KB packed, 1,402 KB unpacked; nothing foreign is in it (npm pack
 // --dry-run). Of lib/*.js, about 190 KB are inline source maps (jsii's default, kept: synth-time stack traces).
-const MAX_PACKED_BYTES = 400 * 1024;
-const MAX_UNPACKED_BYTES = 1536 * 1024;
+// Raised knowingly once more (2026-12-05, at the merge of issues 18 and 19's second phases) to 440 KB and 1.625 MiB:
+// measured 398 KB packed, 1,444 KiB unpacked (the one engine, image groups, the paced reader, the delete window), 2%
+// under the old bound. The next saving is known: reference-cache.js and stack-state.js each carry a copy of the AWS
+// SDK's core (about 150 KB each, unpacked); one lazily loaded file for both would drop one copy.
+const MAX_PACKED_BYTES = 440 * 1024;
+const MAX_UNPACKED_BYTES = 1664 * 1024;
 
 interface PackResult {
   readonly size: number;

@@ -24,6 +24,7 @@ import {
   startEcrPublicEmulator,
   startEcrPublicEmulatorProcess,
 } from '../../local/ecr-public';
+import { emulatorClient } from '../support/local-ecr-public';
 
 let emulator: EcrPublicEmulator;
 let client: ECRPUBLICClient;
@@ -41,12 +42,7 @@ const errorOf = (promise: Promise<unknown>) =>
 
 beforeAll(async () => {
   emulator = await startEcrPublicEmulator();
-  client = new ECRPUBLICClient({
-    region: 'us-east-1',
-    endpoint: emulator.endpoint,
-    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-    maxAttempts: 1,
-  });
+  client = emulatorClient(emulator.endpoint);
 });
 afterAll(async () => {
   client.destroy();
@@ -296,12 +292,7 @@ describe('the JSON API', () => {
   });
 
   test('a client signing for a Region that does not serve the API is refused', async () => {
-    const wrong = new ECRPUBLICClient({
-      region: 'eu-west-1',
-      endpoint: emulator.endpoint,
-      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-      maxAttempts: 1,
-    });
+    const wrong = emulatorClient(emulator.endpoint, 'eu-west-1');
     expect((await errorOf(wrong.send(new DescribeRegistriesCommand({}))))?.name).toBe('InvalidSignatureException');
     wrong.destroy();
   });

@@ -23,6 +23,7 @@ import {
   startEcrPublicEmulator,
   startEcrPublicEmulatorProcess,
 } from '../../local/ecr-public';
+import { emulatorClient } from '../support/local-ecr-public';
 
 let emulator: EcrPublicEmulator;
 let client: ECRPUBLICClient;
@@ -31,12 +32,7 @@ const ACCEPT = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerManifestList, MEDIA_TYPE
 
 beforeAll(async () => {
   emulator = await startEcrPublicEmulator();
-  client = new ECRPUBLICClient({
-    region: 'us-east-1',
-    endpoint: emulator.endpoint,
-    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-    maxAttempts: 1,
-  });
+  client = emulatorClient(emulator.endpoint);
 });
 afterAll(async () => {
   client.destroy();

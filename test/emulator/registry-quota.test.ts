@@ -4,10 +4,11 @@
  * from anonymous, and the per-class pull rates (off unless set), answered 429
  * TOOMANYREQUESTS without Retry-After, with a counter per class.
  */
-import { ECRPUBLICClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr-public';
+import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr-public';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { AUTHORIZATION_TOKEN_VALIDITY_MS, EcrPublicEmulator, singleImage, startEcrPublicEmulator } from '../../local/ecr-public';
+import { emulatorClient } from '../support/local-ecr-public';
 
 let emulator: EcrPublicEmulator;
 /** The emulator's clock, moved by the tests. */
@@ -15,8 +16,7 @@ let clock = Date.parse('2026-06-01T00:00:00Z');
 const REPOSITORY = 'quota/app';
 let manifestPath = '';
 
-const clientIn = (region: string) =>
-  new ECRPUBLICClient({ region, endpoint: emulator.endpoint, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
+const clientIn = (region: string) => emulatorClient(emulator.endpoint, region);
 
 async function authorizationToken(): Promise<string> {
   const client = clientIn('us-east-1');

@@ -48,6 +48,10 @@ export interface LocalEcrPublicOptions {
 const clientFor = (endpoint: string) =>
   new ECRPUBLICClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
 
+/** An ECR Public client of the local ECR Public, signing for `region`, that never retries (a test sees every answer). */
+export const emulatorClient = (endpoint: string, region = 'us-east-1') =>
+  new ECRPUBLICClient({ region, endpoint, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
+
 /** Starts the emulator (or moto) on a free loopback port. */
 export async function startLocalEcrPublic(options: LocalEcrPublicOptions = {}): Promise<LocalEcrPublic> {
   if (options.backend === 'moto') {

@@ -5,7 +5,6 @@
  * them falls back to anonymous pulls and says why; and no token, password or
  * bearer ever shows in anything the module returns or prints.
  */
-import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import * as http from 'node:http';
 import type * as net from 'node:net';
 import { inspect } from 'node:util';
@@ -19,6 +18,7 @@ import {
   registryAuthorizer,
 } from '../../lambda/registry-auth';
 import { AUTHORIZATION_TOKEN_VALIDITY_MS, EcrPublicEmulator, singleImage, startEcrPublicEmulator } from '../../local/ecr-public';
+import { emulatorClient } from '../support/local-ecr-public';
 
 let emulator: EcrPublicEmulator;
 let clock = Date.parse('2026-06-01T00:00:00Z');
@@ -43,8 +43,7 @@ function harvest(headers: ReadonlyArray<string | undefined>): void {
   }
 }
 
-const clientIn = (region: string) =>
-  new ECRPUBLICClient({ region, endpoint: emulator.endpoint, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
+const clientIn = (region: string) => emulatorClient(emulator.endpoint, region);
 
 /** The challenge a manifest read without a token gets. */
 async function challenge(): Promise<string> {

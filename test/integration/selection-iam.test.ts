@@ -44,16 +44,19 @@ describe("a selection's registry reads under the stack's IAM, from Create to the
     return { engine, repository, release, stray };
   }
   const actionsOf = (engine: LocalStackEngine) => new Set(engine.calls.map((call) => call.action));
+  /** The digests the repository holds. */
+  const digestsIn = (repository: string) =>
+    new Set(
+      rig()
+        .emulator.images(repository)
+        .map((image) => image.digest),
+    );
 
   test('every call is allowed; the reads are authenticated and go through the cache, which goes with the stack', async () => {
     const { engine, repository, release, stray } = newEngine();
     expect(await engine.deploy(synthesized(repository, 'one'))).toBe('CREATE_COMPLETE');
     // The Create read the release's index, stored it, and deleted the stray image only.
-    const left = new Set(
-      rig()
-        .emulator.images(repository)
-        .map((image) => image.digest),
-    );
+    const left = digestsIn(repository);
     expect(left).toEqual(new Set(release.images.map((image) => image.digest)));
     expect(left.has(stray.digest)).toBe(false);
     expect(engine.events.find((e) => e.logicalId.startsWith('Untagged'))?.response).toMatchObject({
@@ -97,13 +100,7 @@ describe("a selection's registry reads under the stack's IAM, from Create to the
       Status: 'SUCCESS',
       Reason: expect.stringContaining('anonymous registry reads: GetAuthorizationToken failed: AccessDeniedException'),
     });
-    expect(
-      new Set(
-        rig()
-          .emulator.images(repository)
-          .map((image) => image.digest),
-      ),
-    ).toEqual(new Set(release.images.map((image) => image.digest)));
+    expect(digestsIn(repository)).toEqual(new Set(release.images.map((image) => image.digest)));
     expect(engine.calls.filter((call) => !call.allowed).map((call) => call.action)).toEqual(['ecr-public:GetAuthorizationToken']);
   });
 
@@ -131,13 +128,7 @@ describe("a selection's registry reads under the stack's IAM, from Create to the
       Status: 'SUCCESS',
       Reason: expect.stringContaining(said),
     });
-    expect(
-      new Set(
-        rig()
-          .emulator.images(repository)
-          .map((image) => image.digest),
-      ),
-    ).toEqual(new Set(release.images.map((image) => image.digest)));
+    expect(digestsIn(repository)).toEqual(new Set(release.images.map((image) => image.digest)));
     expect(new Set(engine.calls.filter((call) => !call.allowed).map((call) => call.action))).toEqual(new Set([action]));
   });
 });
